@@ -1,0 +1,24 @@
+include(CMakePackageConfigHelpers)
+
+install(TARGETS convtrace EXPORT convtraceTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${CONVTRACE_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/convtrace)
+install(FILES ${PROJECT_SOURCE_DIR}/data/pricing.json DESTINATION ${CMAKE_INSTALL_DATADIR}/convtrace OPTIONAL)
+install(EXPORT convtraceTargets NAMESPACE convtrace:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/convtrace)
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/convtraceConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/convtraceConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/convtrace)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/convtraceConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/convtraceConfig.cmake ${PROJECT_BINARY_DIR}/convtraceConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/convtrace)
+
+if(BUILD_SHARED_LIBS)
+  set(CONVTRACE_PC_PRIVATE_LIBS "")
+else()
+  set(CONVTRACE_PC_PRIVATE_LIBS "-lsimdjson -lcurl -lsqlite3 -lz")
+endif()
+configure_file(${PROJECT_SOURCE_DIR}/cmake/convtrace.pc.in ${PROJECT_BINARY_DIR}/convtrace.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/convtrace.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,10 @@
+// convtrace: conversation-level observability and exact cost for LLM applications.
+// Include this one header to get the whole public API.
+#pragma once
+
+#include "convtrace/attributes.h"
+#include "convtrace/expected.h"
+#include "convtrace/exporter.h"
+#include "convtrace/pricing.h"
+#include "convtrace/span_data.h"
+#include "convtrace/usage.h"

@@ -1,0 +1,59 @@
+// Span exporters: where finished spans go.
+//
+// An exporter receives batches of finished spans from a processor. Processors
+// call `export_batch` from one thread at a time (the batch processor's worker,
+// or the caller's thread for the simple processor), so an exporter needs no
+// locking of its own for that call. `export_batch` must not throw; failures are
+// reported through the result and counted by the processor.
+//
+// Built-in exporters are created with the factories below; the OTLP/HTTP and
+// SQLite exporters have their own headers (otlp.h, store.h).
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "convtrace/expected.h"
+#include "convtrace/span_data.h"
+
+namespace convtrace {
+
+enum class ExportResult { success, failure };
+
+class SpanExporter {
+ public:
+  virtual ~SpanExporter() = default;
+  // Sends the spans. Called from one thread at a time; must not throw.
+  virtual ExportResult export_batch(const SpanBatch& batch) noexcept = 0;
+  // Flushes anything the exporter buffers itself. Default: nothing to do.
+  virtual bool force_flush(std::chrono::milliseconds /*timeout*/) noexcept { return true; }
+  // Releases resources; later export_batch calls fail. Default: nothing to do.
+  virtual void shutdown(std::chrono::milliseconds /*timeout*/) noexcept {}
+};
+
+// Keeps copies of every exported span in memory. Thread-safe; meant for tests.
+class InMemoryExporter : public SpanExporter {
+ public:
+  ExportResult export_batch(const SpanBatch& batch) noexcept override;
+  // A copy of everything exported so far, in export order.
+  std::vector<SpanData> spans() const;
+  // Forgets everything exported so far.
+  void clear();
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<SpanData> spans_;  // guarded by mu_
+};
+
+// Prints spans in a readable multi-line form, GenAI attributes first.
+// `out` defaults to stdout; it is not closed.
+std::unique_ptr<SpanExporter> make_console_exporter(std::FILE* out = nullptr);
+
+// Appends one OTLP-JSON-shaped span object per line to `path` ("-" = stdout).
+Expected<std::unique_ptr<SpanExporter>> make_jsonl_exporter(const std::string& path);
+
+}  // namespace convtrace
