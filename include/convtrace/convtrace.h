@@ -3,6 +3,7 @@
 #pragma once
 
 #include "convtrace/attributes.h"
+#include "convtrace/diagnostics.h"
 #include "convtrace/expected.h"
 #include "convtrace/exporter.h"
 #include "convtrace/pricing.h"
