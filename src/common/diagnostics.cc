@@ -1,6 +1,7 @@
 #include "common/diagnostics.h"
 
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <string>
 
