@@ -1,2 +1,138 @@
-// (being written)
+// The SDK object: configuration, tracer provider, pricing, and the one
+// process-wide default.
+//
+//   convtrace::Config cfg;
+//   cfg.service_name = "support-bot";
+//   auto sdk = convtrace::Sdk::create(cfg);      // Expected<std::shared_ptr<Sdk>>
+//   if (!sdk) { std::cerr << sdk.error().message << '\n'; return 1; }
+//   convtrace::install(*sdk);                    // used by conversation/workflow/observe
+//
+// `Sdk::create` validates the whole configuration once (explicit settings in
+// `Config` win over OTEL_* variables; a bad explicit setting is an error value,
+// a bad variable a warning that names it). The SDK is thread-safe. Destroying
+// the last reference shuts it down (flushing, bounded by the shutdown timeout);
+// spans still open then are dropped, never crash. `install()` keeps a reference
+// until another SDK is installed or the process exits (then it flushes).
 #pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "convtrace/exporter.h"
+#include "convtrace/expected.h"
+#include "convtrace/pricing.h"
+#include "convtrace/processor.h"
+#include "convtrace/sampler.h"
+#include "convtrace/trace.h"
+
+namespace convtrace {
+
+// Which exporter the SDK builds (OTEL_TRACES_EXPORTER).
+enum class ExporterKind { none, console, jsonl, otlp, sqlite, custom };
+
+// Which cost keys spans carry.
+struct CostKeys {
+  bool cost_usd = true;      // gen_ai.usage.cost_usd (+ input/output parts)
+  bool cost_generic = true;  // gen_ai.usage.cost (Langfuse, OpenLIT)
+};
+
+// Content capture (prompts and completions) is off unless enabled.
+struct ContentCapture {
+  bool enabled = false;          // CONVTRACE_CAPTURE_CONTENT
+  size_t max_length = 4096;      // bytes kept per value; longer values are cut
+  // Sees every captured value before it is recorded; returns what to record.
+  std::function<std::string(std::string_view key, std::string_view value)> redact;
+};
+
+// Bounds of the registry that continues turn counts across requests.
+struct ConversationRegistryOptions {
+  size_t max_conversations = 100000;           // least recently used evicted beyond this
+  std::chrono::seconds idle_ttl{6 * 3600};     // forgotten after this long unused
+};
+
+struct Config {
+  // Resource. service.name: OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES,
+  // else "unknown_service:<executable>".
+  std::optional<std::string> service_name;
+  std::vector<Attribute> resource_attributes;  // merged over OTEL_RESOURCE_ATTRIBUTES
+
+  // Export. Default: OTEL_TRACES_EXPORTER, else console.
+  std::optional<ExporterKind> exporter;
+  // With ExporterKind::custom (or set alone): the exporter to use.
+  std::unique_ptr<SpanExporter> custom_exporter;
+  std::optional<std::string> jsonl_path;  // CONVTRACE_JSONL_PATH, default "convtrace-spans.jsonl"
+  // Batch (default) or simple (synchronous) processing.
+  bool synchronous_export = false;
+  std::optional<BatchOptions> batch;  // default: OTEL_BSP_* variables, else OTel defaults
+
+  // Sampling. Default: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else parentbased_always_on.
+  std::shared_ptr<const Sampler> sampler;
+
+  // Attribute limits (OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT).
+  std::optional<size_t> attribute_count_limit;         // default 128
+  std::optional<size_t> attribute_value_length_limit;  // default unlimited
+
+  // GenAI.
+  std::optional<Pricing> pricing;  // default: Pricing::builtin()
+  CostKeys cost_keys;
+  ContentCapture content;
+  ConversationRegistryOptions conversations;
+
+  // Read OTEL_* / CONVTRACE_* variables for settings left unset (default true).
+  bool read_environment = true;
+  std::chrono::milliseconds shutdown_timeout{5000};
+};
+
+// Counters of one SDK. Monotonic.
+struct SdkStats {
+  uint64_t spans_started = 0;
+  uint64_t spans_unsampled = 0;
+  ProcessorStats processor;
+};
+
+class Sdk : public std::enable_shared_from_this<Sdk> {
+ public:
+  // Validates `config` and builds the SDK. Errors: invalid_argument (a bad
+  // setting, named in the message), io_error (an exporter file that cannot be
+  // opened).
+  static Expected<std::shared_ptr<Sdk>> create(Config config);
+  ~Sdk();
+  Sdk(const Sdk&) = delete;
+  Sdk& operator=(const Sdk&) = delete;
+
+  // A tracer for one instrumentation scope (library name and version).
+  Tracer tracer(std::string_view scope_name = "convtrace", std::string_view scope_version = {});
+
+  // Replaces the price catalog used for spans started from now on. Thread-safe.
+  void set_pricing(Pricing pricing);
+  std::shared_ptr<const Pricing> pricing() const;
+
+  bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Flushes and stops; idempotent. Spans ended later are dropped and counted.
+  bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  SdkStats stats() const;
+  const Resource& resource() const;
+
+  struct State;  // internal
+  State* TEST_state() const { return state_; }
+
+ private:
+  friend class Tracer;
+  friend State* installed_state();
+  explicit Sdk(State* state) : state_(state) {}
+  State* state_;  // kept valid for the life of the process (see sdk.cc)
+};
+
+// Makes `sdk` the process-wide default used by start_span, observe,
+// conversation and workflow. Pass nullptr to uninstall. The previous default is
+// flushed (not shut down: others may hold it).
+void install(std::shared_ptr<Sdk> sdk);
+// The installed SDK, or nullptr.
+std::shared_ptr<Sdk> installed();
+
+}  // namespace convtrace

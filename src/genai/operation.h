@@ -1,0 +1,22 @@
+// gen_ai.operation.name for each span kind, as the GenAI conventions name them.
+#pragma once
+
+#include <string_view>
+
+#include "convtrace/trace.h"
+
+namespace convtrace {
+
+// "chat", "embeddings", "execute_tool", "invoke_agent"; empty where the
+// conventions define no operation.
+inline std::string_view operation_for(Kind kind) {
+  switch (kind) {
+    case Kind::llm: return "chat";
+    case Kind::embedding: return "embeddings";
+    case Kind::tool: return "execute_tool";
+    case Kind::agent: return "invoke_agent";
+    default: return {};
+  }
+}
+
+}  // namespace convtrace

@@ -1,0 +1,144 @@
+// conversation() and workflow() scopes.
+#include <string>
+#include <utility>
+
+#include "common/diagnostics.h"
+#include "convtrace/attributes.h"
+#include "convtrace/genai.h"
+#include "genai/totals.h"
+#include "trace/context_internal.h"
+#include "trace/genai_state.h"
+#include "trace/span_record.h"
+
+namespace convtrace {
+namespace {
+
+void merge_attributes(std::vector<Attribute>& into, const std::vector<Attribute>& from) {
+  for (const Attribute& a : from) {
+    bool replaced = false;
+    for (Attribute& existing : into) {
+      if (existing.key == a.key) {
+        existing.value = a.value;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) into.push_back(a);
+  }
+}
+
+}  // namespace
+
+ConversationScope conversation(std::string_view id, ConversationOptions options) {
+  if (id.empty()) {
+    report_warning("empty_conversation_id",
+                   "conversation() called with an empty id; the scope is ignored");
+    return ConversationScope();
+  }
+  try {
+    Context current = Context::current();
+    const GenAiState* outer = current.genai().get();
+    auto state = outer ? std::make_shared<GenAiState>(*outer) : std::make_shared<GenAiState>();
+    bool same_conversation = outer && outer->conversation_id == id;
+    if (!same_conversation) {
+      // A different conversation starts its own turn count; workflow state stays.
+      state->conversation_id = std::string(id);
+      state->turn = 0;
+      state->explicit_turn = 0;
+      state->conversation.reset();
+      state->turn_totals.reset();
+    }
+    if (!options.user_id.empty()) state->user_id = std::move(options.user_id);
+    if (options.turn > 0) {
+      state->explicit_turn = options.turn;
+      state->turn = 0;  // the next unit of work claims the app's turn
+    } else if (options.turn < 0) {
+      report_warning("invalid_turn", "conversation(): negative turn ignored");
+    }
+    merge_attributes(state->attributes, options.attributes);
+    for (std::string& key : options.propagate) {
+      bool known = false;
+      for (const std::string& k : state->propagate) known = known || k == key;
+      if (!known) state->propagate.push_back(std::move(key));
+    }
+    Context previous = exchange_current_context(current.with_genai(std::move(state)));
+    return ConversationScope(std::move(previous));
+  } catch (...) {
+    return ConversationScope();
+  }
+}
+
+ConversationScope::~ConversationScope() { close(); }
+
+ConversationScope::ConversationScope(ConversationScope&& other) noexcept
+    : previous_(std::move(other.previous_)), active_(other.active_) {
+  other.active_ = false;
+}
+
+void ConversationScope::close() {
+  if (!active_) return;
+  active_ = false;
+  exchange_current_context(std::move(previous_));
+}
+
+WorkflowScope workflow(std::string_view id, std::string_view type, WorkflowOptions options) {
+  WorkflowScope scope;
+  try {
+    StartOptions start;
+    start.kind = Kind::workflow;
+    start.attributes = std::move(options.attributes);
+    std::string name = type.empty() ? std::string("workflow") : "workflow " + std::string(type);
+    scope.span_ = start_span(name, start);
+
+    SpanRecord* rec = SpanAccess::record(scope.span_);
+    // The workflow span's own start saw the outer state (and may have claimed
+    // the turn); everything inside sees the workflow on top of it.
+    std::shared_ptr<const GenAiState> base = rec ? rec->genai : Context::current().genai();
+    auto state = base ? std::make_shared<GenAiState>(*base) : std::make_shared<GenAiState>();
+    state->workflow_id = std::string(id);
+    state->workflow_type = std::string(type);
+    auto cell = std::make_shared<TotalsCell>();
+    cell->parent = base ? base->workflow_totals : nullptr;
+    state->workflow_totals = std::move(cell);
+    if (rec) rec->genai = state;
+    scope.span_.set_attribute(attr::kWorkflowId, id);
+    scope.span_.set_attribute(attr::kWorkflowType, type);
+
+    Context inside = rec ? scope.span_.child_context() : Context::current().with_genai(state);
+    scope.state_ = std::move(state);
+    scope.previous_ = exchange_current_context(std::move(inside));
+    scope.active_ = true;
+  } catch (...) {
+  }
+  return scope;
+}
+
+WorkflowScope::WorkflowScope(WorkflowScope&& other) noexcept
+    : span_(std::move(other.span_)),
+      previous_(std::move(other.previous_)),
+      state_(std::move(other.state_)),
+      active_(other.active_) {
+  other.active_ = false;
+}
+
+WorkflowScope::~WorkflowScope() { close(); }
+
+Totals WorkflowScope::totals() const {
+  return state_ && state_->workflow_totals ? snapshot(*state_->workflow_totals) : Totals{};
+}
+
+void WorkflowScope::close() {
+  if (!active_) return;
+  active_ = false;
+  Totals t = totals();
+  span_.set_attribute(attr::kWorkflowTotalCostUsd, pico_to_usd(t.cost_pico));
+  span_.set_attribute(attr::kWorkflowTotalCostPico, t.cost_pico);
+  span_.set_attribute(attr::kWorkflowInputTokens, t.input_tokens);
+  span_.set_attribute(attr::kWorkflowOutputTokens, t.output_tokens);
+  span_.set_attribute(attr::kWorkflowLlmCalls, t.llm_calls);
+  span_.set_attribute(attr::kWorkflowToolCalls, t.tool_calls);
+  span_.end();
+  exchange_current_context(std::move(previous_));
+}
+
+}  // namespace convtrace

@@ -1,0 +1,149 @@
+// The GenAI methods of Span: usage, cost, content, model.
+#include <string>
+
+#include "common/diagnostics.h"
+#include "convtrace/attributes.h"
+#include "convtrace/trace.h"
+#include "genai/totals.h"
+#include "trace/genai_state.h"
+#include "trace/sdk_state.h"
+#include "trace/span_record.h"
+
+namespace convtrace {
+namespace {
+
+// Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence.
+std::string truncate_utf8(std::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut));
+}
+
+void record_content(SpanRecord* rec, std::string_view key, std::string_view content) {
+  if (!rec || rec->ended || !rec->data) return;
+  const ContentCapture& capture = rec->sdk->content;
+  if (!capture.enabled) return;
+  try {
+    std::string value = capture.redact ? capture.redact(key, content) : std::string(content);
+    set_record_attribute(*rec, key, truncate_utf8(value, capture.max_length));
+  } catch (...) {
+    // A throwing redaction callback must not leak the unredacted value.
+    report_warning("redaction_failed", "content redaction callback threw; content not recorded");
+  }
+}
+
+}  // namespace
+
+bool Span::record_usage(const Usage& usage) {
+  if (!rec_ || rec_->ended) return false;
+  if (Error e = validate(usage)) {
+    report_warning("invalid_usage", "usage rejected: " + e.message);
+    return false;
+  }
+  try {
+    SpanRecord& rec = *rec_;
+    const std::string& model = usage.model.empty() ? rec.request_model : usage.model;
+    std::shared_ptr<const Pricing> pricing;
+    const ModelPrice* price = rec.price_override.get();
+    if (!price && !model.empty()) {
+      pricing = rec.sdk->current_pricing();
+      if (pricing) price = pricing->find(model);
+    }
+    Cost cost;
+    bool priced = false;
+    if (price) {
+      Expected<Cost> computed = compute_cost(usage, *price);
+      if (computed) {
+        cost = *computed;
+        priced = true;
+      } else {
+        report_warning("cost_error", "cost not computed: " + computed.error().message);
+      }
+    } else {
+      report_warning("unknown_model", "no price for model '" + (model.empty() ? "(none)" : model) +
+                                          "'; cost not recorded");
+    }
+
+    int64_t input = usage.input_tokens.value_or(0);
+    int64_t output = usage.output_tokens.value_or(0);
+    // Replacing earlier usage on this span: totals receive only the difference.
+    TotalsDelta delta{cost.total_pico - rec.cost_pico,
+                      input - rec.input_tokens,
+                      output - rec.output_tokens,
+                      0,
+                      0,
+                      (priced ? 0 : 1) - (rec.usage_recorded && !rec.usage_priced ? 1 : 0)};
+    if (rec.genai) add_to_totals(*rec.genai, delta);
+    rec.cost_pico = cost.total_pico;
+    rec.input_tokens = input;
+    rec.output_tokens = output;
+    rec.usage_recorded = true;
+    rec.usage_priced = priced;
+
+    if (!rec.data) return true;  // unsampled: totals only
+    if (usage.input_tokens) set_record_attribute(rec, attr::kInputTokens, *usage.input_tokens);
+    if (usage.output_tokens) set_record_attribute(rec, attr::kOutputTokens, *usage.output_tokens);
+    if (usage.cache_read_tokens) {
+      set_record_attribute(rec, attr::kCacheReadInputTokens, *usage.cache_read_tokens);
+    }
+    if (usage.cache_write_tokens) {
+      set_record_attribute(rec, attr::kCacheCreationInputTokens, *usage.cache_write_tokens);
+    }
+    if (usage.reasoning_tokens) {
+      set_record_attribute(rec, attr::kReasoningOutputTokens, *usage.reasoning_tokens);
+    }
+    if (!usage.model.empty()) set_record_attribute(rec, attr::kResponseModel, usage.model);
+    if (!usage.response_id.empty()) set_record_attribute(rec, attr::kResponseId, usage.response_id);
+    if (!usage.finish_reasons.empty()) {
+      set_record_attribute(rec, attr::kResponseFinishReasons, usage.finish_reasons);
+    }
+    if (!usage.provider.empty() && !find_attribute(rec.data->attributes, attr::kProviderName)) {
+      set_record_attribute(rec, attr::kProviderName, usage.provider);
+    }
+    if (priced) {
+      const CostKeys& keys = rec.sdk->cost_keys;
+      if (keys.cost_usd) {
+        set_record_attribute(rec, attr::kCostUsd, pico_to_usd(cost.total_pico));
+        set_record_attribute(rec, attr::kInputCostUsd, pico_to_usd(cost.input_pico));
+        set_record_attribute(rec, attr::kOutputCostUsd, pico_to_usd(cost.output_pico));
+      }
+      if (keys.cost_generic) set_record_attribute(rec, attr::kCostGeneric, pico_to_usd(cost.total_pico));
+      set_record_attribute(rec, attr::kCostPicoUsd, cost.total_pico);
+      set_record_attribute(rec, attr::kPricedAs, price->model);
+    } else {
+      set_record_attribute(rec, attr::kUnpricedModel, model.empty() ? std::string("(none)") : model);
+    }
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool Span::record_response(std::string_view body, std::string_view provider) {
+  if (!rec_ || rec_->ended) return false;
+  Expected<Usage> usage = extract_usage(body, provider);
+  if (!usage) {
+    report_warning("usage_extraction", "no usage recorded: " + usage.error().message);
+    return false;
+  }
+  return record_usage(*usage);
+}
+
+void Span::record_input(std::string_view content) { record_content(rec_, attr::kInputMessages, content); }
+
+void Span::record_output(std::string_view content) {
+  record_content(rec_, attr::kOutputMessages, content);
+}
+
+void Span::set_model(std::string_view model) {
+  if (!rec_ || rec_->ended || model.empty()) return;
+  rec_->request_model = std::string(model);
+  if (!rec_->data) return;
+  set_record_attribute(*rec_, attr::kRequestModel, std::string(model));
+  if (!rec_->name_is_given && !rec_->operation.empty()) {
+    rec_->data->name = rec_->operation + " " + std::string(model);
+  }
+}
+
+}  // namespace convtrace

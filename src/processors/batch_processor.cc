@@ -1,0 +1,172 @@
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/diagnostics.h"
+#include "convtrace/processor.h"
+#include "processors/bounded_queue.h"
+
+namespace convtrace {
+namespace {
+
+class BatchProcessor : public SpanProcessor {
+ public:
+  BatchProcessor(std::unique_ptr<SpanExporter> exporter, const BatchOptions& options)
+      : exporter_(std::move(exporter)), options_(options), queue_(options.max_queue_size) {
+    batch_.reserve(options_.max_export_batch_size);
+    worker_ = std::thread([this] { run(); });
+  }
+
+  ~BatchProcessor() override {
+    shutdown(options_.export_timeout);
+    if (worker_.joinable()) worker_.join();
+    // A span pushed while shutdown was finishing is still here: free it.
+    while (SpanData* span = queue_.try_pop()) {
+      delete span;
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  void on_end(std::unique_ptr<SpanData> span) noexcept override {
+    ended_.fetch_add(1, std::memory_order_relaxed);
+    if (stopping_.load(std::memory_order_acquire)) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    SpanData* raw = span.release();
+    if (!queue_.try_push(raw)) {
+      // Never wait for the exporter: a full queue drops, and the drop is counted.
+      delete raw;
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      report_warning("queue_full", "span queue full; spans are being dropped");
+      return;
+    }
+    // Wake the worker once per batch's worth, not on every span.
+    if (queue_.size_approx() >= options_.max_export_batch_size &&
+        !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+      // Taking the mutex closes the window between the worker testing its
+      // predicate and starting to wait, so this wake-up cannot be lost.
+      { std::lock_guard<std::mutex> lock(mu_); }
+      cv_.notify_one();
+    }
+  }
+
+  bool force_flush(std::chrono::milliseconds timeout) noexcept override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (worker_exited_) return queue_.size_approx() == 0;
+    uint64_t target = ++flush_requested_;
+    cv_.notify_one();
+    return done_cv_.wait_for(lock, timeout, [&] { return flush_completed_ >= target || worker_exited_; });
+  }
+
+  bool shutdown(std::chrono::milliseconds timeout) noexcept override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stop_) return true;
+    stop_ = true;
+    // Spans that end from here on are dropped and counted; what is queued is exported.
+    stopping_.store(true, std::memory_order_release);
+    cv_.notify_one();
+    bool finished = done_cv_.wait_for(lock, timeout, [&] { return worker_exited_; });
+    lock.unlock();
+    if (finished && worker_.joinable()) worker_.join();
+    exporter_->shutdown(timeout);
+    return finished;
+  }
+
+  ProcessorStats stats() const noexcept override {
+    ProcessorStats s;
+    s.ended = ended_.load(std::memory_order_relaxed);
+    s.exported = exported_.load(std::memory_order_relaxed);
+    s.dropped = dropped_.load(std::memory_order_relaxed);
+    s.export_failures = export_failures_.load(std::memory_order_relaxed);
+    s.failed_spans = failed_spans_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+ private:
+  void run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait_for(lock, options_.schedule_delay, [&] {
+        return stop_ || flush_requested_ != flush_completed_ ||
+               queue_.size_approx() >= options_.max_export_batch_size;
+      });
+      bool stopping = stop_;
+      uint64_t flush_target = flush_requested_;
+      lock.unlock();
+      wake_pending_.store(false, std::memory_order_release);
+      drain();
+      lock.lock();
+      flush_completed_ = flush_target;
+      if (stopping) {
+        worker_exited_ = true;
+        done_cv_.notify_all();
+        return;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  // Exports everything queued now, in batches of at most max_export_batch_size.
+  void drain() {
+    for (;;) {
+      batch_.clear();
+      while (batch_.size() < options_.max_export_batch_size) {
+        SpanData* span = queue_.try_pop();
+        if (!span) break;
+        batch_.push_back(span);
+      }
+      if (batch_.empty()) return;
+      ExportResult result = exporter_->export_batch(SpanBatch(batch_.data(), batch_.size()));
+      if (result == ExportResult::success) {
+        exported_.fetch_add(batch_.size(), std::memory_order_relaxed);
+      } else {
+        export_failures_.fetch_add(1, std::memory_order_relaxed);
+        failed_spans_.fetch_add(batch_.size(), std::memory_order_relaxed);
+      }
+      for (SpanData* span : batch_) delete span;
+    }
+  }
+
+  std::unique_ptr<SpanExporter> exporter_;
+  const BatchOptions options_;
+  BoundedQueue<SpanData> queue_;
+  std::vector<SpanData*> batch_;  // used by the worker only
+
+  std::mutex mu_;
+  std::condition_variable cv_;       // wakes the worker
+  std::condition_variable done_cv_;  // flush/shutdown completion
+  bool stop_ = false;                // guarded by mu_
+  bool worker_exited_ = false;       // guarded by mu_
+  uint64_t flush_requested_ = 0;     // guarded by mu_
+  uint64_t flush_completed_ = 0;     // guarded by mu_
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> wake_pending_{false};
+  std::thread worker_;
+
+  std::atomic<uint64_t> ended_{0}, exported_{0}, dropped_{0}, export_failures_{0},
+      failed_spans_{0};
+};
+
+}  // namespace
+
+Expected<std::unique_ptr<SpanProcessor>> make_batch_processor(std::unique_ptr<SpanExporter> exporter,
+                                                              const BatchOptions& options) {
+  if (!exporter) return Error{Error::invalid_argument, "batch processor: exporter is null"};
+  if (options.max_queue_size == 0) {
+    return Error{Error::invalid_argument, "batch processor: max_queue_size must be > 0"};
+  }
+  if (options.max_export_batch_size == 0 || options.max_export_batch_size > options.max_queue_size) {
+    return Error{Error::invalid_argument,
+                 "batch processor: max_export_batch_size must be between 1 and max_queue_size (" +
+                     std::to_string(options.max_queue_size) + ")"};
+  }
+  if (options.schedule_delay.count() < 0 || options.export_timeout.count() < 0) {
+    return Error{Error::invalid_argument, "batch processor: delays must not be negative"};
+  }
+  return std::unique_ptr<SpanProcessor>(new BatchProcessor(std::move(exporter), options));
+}
+
+}  // namespace convtrace

@@ -1,0 +1,85 @@
+// A bounded multi-producer queue of pointers that never blocks.
+//
+// Dmitry Vyukov's array-based MPMC design: each cell carries a sequence
+// number, producers claim a position with one compare-and-swap, and a full
+// queue makes `try_push` return false at once. Application threads push
+// finished spans; the export thread pops. No lock is taken on either side,
+// so span end never waits for the exporter.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+
+namespace convtrace {
+
+template <typename T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(size_t capacity) : capacity_(capacity), cells_(new Cell[capacity]) {
+    for (size_t i = 0; i < capacity; ++i) cells_[i].sequence.store(i, std::memory_order_relaxed);
+  }
+
+  size_t capacity() const { return capacity_; }
+
+  // False when full; the caller keeps ownership of `value` then.
+  bool try_push(T* value) {
+    size_t pos = enqueue_pos_.load(std::memory_order_relaxed);
+    for (;;) {
+      Cell& cell = cells_[pos % capacity_];
+      size_t seq = cell.sequence.load(std::memory_order_acquire);
+      intptr_t diff = static_cast<intptr_t>(seq) - static_cast<intptr_t>(pos);
+      if (diff == 0) {
+        if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          cell.value = value;
+          cell.sequence.store(pos + 1, std::memory_order_release);
+          return true;
+        }
+      } else if (diff < 0) {
+        return false;
+      } else {
+        pos = enqueue_pos_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // Null when empty.
+  T* try_pop() {
+    size_t pos = dequeue_pos_.load(std::memory_order_relaxed);
+    for (;;) {
+      Cell& cell = cells_[pos % capacity_];
+      size_t seq = cell.sequence.load(std::memory_order_acquire);
+      intptr_t diff = static_cast<intptr_t>(seq) - static_cast<intptr_t>(pos + 1);
+      if (diff == 0) {
+        if (dequeue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          T* value = cell.value;
+          cell.sequence.store(pos + capacity_, std::memory_order_release);
+          return value;
+        }
+      } else if (diff < 0) {
+        return nullptr;
+      } else {
+        pos = dequeue_pos_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // Approximate: exact only when no push or pop is in flight.
+  size_t size_approx() const {
+    size_t e = enqueue_pos_.load(std::memory_order_relaxed);
+    size_t d = dequeue_pos_.load(std::memory_order_relaxed);
+    return e > d ? e - d : 0;
+  }
+
+ private:
+  struct Cell {
+    std::atomic<size_t> sequence;
+    T* value = nullptr;
+  };
+  const size_t capacity_;
+  std::unique_ptr<Cell[]> cells_;
+  alignas(64) std::atomic<size_t> enqueue_pos_{0};
+  alignas(64) std::atomic<size_t> dequeue_pos_{0};
+};
+
+}  // namespace convtrace

@@ -1,0 +1,215 @@
+#include "convtrace/sdk.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <string>
+
+#include "common/diagnostics.h"
+#include "convtrace/attributes.h"
+#include "genai/hooks.h"
+#include "genai/registry.h"
+#include "sdk/env_config.h"
+#include "trace/context_internal.h"
+#include "trace/sdk_state.h"
+
+namespace convtrace {
+namespace {
+
+std::string executable_name() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "unknown";
+  std::string path(buf, static_cast<size_t>(n));
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+void upsert(std::vector<Attribute>& attrs, std::string key, AttributeValue value) {
+  for (Attribute& a : attrs) {
+    if (a.key == key) {
+      a.value = std::move(value);
+      return;
+    }
+  }
+  attrs.push_back(Attribute{std::move(key), std::move(value)});
+}
+
+std::shared_ptr<const Resource> build_resource(const Config& config) {
+  auto resource = std::make_shared<Resource>();
+  auto& attrs = resource->attributes;
+  for (const Attribute& a : config.resource_attributes) upsert(attrs, a.key, a.value);
+  if (config.service_name) {
+    upsert(attrs, std::string(attr::kServiceName), *config.service_name);
+  } else if (!find_attribute(attrs, attr::kServiceName)) {
+    upsert(attrs, std::string(attr::kServiceName), "unknown_service:" + executable_name());
+  }
+  upsert(attrs, std::string(attr::kSdkName), std::string("convtrace"));
+  upsert(attrs, std::string(attr::kSdkLanguage), std::string("cpp"));
+  upsert(attrs, std::string(attr::kSdkVersion), std::string(CONVTRACE_VERSION));
+  return resource;
+}
+
+// Exporter that discards everything: OTEL_TRACES_EXPORTER=none.
+class NullExporter : public SpanExporter {
+ public:
+  ExportResult export_batch(const SpanBatch&) noexcept override { return ExportResult::success; }
+};
+
+Expected<std::unique_ptr<SpanExporter>> build_exporter(Config& config) {
+  if (config.custom_exporter) return std::move(config.custom_exporter);
+  ExporterKind kind = config.exporter.value_or(ExporterKind::console);
+  switch (kind) {
+    case ExporterKind::none: return std::unique_ptr<SpanExporter>(new NullExporter());
+    case ExporterKind::console: return make_console_exporter();
+    case ExporterKind::jsonl:
+      return make_jsonl_exporter(config.jsonl_path.value_or("convtrace-spans.jsonl"));
+    case ExporterKind::custom:
+      return Error{Error::invalid_argument, "exporter is 'custom' but custom_exporter is null"};
+    default:
+      return build_extra_exporter(config);
+  }
+}
+
+// The installed SDK. Leaked on purpose so it outlives static destructors that
+// may still end spans; flushed by an atexit handler instead.
+struct Installed {
+  std::mutex mu;
+  std::shared_ptr<Sdk> sdk;  // guarded by mu
+  std::atomic<uint64_t> generation{0};
+};
+Installed& installed_slot() {
+  static Installed* slot = new Installed();
+  return *slot;
+}
+
+void flush_installed_at_exit() {
+  std::shared_ptr<Sdk> sdk = installed();
+  if (sdk) sdk->shutdown(std::chrono::milliseconds(5000));
+}
+
+}  // namespace
+
+Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
+  if (config.read_environment) {
+    if (Error e = apply_environment(config)) return e;
+  }
+  if (config.attribute_count_limit && *config.attribute_count_limit == 0) {
+    return Error{Error::invalid_argument, "attribute_count_limit must be > 0"};
+  }
+  if (config.content.enabled && config.content.max_length == 0) {
+    return Error{Error::invalid_argument, "content.max_length must be > 0 when capture is on"};
+  }
+  if (config.conversations.max_conversations == 0) {
+    return Error{Error::invalid_argument, "conversations.max_conversations must be > 0"};
+  }
+
+  auto state = std::make_unique<State>();
+  state->resource = build_resource(config);
+  state->default_scope =
+      std::make_shared<InstrumentationScope>(InstrumentationScope{"convtrace", CONVTRACE_VERSION});
+  state->sampler = config.sampler ? config.sampler : parent_based_sampler(always_on_sampler());
+  state->attribute_count_limit = config.attribute_count_limit.value_or(128);
+  state->attribute_value_length_limit = config.attribute_value_length_limit.value_or(0);
+
+  auto built = build_exporter(config);
+  if (!built) return built.error();
+  std::unique_ptr<SpanExporter> exporter = std::move(*built);
+  if (config.synchronous_export) {
+    state->processor = make_simple_processor(std::move(exporter));
+  } else {
+    auto processor = make_batch_processor(std::move(exporter), config.batch.value_or(BatchOptions{}));
+    if (!processor) return processor.error();
+    state->processor = std::move(*processor);
+  }
+
+  state->on_start = &genai_on_start;
+  state->on_end = &genai_on_end;
+  state->pricing = std::make_shared<const Pricing>(config.pricing ? std::move(*config.pricing)
+                                                                  : Pricing::builtin());
+  state->cost_keys = config.cost_keys;
+  state->content = std::move(config.content);
+  state->registry = std::make_unique<ConversationRegistry>(config.conversations.max_conversations,
+                                                           config.conversations.idle_ttl);
+  state->shutdown_timeout = config.shutdown_timeout;
+  return std::shared_ptr<Sdk>(new Sdk(state.release()));
+}
+
+Sdk::~Sdk() {
+  shutdown(state_->shutdown_timeout);
+  // state_ is deliberately not freed: spans still open elsewhere point at it
+  // and must find `shut_down` set rather than freed memory (see sdk_state.h).
+}
+
+Tracer Sdk::tracer(std::string_view scope_name, std::string_view scope_version) {
+  auto scope = std::make_shared<InstrumentationScope>(
+      InstrumentationScope{std::string(scope_name), std::string(scope_version)});
+  return Tracer(shared_from_this(), std::move(scope));
+}
+
+void Sdk::set_pricing(Pricing pricing) {
+  auto p = std::make_shared<const Pricing>(std::move(pricing));
+  std::lock_guard<std::mutex> lock(state_->pricing_mu);
+  state_->pricing = std::move(p);
+}
+
+std::shared_ptr<const Pricing> Sdk::pricing() const { return state_->current_pricing(); }
+
+bool Sdk::force_flush(std::chrono::milliseconds timeout) {
+  if (state_->shut_down.load(std::memory_order_acquire)) return true;
+  return state_->processor->force_flush(timeout);
+}
+
+bool Sdk::shutdown(std::chrono::milliseconds timeout) {
+  if (state_->shut_down.exchange(true, std::memory_order_acq_rel)) return true;
+  return state_->processor->shutdown(timeout);
+}
+
+SdkStats Sdk::stats() const {
+  SdkStats s;
+  s.spans_started = state_->spans_started.load(std::memory_order_relaxed);
+  s.spans_unsampled = state_->spans_unsampled.load(std::memory_order_relaxed);
+  s.processor = state_->processor->stats();
+  s.processor.dropped += state_->dropped_after_shutdown.load(std::memory_order_relaxed);
+  return s;
+}
+
+const Resource& Sdk::resource() const { return *state_->resource; }
+
+void install(std::shared_ptr<Sdk> sdk) {
+  static std::once_flag atexit_once;
+  std::call_once(atexit_once, [] { std::atexit(&flush_installed_at_exit); });
+  std::shared_ptr<Sdk> previous;
+  {
+    Installed& slot = installed_slot();
+    std::lock_guard<std::mutex> lock(slot.mu);
+    previous = std::move(slot.sdk);
+    slot.sdk = std::move(sdk);
+    slot.generation.fetch_add(1, std::memory_order_release);
+  }
+  if (previous) previous->force_flush();
+}
+
+std::shared_ptr<Sdk> installed() {
+  Installed& slot = installed_slot();
+  std::lock_guard<std::mutex> lock(slot.mu);
+  return slot.sdk;
+}
+
+Sdk::State* installed_state() {
+  // A per-thread cache keeps span start free of the global lock and of
+  // reference-count traffic; install() bumps the generation to refresh it.
+  thread_local std::shared_ptr<Sdk> cached;
+  thread_local uint64_t cached_generation = ~uint64_t{0};
+  uint64_t generation = installed_slot().generation.load(std::memory_order_acquire);
+  if (generation != cached_generation) {
+    cached = installed();
+    cached_generation = generation;
+  }
+  return cached ? cached->state_ : nullptr;
+}
+
+}  // namespace convtrace

@@ -1,0 +1,65 @@
+#include <utility>
+
+#include "convtrace/trace.h"
+#include "trace/context_internal.h"
+#include "trace/genai_state.h"
+
+namespace convtrace {
+namespace {
+
+// The current context of this thread. A plain object (not a stack): each
+// ContextScope saves the previous value and puts it back, so scopes nest.
+Context& current_slot() {
+  thread_local Context current;
+  return current;
+}
+
+}  // namespace
+
+Context Context::current() { return current_slot(); }
+
+Context exchange_current_context(Context ctx) {
+  Context& slot = current_slot();
+  Context previous = std::move(slot);
+  slot = std::move(ctx);
+  return previous;
+}
+
+std::string_view Context::conversation_id() const {
+  return genai_ ? std::string_view(genai_->conversation_id) : std::string_view();
+}
+
+int64_t Context::turn() const { return genai_ ? genai_->turn : 0; }
+
+std::string_view Context::workflow_id() const {
+  return genai_ ? std::string_view(genai_->workflow_id) : std::string_view();
+}
+
+Context Context::with_span_context(SpanContext span) const {
+  Context copy = *this;
+  copy.span_ = std::move(span);
+  return copy;
+}
+
+Context Context::with_genai(std::shared_ptr<const GenAiState> genai) const {
+  Context copy = *this;
+  copy.genai_ = std::move(genai);
+  return copy;
+}
+
+ContextScope::ContextScope(Context ctx) : active_(true) {
+  Context& slot = current_slot();
+  previous_ = std::move(slot);
+  slot = std::move(ctx);
+}
+
+ContextScope::ContextScope(ContextScope&& other) noexcept
+    : previous_(std::move(other.previous_)), active_(other.active_) {
+  other.active_ = false;
+}
+
+ContextScope::~ContextScope() {
+  if (active_) current_slot() = std::move(previous_);
+}
+
+}  // namespace convtrace

@@ -1,0 +1,28 @@
+// Internal access to the thread-local current context, for scopes that
+// restore it themselves (conversation and workflow scopes).
+#pragma once
+
+#include "convtrace/sdk.h"
+#include "convtrace/trace.h"
+
+namespace convtrace {
+
+// Wraps a record into its handle, and reaches a handle's record.
+struct SpanAccess {
+  static Span make(SpanRecord* rec) { return Span(rec); }
+  static SpanRecord* record(const Span& span) { return span.rec_; }
+};
+
+// Makes `ctx` current on this thread and returns what was current before.
+Context exchange_current_context(Context ctx);
+
+// Starts a span on a given SDK state (null: a no-op span). The one place
+// spans are created; Tracer::start_span and the free start_span call it.
+Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationScope>& scope,
+                   std::string_view name, const StartOptions& options);
+
+// The installed SDK's state for this thread, without reference counting
+// (cached per thread, refreshed when install() changes it). Null when none.
+Sdk::State* installed_state();
+
+}  // namespace convtrace

@@ -1,0 +1,59 @@
+// The runtime state behind an Sdk handle: everything a span needs while it is
+// recorded. Spans point at it with a raw pointer, so it is never freed while
+// the process runs: an Sdk that is destroyed shuts its processor down and
+// leaves this small shell behind with `shut_down` set (see sdk.cc). That keeps
+// span start and end free of reference counting on a shared object.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "convtrace/processor.h"
+#include "convtrace/sampler.h"
+#include "convtrace/sdk.h"
+#include "convtrace/span_data.h"
+
+namespace convtrace {
+
+class ConversationRegistry;
+struct SpanRecord;
+
+// Called on the starting thread after a span record exists: the genai layer
+// stamps context attributes and claims turns here.
+using StartHook = void (*)(SpanRecord& record, const Context& parent);
+// Called when a span ends, before it is handed to the processor.
+using EndHook = void (*)(SpanRecord& record);
+
+struct Sdk::State {
+  std::shared_ptr<const Resource> resource;
+  std::shared_ptr<const InstrumentationScope> default_scope;
+  std::shared_ptr<const Sampler> sampler;
+  std::unique_ptr<SpanProcessor> processor;
+  size_t attribute_count_limit = 128;
+  size_t attribute_value_length_limit = 0;  // 0 = unlimited
+
+  std::chrono::milliseconds shutdown_timeout{5000};
+  std::atomic<bool> shut_down{false};
+  std::atomic<uint64_t> spans_started{0};
+  std::atomic<uint64_t> spans_unsampled{0};
+  std::atomic<uint64_t> dropped_after_shutdown{0};
+
+  StartHook on_start = nullptr;
+  EndHook on_end = nullptr;
+
+  // GenAI settings.
+  mutable std::mutex pricing_mu;
+  std::shared_ptr<const Pricing> pricing;  // guarded by pricing_mu
+  CostKeys cost_keys;
+  ContentCapture content;
+  std::unique_ptr<ConversationRegistry> registry;
+
+  std::shared_ptr<const Pricing> current_pricing() const {
+    std::lock_guard<std::mutex> lock(pricing_mu);
+    return pricing;
+  }
+};
+
+}  // namespace convtrace

@@ -1,0 +1,245 @@
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+#include "support/test_sdk.h"
+
+namespace convtrace {
+namespace {
+
+using testing::only;
+using testing::str_attr;
+using testing::sync_config;
+using testing::TestSdk;
+
+TEST(Ids, RandomIdsAreValidAndDistinct) {
+  TestSdk t(sync_config());
+  std::set<std::string> traces, spans;
+  for (int i = 0; i < 1000; ++i) {
+    Span s = start_span("s");
+    ASSERT_TRUE(s.context().trace_id.valid());
+    ASSERT_TRUE(s.context().span_id.valid());
+    traces.insert(s.context().trace_id.hex());
+    spans.insert(s.context().span_id.hex());
+  }
+  EXPECT_EQ(traces.size(), 1000u);
+  EXPECT_EQ(spans.size(), 1000u);
+}
+
+TEST(Ids, HexRoundTrip) {
+  TraceId t;
+  ASSERT_TRUE(TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736", &t));
+  EXPECT_EQ(t.hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_FALSE(TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e473", &t));
+  EXPECT_FALSE(TraceId::from_hex("zzf92f3577b34da6a3ce929d0e0e4736", &t));
+  EXPECT_FALSE(TraceId().valid());
+  SpanId s;
+  ASSERT_TRUE(SpanId::from_hex("00f067aa0ba902b7", &s));
+  EXPECT_EQ(s.hex(), "00f067aa0ba902b7");
+}
+
+TEST(Span, NoSdkMeansNoOpSpans) {
+  install(nullptr);
+  Span s = start_span("nothing");
+  EXPECT_FALSE(s.recording());
+  EXPECT_FALSE(s.context().valid());
+  s.set_attribute("k", "v");
+  s.record_exception("E", "m");
+  s.end();
+  s.end();
+}
+
+TEST(Span, ParentChildAndActivation) {
+  TestSdk t(sync_config());
+  {
+    Span parent = start_span("parent");
+    auto scope = parent.activate();
+    Span child = start_span("child");
+    EXPECT_EQ(child.context().trace_id, parent.context().trace_id);
+    child.end();
+  }
+  Span after = start_span("after");
+  after.end();
+  auto spans = t.spans();
+  const SpanData* parent = only(spans, "parent");
+  const SpanData* child = only(spans, "child");
+  const SpanData* after_span = only(spans, "after");
+  ASSERT_TRUE(parent && child && after_span);
+  EXPECT_EQ(child->parent_span_id, parent->span_id);
+  EXPECT_FALSE(parent->parent_span_id.valid());
+  EXPECT_FALSE(after_span->parent_span_id.valid()) << "scope must restore the outer context";
+  EXPECT_NE(after_span->trace_id, parent->trace_id);
+}
+
+TEST(Span, TimesAndAttributesOfAllTypes) {
+  TestSdk t(sync_config());
+  {
+    Span s = start_span("typed");
+    s.set_attribute("s", "text");
+    s.set_attribute("b", true);
+    s.set_attribute("i", 42);
+    s.set_attribute("d", 0.5);
+    s.set_attribute_value("as", std::vector<std::string>{"a", "b"});
+    s.set_attribute_value("ai", std::vector<int64_t>{1, 2});
+    s.set_attribute("i", 43);  // overwrite keeps one entry
+  }
+  auto spans = t.spans();
+  ASSERT_EQ(spans.size(), 1u);
+  const SpanData& s = spans[0];
+  EXPECT_GT(s.start_unix_nano, 1700000000000000000ull);
+  EXPECT_GE(s.end_unix_nano, s.start_unix_nano);
+  EXPECT_EQ(str_attr(s, "s"), "text");
+  EXPECT_EQ(std::get<bool>(*find_attribute(s.attributes, "b")), true);
+  EXPECT_EQ(*find_int(s.attributes, "i"), 43);
+  EXPECT_EQ(*find_double(s.attributes, "d"), 0.5);
+  EXPECT_EQ(std::get<std::vector<std::string>>(*find_attribute(s.attributes, "as")).size(), 2u);
+  EXPECT_EQ(s.attributes.size(), 6u);
+  EXPECT_EQ(s.kind, SpanKind::internal);
+  ASSERT_TRUE(s.resource);
+  EXPECT_EQ(*find_string(s.resource->attributes, "telemetry.sdk.name"), "convtrace");
+  EXPECT_EQ(*find_string(s.resource->attributes, "telemetry.sdk.language"), "cpp");
+  EXPECT_EQ(find_string(s.resource->attributes, "service.name")->rfind("unknown_service:", 0), 0u);
+  ASSERT_TRUE(s.scope);
+  EXPECT_EQ(s.scope->name, "convtrace");
+}
+
+TEST(Span, StatusRulesFollowOpenTelemetry) {
+  TestSdk t(sync_config());
+  {
+    Span a = start_span("a");
+    a.set_status(StatusCode::error, "boom");
+    a.set_status(StatusCode::unset);  // ignored
+    Span b = start_span("b");
+    b.set_status(StatusCode::ok);
+    b.set_status(StatusCode::error, "late");  // Ok is final
+    Span c = start_span("c");
+    c.set_status(StatusCode::ok, "ignored description");
+  }
+  auto spans = t.spans();
+  EXPECT_EQ(only(spans, "a")->status.code, StatusCode::error);
+  EXPECT_EQ(only(spans, "a")->status.description, "boom");
+  EXPECT_EQ(only(spans, "b")->status.code, StatusCode::ok);
+  EXPECT_EQ(only(spans, "c")->status.description, "");
+}
+
+TEST(Span, ExceptionEvent) {
+  TestSdk t(sync_config());
+  { start_span("e").record_exception("std::runtime_error", "disk full"); }
+  auto spans = t.spans();
+  ASSERT_EQ(spans.size(), 1u);
+  ASSERT_EQ(spans[0].events.size(), 1u);
+  const SpanEvent& e = spans[0].events[0];
+  EXPECT_EQ(e.name, "exception");
+  EXPECT_EQ(*find_string(e.attributes, "exception.type"), "std::runtime_error");
+  EXPECT_EQ(*find_string(e.attributes, "exception.message"), "disk full");
+}
+
+TEST(Span, AttributeLimitsDropAndTruncate) {
+  Config c = sync_config();
+  c.attribute_count_limit = 3;
+  c.attribute_value_length_limit = 4;
+  TestSdk t(std::move(c));
+  {
+    Span s = start_span("limited");
+    for (int i = 0; i < 10; ++i) s.set_attribute("k" + std::to_string(i), "abcdefgh");
+  }
+  auto spans = t.spans();
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].attributes.size(), 3u);
+  EXPECT_EQ(spans[0].dropped_attributes_count, 7u);
+  EXPECT_EQ(str_attr(spans[0], "k0"), "abcd");
+}
+
+TEST(Span, EndedTwiceExportsOnce) {
+  TestSdk t(sync_config());
+  Span s = start_span("once");
+  s.end();
+  s.end();
+  s.set_attribute("late", 1);
+  EXPECT_FALSE(s.recording());
+  EXPECT_EQ(t.spans().size(), 1u);
+}
+
+TEST(Context, WrapCarriesContextIntoThreadsAndAsync) {
+  TestSdk t(sync_config());
+  SpanContext parent_ctx;
+  {
+    Span parent = start_span("parent");
+    parent_ctx = parent.context();
+    auto scope = parent.activate();
+    std::thread th(wrap([] { start_span("in-thread").end(); }));
+    th.join();
+    auto fut = std::async(std::launch::async, wrap([] { start_span("in-async").end(); return 7; }));
+    EXPECT_EQ(fut.get(), 7);
+    std::thread bare([] { start_span("bare-thread").end(); });
+    bare.join();
+  }
+  auto spans = t.spans();
+  EXPECT_EQ(only(spans, "in-thread")->parent_span_id, parent_ctx.span_id);
+  EXPECT_EQ(only(spans, "in-async")->parent_span_id, parent_ctx.span_id);
+  EXPECT_FALSE(only(spans, "bare-thread")->parent_span_id.valid())
+      << "a thread that did not carry the context must not inherit it";
+}
+
+TEST(Context, AttachRestoresOnExit) {
+  TestSdk t(sync_config());
+  Span a = start_span("a");
+  Context ctx = a.child_context();
+  EXPECT_FALSE(Context::current().span_context().valid());
+  {
+    auto scope = attach(ctx);
+    EXPECT_EQ(Context::current().span_context().span_id, a.context().span_id);
+  }
+  EXPECT_FALSE(Context::current().span_context().valid());
+}
+
+TEST(Sdk, BadConfigIsAnErrorValue) {
+  Config c;
+  c.read_environment = false;
+  c.exporter = ExporterKind::custom;  // but no exporter given
+  auto sdk = Sdk::create(std::move(c));
+  ASSERT_FALSE(sdk);
+  EXPECT_EQ(sdk.error().code, Error::invalid_argument);
+
+  Config b;
+  b.read_environment = false;
+  b.exporter = ExporterKind::none;
+  b.batch = BatchOptions{10, 20, std::chrono::milliseconds(1), std::chrono::milliseconds(1)};
+  auto sdk2 = Sdk::create(std::move(b));
+  ASSERT_FALSE(sdk2);
+  EXPECT_NE(sdk2.error().message.find("max_export_batch_size"), std::string::npos);
+}
+
+TEST(Sdk, SpansEndedAfterShutdownAreDroppedAndCounted) {
+  TestSdk t(sync_config());
+  Span open = start_span("open");
+  t.sdk->shutdown();
+  open.end();
+  Span late = start_span("late");
+  EXPECT_FALSE(late.recording());
+  EXPECT_EQ(t.sdk->stats().processor.dropped, 1u);
+  EXPECT_TRUE(t.exporter->spans().empty());
+}
+
+TEST(Sdk, ServiceNameAndResourceAttributes) {
+  Config c = sync_config();
+  c.service_name = "support-bot";
+  c.resource_attributes = {{"deployment.environment", std::string("test")}};
+  TestSdk t(std::move(c));
+  EXPECT_EQ(*find_string(t.sdk->resource().attributes, "service.name"), "support-bot");
+  EXPECT_EQ(*find_string(t.sdk->resource().attributes, "deployment.environment"), "test");
+}
+
+TEST(Tracer, ScopeNameAndVersion) {
+  TestSdk t(sync_config());
+  { t.sdk->tracer("my.library", "1.2.3").start_span("scoped").end(); }
+  auto spans = t.spans();
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].scope->name, "my.library");
+  EXPECT_EQ(spans[0].scope->version, "1.2.3");
+}
+
+}  // namespace
+}  // namespace convtrace
