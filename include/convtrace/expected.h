@@ -32,7 +32,7 @@ struct Error {
 template <typename T>
 class Expected {
  public:
-  Expected(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose
+  Expected(T value) : v_(std::move(value)) {}      // NOLINT: implicit on purpose
   Expected(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool has_value() const { return v_.index() == 0; }

@@ -43,6 +43,10 @@
 namespace convtrace {
 
 struct ConversationOptions {
+  ConversationOptions() = default;
+  // Lets `conversation(id, {"user_123"})` name the user.
+  ConversationOptions(std::string user) : user_id(std::move(user)) {}  // NOLINT: implicit
+
   std::string user_id;  // → user.id
   // The app's own turn number (e.g. its chat-history length), for apps that run
   // many instances. > 0 wins over the registry's count; the registry continues
@@ -122,8 +126,17 @@ class [[nodiscard]] WorkflowScope {
 WorkflowScope workflow(std::string_view id, std::string_view type, WorkflowOptions options = {});
 
 struct ObserveOptions {
-  std::string name;      // span name; for llm/embedding spans with a known model
-                         // the conventional "<operation> <model>" is used instead
+  ObserveOptions() = default;
+  // `observe({"chat", Kind::llm, "gpt-4o", "openai"}, fn)`
+  ObserveOptions(std::string name_, Kind kind_ = Kind::chain, std::string model_ = {},  // NOLINT
+                 std::string provider_ = {})
+      : name(std::move(name_)),
+        kind(kind_),
+        model(std::move(model_)),
+        provider(std::move(provider_)) {}
+
+  std::string name;  // span name; for llm/embedding spans with a known model
+                     // the conventional "<operation> <model>" is used instead
   Kind kind = Kind::chain;
   std::string model;     // → gen_ai.request.model
   std::string provider;  // → gen_ai.provider.name (e.g. "openai")
@@ -198,16 +211,16 @@ decltype(auto) observe(const ObserveOptions& options, F&& fn) {
 // `fn(span, args...)`) under observe(options, …) on each call.
 template <typename F>
 auto observed(ObserveOptions options, F fn) {
-  return [options = std::move(options), fn = std::move(fn)](auto&&... args) mutable
-         -> decltype(auto) {
-    return observe(options, [&](Span& span) -> decltype(auto) {
-      if constexpr (std::is_invocable_v<F&, Span&, decltype(args)...>) {
-        return fn(span, std::forward<decltype(args)>(args)...);
-      } else {
-        return fn(std::forward<decltype(args)>(args)...);
-      }
-    });
-  };
+  return
+      [options = std::move(options), fn = std::move(fn)](auto&&... args) mutable -> decltype(auto) {
+        return observe(options, [&](Span& span) -> decltype(auto) {
+          if constexpr (std::is_invocable_v<F&, Span&, decltype(args)...>) {
+            return fn(span, std::forward<decltype(args)>(args)...);
+          } else {
+            return fn(std::forward<decltype(args)>(args)...);
+          }
+        });
+      };
 }
 
 }  // namespace convtrace

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "convtrace/exporter.h"
 #include "convtrace/expected.h"
+#include "convtrace/exporter.h"
 #include "convtrace/pricing.h"
 #include "convtrace/processor.h"
 #include "convtrace/sampler.h"
@@ -43,16 +43,16 @@ struct CostKeys {
 
 // Content capture (prompts and completions) is off unless enabled.
 struct ContentCapture {
-  bool enabled = false;          // CONVTRACE_CAPTURE_CONTENT
-  size_t max_length = 4096;      // bytes kept per value; longer values are cut
+  bool enabled = false;      // CONVTRACE_CAPTURE_CONTENT
+  size_t max_length = 4096;  // bytes kept per value; longer values are cut
   // Sees every captured value before it is recorded; returns what to record.
   std::function<std::string(std::string_view key, std::string_view value)> redact;
 };
 
 // Bounds of the registry that continues turn counts across requests.
 struct ConversationRegistryOptions {
-  size_t max_conversations = 100000;           // least recently used evicted beyond this
-  std::chrono::seconds idle_ttl{6 * 3600};     // forgotten after this long unused
+  size_t max_conversations = 100000;        // least recently used evicted beyond this
+  std::chrono::seconds idle_ttl{6 * 3600};  // forgotten after this long unused
 };
 
 struct Config {

@@ -39,9 +39,9 @@ struct SpanId {
 };
 
 // An attribute value: the OTel primitive types and homogeneous arrays of them.
-using AttributeValue = std::variant<bool, int64_t, double, std::string, std::vector<bool>,
-                                    std::vector<int64_t>, std::vector<double>,
-                                    std::vector<std::string>>;
+using AttributeValue =
+    std::variant<bool, int64_t, double, std::string, std::vector<bool>, std::vector<int64_t>,
+                 std::vector<double>, std::vector<std::string>>;
 
 struct Attribute {
   std::string key;
@@ -105,7 +105,7 @@ struct SpanData {
   SpanId span_id;
   SpanId parent_span_id;  // invalid (zero) for a root span
   std::string trace_state;
-  uint32_t flags = 0;          // W3C trace flags (bit 0 = sampled)
+  uint32_t flags = 0;  // W3C trace flags (bit 0 = sampled)
   bool parent_is_remote = false;
   std::string name;
   SpanKind kind = SpanKind::internal;

@@ -33,8 +33,8 @@ struct Usage {
   // priced at the model's 1-hour write price when it has one.
   std::optional<int64_t> cache_write_1h_tokens;
 
-  std::string provider;        // GenAI convention value: "openai", "anthropic", "gcp.gemini", …
-  std::string model;           // response model as reported
+  std::string provider;  // GenAI convention value: "openai", "anthropic", "gcp.gemini", …
+  std::string model;     // response model as reported
   std::string response_id;
   std::vector<std::string> finish_reasons;
 

@@ -52,7 +52,8 @@ void report_warning(std::string_view category, std::string_view message) noexcep
     {
       std::lock_guard<std::mutex> lock(s.mu);
       auto it = s.categories.find(category);
-      if (it == s.categories.end()) it = s.categories.emplace(std::string(category), CategoryState{}).first;
+      if (it == s.categories.end())
+        it = s.categories.emplace(std::string(category), CategoryState{}).first;
       CategoryState& c = it->second;
       ++c.count;
       auto now = std::chrono::steady_clock::now();

@@ -16,20 +16,29 @@ bool is_genai_key(const std::string& key) {
 
 const char* kind_name(SpanKind kind) {
   switch (kind) {
-    case SpanKind::internal: return "INTERNAL";
-    case SpanKind::server: return "SERVER";
-    case SpanKind::client: return "CLIENT";
-    case SpanKind::producer: return "PRODUCER";
-    case SpanKind::consumer: return "CONSUMER";
-    default: return "UNSPECIFIED";
+    case SpanKind::internal:
+      return "INTERNAL";
+    case SpanKind::server:
+      return "SERVER";
+    case SpanKind::client:
+      return "CLIENT";
+    case SpanKind::producer:
+      return "PRODUCER";
+    case SpanKind::consumer:
+      return "CONSUMER";
+    default:
+      return "UNSPECIFIED";
   }
 }
 
 const char* status_name(StatusCode code) {
   switch (code) {
-    case StatusCode::ok: return "OK";
-    case StatusCode::error: return "ERROR";
-    default: return "UNSET";
+    case StatusCode::ok:
+      return "OK";
+    case StatusCode::error:
+      return "ERROR";
+    default:
+      return "UNSET";
   }
 }
 

@@ -11,11 +11,16 @@ namespace convtrace {
 // conventions define no operation.
 inline std::string_view operation_for(Kind kind) {
   switch (kind) {
-    case Kind::llm: return "chat";
-    case Kind::embedding: return "embeddings";
-    case Kind::tool: return "execute_tool";
-    case Kind::agent: return "invoke_agent";
-    default: return {};
+    case Kind::llm:
+      return "chat";
+    case Kind::embedding:
+      return "embeddings";
+    case Kind::tool:
+      return "execute_tool";
+    case Kind::agent:
+      return "invoke_agent";
+    default:
+      return {};
   }
 }
 

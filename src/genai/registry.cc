@@ -53,6 +53,8 @@ size_t ConversationRegistry::size() const {
   return n;
 }
 
-uint64_t ConversationRegistry::evictions() const { return evictions_.load(std::memory_order_relaxed); }
+uint64_t ConversationRegistry::evictions() const {
+  return evictions_.load(std::memory_order_relaxed);
+}
 
 }  // namespace convtrace

@@ -108,11 +108,13 @@ bool Span::record_usage(const Usage& usage) {
         set_record_attribute(rec, attr::kInputCostUsd, pico_to_usd(cost.input_pico));
         set_record_attribute(rec, attr::kOutputCostUsd, pico_to_usd(cost.output_pico));
       }
-      if (keys.cost_generic) set_record_attribute(rec, attr::kCostGeneric, pico_to_usd(cost.total_pico));
+      if (keys.cost_generic)
+        set_record_attribute(rec, attr::kCostGeneric, pico_to_usd(cost.total_pico));
       set_record_attribute(rec, attr::kCostPicoUsd, cost.total_pico);
       set_record_attribute(rec, attr::kPricedAs, price->model);
     } else {
-      set_record_attribute(rec, attr::kUnpricedModel, model.empty() ? std::string("(none)") : model);
+      set_record_attribute(rec, attr::kUnpricedModel,
+                           model.empty() ? std::string("(none)") : model);
     }
     return true;
   } catch (...) {
@@ -130,7 +132,9 @@ bool Span::record_response(std::string_view body, std::string_view provider) {
   return record_usage(*usage);
 }
 
-void Span::record_input(std::string_view content) { record_content(rec_, attr::kInputMessages, content); }
+void Span::record_input(std::string_view content) {
+  record_content(rec_, attr::kInputMessages, content);
+}
 
 void Span::record_output(std::string_view content) {
   record_content(rec_, attr::kOutputMessages, content);

@@ -58,7 +58,8 @@ class BatchProcessor : public SpanProcessor {
     if (worker_exited_) return queue_.size_approx() == 0;
     uint64_t target = ++flush_requested_;
     cv_.notify_one();
-    return done_cv_.wait_for(lock, timeout, [&] { return flush_completed_ >= target || worker_exited_; });
+    return done_cv_.wait_for(lock, timeout,
+                             [&] { return flush_completed_ >= target || worker_exited_; });
   }
 
   bool shutdown(std::chrono::milliseconds timeout) noexcept override {
@@ -146,19 +147,19 @@ class BatchProcessor : public SpanProcessor {
   std::atomic<bool> wake_pending_{false};
   std::thread worker_;
 
-  std::atomic<uint64_t> ended_{0}, exported_{0}, dropped_{0}, export_failures_{0},
-      failed_spans_{0};
+  std::atomic<uint64_t> ended_{0}, exported_{0}, dropped_{0}, export_failures_{0}, failed_spans_{0};
 };
 
 }  // namespace
 
-Expected<std::unique_ptr<SpanProcessor>> make_batch_processor(std::unique_ptr<SpanExporter> exporter,
-                                                              const BatchOptions& options) {
+Expected<std::unique_ptr<SpanProcessor>> make_batch_processor(
+    std::unique_ptr<SpanExporter> exporter, const BatchOptions& options) {
   if (!exporter) return Error{Error::invalid_argument, "batch processor: exporter is null"};
   if (options.max_queue_size == 0) {
     return Error{Error::invalid_argument, "batch processor: max_queue_size must be > 0"};
   }
-  if (options.max_export_batch_size == 0 || options.max_export_batch_size > options.max_queue_size) {
+  if (options.max_export_batch_size == 0 ||
+      options.max_export_batch_size > options.max_queue_size) {
     return Error{Error::invalid_argument,
                  "batch processor: max_export_batch_size must be between 1 and max_queue_size (" +
                      std::to_string(options.max_queue_size) + ")"};

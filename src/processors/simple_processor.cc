@@ -8,7 +8,8 @@ namespace {
 
 class SimpleProcessor : public SpanProcessor {
  public:
-  explicit SimpleProcessor(std::unique_ptr<SpanExporter> exporter) : exporter_(std::move(exporter)) {}
+  explicit SimpleProcessor(std::unique_ptr<SpanExporter> exporter)
+      : exporter_(std::move(exporter)) {}
 
   void on_end(std::unique_ptr<SpanData> span) noexcept override {
     ended_.fetch_add(1, std::memory_order_relaxed);
@@ -54,8 +55,7 @@ class SimpleProcessor : public SpanProcessor {
   std::mutex mu_;  // one export at a time, as the exporter contract promises
   std::unique_ptr<SpanExporter> exporter_;
   bool shut_down_ = false;  // guarded by mu_
-  std::atomic<uint64_t> ended_{0}, exported_{0}, dropped_{0}, export_failures_{0},
-      failed_spans_{0};
+  std::atomic<uint64_t> ended_{0}, exported_{0}, dropped_{0}, export_failures_{0}, failed_spans_{0};
 };
 
 }  // namespace

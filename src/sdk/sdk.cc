@@ -63,8 +63,10 @@ Expected<std::unique_ptr<SpanExporter>> build_exporter(Config& config) {
   if (config.custom_exporter) return std::move(config.custom_exporter);
   ExporterKind kind = config.exporter.value_or(ExporterKind::console);
   switch (kind) {
-    case ExporterKind::none: return std::unique_ptr<SpanExporter>(new NullExporter());
-    case ExporterKind::console: return make_console_exporter();
+    case ExporterKind::none:
+      return std::unique_ptr<SpanExporter>(new NullExporter());
+    case ExporterKind::console:
+      return make_console_exporter();
     case ExporterKind::jsonl:
       return make_jsonl_exporter(config.jsonl_path.value_or("convtrace-spans.jsonl"));
     case ExporterKind::custom:
@@ -121,7 +123,8 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
   if (config.synchronous_export) {
     state->processor = make_simple_processor(std::move(exporter));
   } else {
-    auto processor = make_batch_processor(std::move(exporter), config.batch.value_or(BatchOptions{}));
+    auto processor =
+        make_batch_processor(std::move(exporter), config.batch.value_or(BatchOptions{}));
     if (!processor) return processor.error();
     state->processor = std::move(*processor);
   }

@@ -37,10 +37,10 @@ struct ConversationEntry {
 struct GenAiState {
   std::string conversation_id;  // empty: not in a conversation
   std::string user_id;
-  std::vector<Attribute> attributes;   // custom, merged over outer scopes
-  std::vector<std::string> propagate;  // keys of `attributes` that travel in baggage
-  int64_t explicit_turn = 0;           // from the app (ConversationOptions::turn)
-  int64_t turn = 0;                    // 0 until a top-level unit claims one
+  std::vector<Attribute> attributes;                // custom, merged over outer scopes
+  std::vector<std::string> propagate;               // keys of `attributes` that travel in baggage
+  int64_t explicit_turn = 0;                        // from the app (ConversationOptions::turn)
+  int64_t turn = 0;                                 // 0 until a top-level unit claims one
   std::shared_ptr<ConversationEntry> conversation;  // set with `turn`
   std::shared_ptr<TotalsCell> turn_totals;          // set with `turn`
   std::string workflow_id;

@@ -29,8 +29,8 @@ struct Generator {
 
   void seed() {
     std::random_device rd;
-    uint64_t mix = static_cast<uint64_t>(
-        std::chrono::high_resolution_clock::now().time_since_epoch().count());
+    uint64_t mix =
+        static_cast<uint64_t>(std::chrono::high_resolution_clock::now().time_since_epoch().count());
     mix ^= std::hash<std::thread::id>()(std::this_thread::get_id());
     for (auto& word : s) {
       uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();

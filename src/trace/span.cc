@@ -123,8 +123,8 @@ void Span::end() {
   if (sdk->on_end) sdk->on_end(*rec_);
   if (!rec_->data) return;  // unsampled
   SpanData& data = *rec_->data;
-  auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now_steady() -
-                                                                      rec_->start_steady);
+  auto elapsed =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now_steady() - rec_->start_steady);
   data.end_unix_nano = data.start_unix_nano + static_cast<uint64_t>(elapsed.count());
   if (sdk->shut_down.load(std::memory_order_acquire)) {
     sdk->dropped_after_shutdown.fetch_add(1, std::memory_order_relaxed);
@@ -143,15 +143,24 @@ Context Span::child_context() const {
 
 std::string_view to_string(Kind kind) {
   switch (kind) {
-    case Kind::none: return {};
-    case Kind::llm: return "llm";
-    case Kind::tool: return "tool";
-    case Kind::chain: return "chain";
-    case Kind::agent: return "agent";
-    case Kind::retriever: return "retriever";
-    case Kind::embedding: return "embedding";
-    case Kind::workflow: return "workflow";
-    case Kind::reranker: return "reranker";
+    case Kind::none:
+      return {};
+    case Kind::llm:
+      return "llm";
+    case Kind::tool:
+      return "tool";
+    case Kind::chain:
+      return "chain";
+    case Kind::agent:
+      return "agent";
+    case Kind::retriever:
+      return "retriever";
+    case Kind::embedding:
+      return "embedding";
+    case Kind::workflow:
+      return "workflow";
+    case Kind::reranker:
+      return "reranker";
   }
   return {};
 }

@@ -31,7 +31,7 @@ struct SpanRecord {
   std::string operation;      // gen_ai.operation.name, when known
   std::string request_model;  // gen_ai.request.model, when known
   std::shared_ptr<const ModelPrice> price_override;  // ObserveOptions::price
-  int64_t cost_pico = 0;      // last recorded usage, to replace it exactly
+  int64_t cost_pico = 0;                             // last recorded usage, to replace it exactly
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   bool usage_recorded = false;

@@ -39,10 +39,14 @@ struct TestSdk {
     sdk->shutdown();
   }
 
-  std::vector<SpanData> spans() {
+  // Everything exported so far. The reference (and pointers into it) stay
+  // valid until the next call.
+  const std::vector<SpanData>& spans() {
     sdk->force_flush();
-    return exporter->spans();
+    last_spans = exporter->spans();
+    return last_spans;
   }
+  std::vector<SpanData> last_spans;
 };
 
 inline Config sync_config() {
@@ -62,6 +66,10 @@ inline const SpanData* only(const std::vector<SpanData>& spans, const std::strin
   }
   return found;
 }
+
+// Pointers into a temporary would dangle: callers must keep the vector.
+const SpanData* only(std::vector<SpanData>&&, const std::string&) = delete;
+std::vector<const SpanData*> named(std::vector<SpanData>&&, const std::string&) = delete;
 
 inline std::vector<const SpanData*> named(const std::vector<SpanData>& spans,
                                           const std::string& name) {

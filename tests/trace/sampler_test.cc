@@ -86,8 +86,15 @@ TEST(Sampler, UnsampledSpansStillCountTurns) {
   c.sampler = always_off_sampler();
   TestSdk t(std::move(c));
   auto conv = conversation("unsampled-conv");
-  { Span a = start_span("a"); EXPECT_FALSE(a.recording()); EXPECT_TRUE(a.context().valid()); }
-  { Span b = start_span("b"); EXPECT_EQ(b.child_context().turn(), 2); }
+  {
+    Span a = start_span("a");
+    EXPECT_FALSE(a.recording());
+    EXPECT_TRUE(a.context().valid());
+  }
+  {
+    Span b = start_span("b");
+    EXPECT_EQ(b.child_context().turn(), 2);
+  }
   EXPECT_TRUE(t.spans().empty());
   EXPECT_EQ(t.sdk->stats().spans_unsampled, 2u);
 }

@@ -171,7 +171,10 @@ TEST(Context, WrapCarriesContextIntoThreadsAndAsync) {
     auto scope = parent.activate();
     std::thread th(wrap([] { start_span("in-thread").end(); }));
     th.join();
-    auto fut = std::async(std::launch::async, wrap([] { start_span("in-async").end(); return 7; }));
+    auto fut = std::async(std::launch::async, wrap([] {
+                            start_span("in-async").end();
+                            return 7;
+                          }));
     EXPECT_EQ(fut.get(), 7);
     std::thread bare([] { start_span("bare-thread").end(); });
     bare.join();

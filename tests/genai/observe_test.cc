@@ -1,0 +1,146 @@
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "support/test_sdk.h"
+
+namespace convtrace {
+namespace {
+
+using testing::int_attr;
+using testing::only;
+using testing::str_attr;
+using testing::sync_config;
+using testing::TestSdk;
+
+struct QuotaExceeded : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+TEST(Observe, ExceptionMarksTheSpanAndIsRethrownUnchanged) {
+  TestSdk t(sync_config());
+  try {
+    observe({"flaky", Kind::llm}, []() -> int { throw QuotaExceeded("429 from provider"); });
+    FAIL() << "must rethrow";
+  } catch (const QuotaExceeded& e) {
+    EXPECT_STREQ(e.what(), "429 from provider");
+  }
+  auto spans = t.spans();
+  const SpanData* s = only(spans, "flaky");
+  ASSERT_NE(s, nullptr) << "a throwing callable never loses its span";
+  EXPECT_EQ(s->status.code, StatusCode::error);
+  EXPECT_EQ(s->status.description, "429 from provider");
+  EXPECT_EQ(str_attr(*s, attr::kErrorType), "convtrace::(anonymous namespace)::QuotaExceeded");
+  ASSERT_EQ(s->events.size(), 1u);
+  EXPECT_EQ(s->events[0].name, "exception");
+  EXPECT_EQ(*find_string(s->events[0].attributes, attr::kExceptionMessage), "429 from provider");
+}
+
+TEST(Observe, NonStandardExceptionIsAlsoRecorded) {
+  TestSdk t(sync_config());
+  EXPECT_THROW(observe({"weird", Kind::tool}, [] { throw 42; }), int);
+  const SpanData* s = only(t.spans(), "weird");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->status.code, StatusCode::error);
+  EXPECT_EQ(str_attr(*s, attr::kErrorType), "unknown");
+}
+
+TEST(Observe, VoidValueAndMoveOnlyResults) {
+  TestSdk t(sync_config());
+  int side = 0;
+  observe({"void", Kind::chain}, [&] { side = 1; });
+  EXPECT_EQ(side, 1);
+  std::unique_ptr<int> p =
+      observe({"move-only", Kind::chain}, [] { return std::make_unique<int>(5); });
+  ASSERT_TRUE(p);
+  EXPECT_EQ(*p, 5);
+  int x = 3;
+  int& ref = observe({"ref", Kind::chain}, [&]() -> int& { return x; });
+  EXPECT_EQ(&ref, &x);
+  auto spans = t.spans();
+  EXPECT_EQ(spans.size(), 3u);
+  EXPECT_EQ(only(spans, "void")->status.code, StatusCode::unset);
+}
+
+TEST(Observe, DecoratorStyle) {
+  TestSdk t(sync_config());
+  auto search = observed({"search", Kind::tool}, [](const std::string& q) { return q.size(); });
+  EXPECT_EQ(search(std::string("abc")), 3u);
+  EXPECT_EQ(search(std::string("abcd")), 4u);
+  auto with_span = observed({"gen", Kind::llm, "gpt-4o"}, [](Span& s, int n) {
+    Usage u;
+    u.input_tokens = n;
+    u.output_tokens = 0;
+    s.record_usage(u);
+    return n * 2;
+  });
+  EXPECT_EQ(with_span(10), 20);
+  auto spans = t.spans();
+  EXPECT_EQ(spans.size(), 3u);
+  EXPECT_EQ(int_attr(*only(spans, "chat gpt-4o"), attr::kInputTokens), 10);
+}
+
+TEST(Observe, ContentCaptureIsOffByDefault) {
+  TestSdk t(sync_config());
+  ObserveOptions o{"chat", Kind::llm};
+  o.input = "my secret prompt";
+  std::string out = observe(o, [] { return std::string("completion text"); });
+  const SpanData* s = only(t.spans(), "chat");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(find_attribute(s->attributes, attr::kInputMessages), nullptr);
+  EXPECT_EQ(find_attribute(s->attributes, attr::kOutputMessages), nullptr);
+}
+
+TEST(Observe, ContentCaptureTruncatesAndRedacts) {
+  Config c = sync_config();
+  c.content.enabled = true;
+  c.content.max_length = 12;
+  std::vector<std::string> seen;
+  c.content.redact = [&](std::string_view key, std::string_view value) {
+    seen.push_back(std::string(key));
+    std::string v(value);
+    auto pos = v.find("4111");
+    if (pos != std::string::npos) v.replace(pos, 4, "****");
+    return v;
+  };
+  TestSdk t(std::move(c));
+  ObserveOptions o{"chat", Kind::llm};
+  o.input = "card 4111 please";
+  observe(o, [] { return std::string("short"); });
+  const SpanData* s = only(t.spans(), "chat");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(str_attr(*s, attr::kInputMessages), "card **** pl");
+  EXPECT_EQ(str_attr(*s, attr::kOutputMessages), "short");
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST(Observe, InvalidUsageIsRejectedWithAWarning) {
+  TestSdk t(sync_config());
+  uint64_t before = warning_count("invalid_usage");
+  observe({"bad", Kind::llm, "gpt-4o"}, [](Span& s) {
+    Usage u;
+    u.input_tokens = -5;
+    u.output_tokens = 3;
+    EXPECT_FALSE(s.record_usage(u));
+  });
+  EXPECT_EQ(warning_count("invalid_usage"), before + 1);
+  const SpanData* s = only(t.spans(), "chat gpt-4o");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(find_attribute(s->attributes, attr::kInputTokens), nullptr);
+}
+
+TEST(Observe, WithoutSdkRunsTheCallableAnyway) {
+  install(nullptr);
+  int r = observe({"x", Kind::llm}, [](Span& s) {
+    EXPECT_FALSE(s.recording());
+    return 9;
+  });
+  EXPECT_EQ(r, 9);
+  auto conv = conversation("no-sdk");
+  auto wf = workflow("w", "t");
+  EXPECT_EQ(observe({"y", Kind::tool}, [] { return 1; }), 1);
+}
+
+}  // namespace
+}  // namespace convtrace
