@@ -50,14 +50,19 @@ struct ModelPrice {
   std::string source;            // where the figures come from
   std::string checked;           // date they were checked, YYYY-MM-DD
 
-  // Convenience for code: USD per 1M tokens, rounded to the micro-USD.
+  // Convenience for code: USD per 1M tokens, rounded to the micro-USD. A
+  // figure usd_to_micro rejects (negative, not finite, absurdly large) is
+  // stored as -1, which compute_cost reports as invalid_argument: a bad price
+  // never silently becomes 0.
   static ModelPrice usd_per_million(double input, double output,
                                     std::optional<double> cached_input = std::nullopt,
                                     std::optional<double> cache_write = std::nullopt);
 };
 
 // Converts a USD-per-1M price to micro-USD per 1M; invalid_argument when negative,
-// not finite, or not a whole number of micro-USD (after rounding away float noise).
+// not finite, above $1,000,000 per 1M tokens, or not a whole number of micro-USD
+// (after rounding away float noise).
+inline constexpr double kMaxUsdPerMillion = 1e6;
 Expected<int64_t> usd_to_micro(double usd_per_million);
 
 // Cost of one call, in pico-USD (1e-12 USD).
@@ -72,6 +77,13 @@ struct Cost {
 // input price; reasoning at the reasoning price (else output), remaining output
 // at the output price; tier chosen by total input tokens. Errors: invalid_argument
 // for inconsistent usage or on overflow.
+//
+// Details: counts that are absent count as 0; when input_tokens is absent the
+// cache parts are the whole input (likewise reasoning for output). The tier is
+// the one with the highest threshold the input exceeds; its empty fields fall
+// back to the base band, then along the usual chain. When the usage carries
+// billed counts (Cohere), those are priced at the plain input/output prices in
+// place of the token counts. A negative price is invalid_argument.
 Expected<Cost> compute_cost(const Usage& usage, const ModelPrice& price);
 
 // pico-USD → USD, for attributes. Exact for any realistic amount (< $9,007).
@@ -82,7 +94,12 @@ std::string pico_to_usd_string(int64_t pico);
 // Normalizes a model id for catalog look-up: lowercases; strips provider
 // prefixes ("openai/", "models/", Vertex "publishers/google/models/…"), Bedrock
 // region and vendor prefixes and version suffixes ("us.anthropic.…-v1:0"),
-// and dated snapshot suffixes ("-2024-08-06", "-20241022", "@20240620").
+// and dated snapshot suffixes ("-2024-08-06", "-20241022", "@20240620"), and
+// Gemini's "-001" version suffixes.
+// "-latest" is kept: such names point at whichever snapshot is current and are
+// sometimes priced unlike any dated one (mistral-large-latest is not
+// mistral-large-2411), so they need catalog entries of their own. Mistral's
+// four-digit "-2411" suffixes are kept for the same reason.
 std::string normalize_model(std::string_view model);
 
 class Pricing {
@@ -103,22 +120,47 @@ class Pricing {
 
   // Merges (or, with replace, swaps in) the entries of a catalog JSON document.
   // The document is validated first; on error nothing changes and the message
-  // names the entry and the field.
+  // names the entry and the field. The format is that of data/pricing.json:
+  //   {"version": 1, "models": [{"model": "gpt-4o", "provider": "openai",
+  //     "input": 2.5, "output": 10, "cached_input": 1.25, "cache_write": …,
+  //     "cache_write_1h": …, "reasoning": …,
+  //     "tiers": [{"above_input_tokens": 200000, "input": …, "output": …}],
+  //     "aliases": ["…"], "checked": "YYYY-MM-DD", "source": "…"}]}
+  // Prices are USD per 1M tokens; only model, input and output are required;
+  // unknown fields are errors (a typo must not drop a price); top-level keys
+  // starting with "_" are comments. A tier's missing input/output take the
+  // base figures.
   Error load_json(std::string_view json, bool replace = false);
+  // As load_json, reading `path`; io_error when it cannot be read.
   Error load_file(const std::string& path, bool replace = false);
 
-  // The entry `model` resolves to: alias, exact key, then normalized form.
-  // nullptr when unknown.
+  // The built-in catalog with the file at `path` merged over it. The SDK calls
+  // this with the value of CONVTRACE_PRICING_FILE (kPricingFileEnv). An empty
+  // path gives the built-in catalog. When the file cannot be read or is
+  // invalid, the built-in catalog is returned unchanged and `*warning` (when
+  // not null) says why; otherwise `*warning` is cleared.
+  static Pricing with_file(const std::string& path, Error* warning = nullptr);
+
+  // The entry `model` resolves to: alias, exact key, the key with only case
+  // and provider prefixes removed ("bedrock/us.anthropic.…" keeps its
+  // regional price), then the normalized form. nullptr when unknown. The
+  // pointer is valid until the catalog is next modified.
   const ModelPrice* find(std::string_view model) const;
   // Up to `n` known model names closest to `model` (for "did you mean").
   std::vector<std::string> closest(std::string_view model, size_t n = 3) const;
   size_t size() const { return by_key_.size(); }
+  // Every catalog key, sorted.
   std::vector<std::string> models() const;
 
  private:
   std::map<std::string, ModelPrice, std::less<>> by_key_;
   std::map<std::string, std::string, std::less<>> by_normalized_;  // normalized → key
   std::map<std::string, std::string, std::less<>> aliases_;        // alias → key or model
+
+  const ModelPrice* find_key(std::string_view model) const;
 };
+
+// The environment variable naming a price file merged over the built-in catalog.
+inline constexpr std::string_view kPricingFileEnv = "CONVTRACE_PRICING_FILE";
 
 }  // namespace convtrace

@@ -33,6 +33,14 @@ struct Usage {
   // priced at the model's 1-hour write price when it has one.
   std::optional<int64_t> cache_write_1h_tokens;
 
+  // What the provider bills, when that differs from the model tokens above.
+  // Only Cohere reports this (`billed_units`): its token counts include prompt
+  // template tokens it does not charge for, so the counts above follow the
+  // GenAI conventions (model tokens, `usage.tokens`) and these hold the billed
+  // units. When set, compute_cost prices these instead of the token counts.
+  std::optional<int64_t> billed_input_tokens;
+  std::optional<int64_t> billed_output_tokens;
+
   std::string provider;  // GenAI convention value: "openai", "anthropic", "gcp.gemini", …
   std::string model;     // response model as reported
   std::string response_id;
@@ -64,6 +72,27 @@ inline constexpr std::string_view kLlamaCpp = "llama.cpp";
 }  // namespace provider
 
 // Extracts usage from one complete (non-streamed) response body.
+//
+// Recognized shapes: OpenAI Chat Completions (also Azure OpenAI, Mistral, and
+// llama.cpp's OpenAI-compatible server), OpenAI Responses (a Response object or
+// a `response.*` stream event), OpenAI and Cohere embeddings, Anthropic
+// Messages, Gemini generateContent (`usageMetadata`), Bedrock Converse, Cohere
+// v2 chat, Ollama /api/chat and /api/generate, llama.cpp /completion. A single
+// stream chunk of any of these is accepted too.
+//
+// Normalization choices worth knowing:
+//  - Gemini: output = candidatesTokenCount + thoughtsTokenCount, reasoning =
+//    thoughtsTokenCount; input = promptTokenCount (toolUsePromptTokenCount is
+//    not added: it is reported separately and not part of the prompt count).
+//  - Anthropic: cache writes are the top-level `cache_creation_input_tokens`;
+//    the per-TTL breakdown only supplies the 1-hour part, and is ignored when
+//    it exceeds the top-level figure.
+//  - Cohere: see Usage::billed_input_tokens.
+//  - Provider detection without a hint: Azure when `prompt_filter_results` is
+//    present, Mistral when the model is a Mistral family name, llama.cpp when
+//    `timings` is present, else OpenAI for the Chat Completions shape.
+// Values the extractor skips over are not validated as JSON.
+//
 // `provider_hint` names the provider (a value from `provider::`); empty means
 // detect it from the body's shape. Errors: parse_error (malformed JSON, with
 // the byte offset), invalid_argument (wrong types, negative or out-of-range
@@ -72,7 +101,14 @@ Expected<Usage> extract_usage(std::string_view body, std::string_view provider_h
 
 // Accumulates a streamed response, fed raw bytes as they arrive (SSE `data:`
 // lines, JSON lines, or newline-separated JSON chunks; any split is fine).
-// Lines it does not understand are skipped. Not thread-safe: one per stream.
+// Each `data:` line or JSON line is one chunk; `event:`, `id:`, comments,
+// `[DONE]` and lines that are not JSON (e.g. a literal `...`) are skipped.
+// Counts are merged field by field, the last reported value winning: every
+// supported provider reports cumulative figures (Anthropic `message_delta`,
+// Gemini chunks) or reports them once (OpenAI's final chunk, Bedrock
+// `metadata`, Ollama's `done` chunk, Cohere `message-end`,
+// OpenAI `response.completed`). A line longer than 16 MiB is dropped and
+// counted as bad. Not thread-safe: one per stream.
 class StreamAccumulator {
  public:
   explicit StreamAccumulator(std::string_view provider_hint = {});
@@ -86,10 +122,11 @@ class StreamAccumulator {
   // carried no usage (it never invents numbers).
   Expected<Usage> finish();
 
-  // Time from construction to the first chunk that carried content; empty
-  // before any chunk arrived.
+  // Time (steady clock) from construction to the first chunk that parsed as
+  // JSON; empty before any chunk arrived.
   std::optional<std::chrono::nanoseconds> time_to_first_chunk() const;
-  // Number of lines that could not be parsed.
+  // Number of chunks that could not be used: malformed JSON in a `data:` or
+  // JSON line, bad counts, or an over-long line.
   uint64_t bad_chunks() const;
 
  private:
