@@ -12,5 +12,6 @@
 #include "convtrace/sampler.h"
 #include "convtrace/sdk.h"
 #include "convtrace/span_data.h"
+#include "convtrace/store.h"
 #include "convtrace/trace.h"
 #include "convtrace/usage.h"

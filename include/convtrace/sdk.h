@@ -66,6 +66,7 @@ struct Config {
   // With ExporterKind::custom (or set alone): the exporter to use.
   std::unique_ptr<SpanExporter> custom_exporter;
   std::optional<std::string> jsonl_path;  // CONVTRACE_JSONL_PATH, default "convtrace-spans.jsonl"
+  std::optional<std::string> sqlite_path;  // CONVTRACE_DB, default "convtrace.db" (see store.h)
   // Batch (default) or simple (synchronous) processing.
   bool synchronous_export = false;
   std::optional<BatchOptions> batch;  // default: OTEL_BSP_* variables, else OTel defaults

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/diagnostics.h"
+#include "convtrace/store.h"
 
 namespace convtrace {
 namespace {
@@ -51,7 +52,9 @@ Error apply_environment(Config& config, const GetEnv& getenv_fn) {
 }
 
 Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config) {
-  (void)config;
+  if (config.exporter == ExporterKind::sqlite) {
+    return make_sqlite_exporter(config.sqlite_path.value_or("convtrace.db"));
+  }
   return Error{Error::invalid_argument, "this exporter is not available in this build"};
 }
 

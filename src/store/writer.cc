@@ -1,0 +1,403 @@
+// Writing spans: every field and attribute, plus the extracted query columns.
+#include <charconv>
+#include <cmath>
+#include <map>
+
+#include "convtrace/attributes.h"
+#include "store/schema.h"
+#include "store/store_impl.h"
+
+namespace convtrace {
+namespace {
+
+using store::Stmt;
+using store::ValueType;
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+void append_double(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";  // JSON has no NaN or infinity; read back as NaN
+    return;
+  }
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+// The JSON text of an array value.
+template <typename T>
+std::string array_json(const std::vector<T>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    if constexpr (std::is_same_v<T, std::string>) {
+      append_json_string(out, values[i]);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      out += values[i] ? "true" : "false";
+    } else if constexpr (std::is_same_v<T, double>) {
+      append_double(out, values[i]);
+    } else {
+      out += std::to_string(values[i]);
+    }
+  }
+  out += ']';
+  return out;
+}
+
+// Binds the type code to `type_col` and the value to `value_col`. Array text
+// is kept in `scratch`, which must live until the statement has run.
+void bind_value(Stmt& stmt, int type_col, int value_col, const AttributeValue& value,
+                std::string& scratch) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          stmt.bind(type_col, int64_t{static_cast<int>(ValueType::boolean)});
+          stmt.bind(value_col, int64_t{v ? 1 : 0});
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          stmt.bind(type_col, int64_t{static_cast<int>(ValueType::integer)});
+          stmt.bind(value_col, v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          stmt.bind(type_col, int64_t{static_cast<int>(ValueType::real)});
+          stmt.bind(value_col, v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          stmt.bind(type_col, int64_t{static_cast<int>(ValueType::string)});
+          stmt.bind(value_col, std::string_view(v));
+        } else {
+          ValueType type = std::is_same_v<T, std::vector<bool>>      ? ValueType::bool_array
+                           : std::is_same_v<T, std::vector<int64_t>> ? ValueType::int_array
+                           : std::is_same_v<T, std::vector<double>>  ? ValueType::real_array
+                                                                     : ValueType::string_array;
+          stmt.bind(type_col, int64_t{static_cast<int>(type)});
+          scratch = array_json(v);
+          stmt.bind(value_col, std::string_view(scratch));
+        }
+      },
+      value);
+}
+
+// A canonical text of a resource's attributes, identifying it across batches.
+std::string fingerprint(const Resource& resource) {
+  std::string out;
+  for (const Attribute& a : resource.attributes) {
+    out += a.key;
+    out += '\x1f';
+    out += std::to_string(a.value.index());
+    out += '\x1f';
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            out += v;
+          } else if constexpr (std::is_same_v<T, bool>) {
+            out += v ? "true" : "false";
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            out += std::to_string(v);
+          } else if constexpr (std::is_same_v<T, double>) {
+            append_double(out, v);
+          } else {
+            out += array_json(v);
+          }
+        },
+        a.value);
+    out += '\x1e';
+  }
+  return out;
+}
+
+std::optional<int64_t> int_value(const std::vector<Attribute>& attrs, std::string_view key) {
+  const AttributeValue* v = find_attribute(attrs, key);
+  if (!v) return std::nullopt;
+  if (const int64_t* i = std::get_if<int64_t>(v)) return *i;
+  // Numbers from JSON-speaking SDKs may arrive as doubles.
+  if (const double* d = std::get_if<double>(v)) {
+    if (std::isfinite(*d) && std::fabs(*d) < 9.2e18) return static_cast<int64_t>(std::llround(*d));
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> pico_value(const std::vector<Attribute>& attrs, std::string_view pico_key,
+                                  std::string_view usd_key) {
+  if (auto pico = int_value(attrs, pico_key)) return pico;
+  const AttributeValue* v = find_attribute(attrs, usd_key);
+  if (!v) return std::nullopt;
+  if (const double* d = std::get_if<double>(v)) return store::usd_to_pico(*d);
+  if (const int64_t* i = std::get_if<int64_t>(v))
+    return store::usd_to_pico(static_cast<double>(*i));
+  return std::nullopt;
+}
+
+Error step_done(store::Db& db, Stmt& stmt, std::string_view what) {
+  int rc = stmt.step();
+  stmt.reset();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return store::sqlite_error(db.raw(), rc, what);
+  return Error{};
+}
+
+}  // namespace
+
+namespace store {
+std::optional<int64_t> usd_to_pico(double usd) {
+  if (!std::isfinite(usd)) return std::nullopt;
+  double pico = usd * 1e12;
+  if (std::fabs(pico) >= 9.2e18) return std::nullopt;
+  return static_cast<int64_t>(std::llround(pico));
+}
+}  // namespace store
+
+Error Store::Impl::prepare_writer() {
+  if (writer_ready) return Error{};
+  struct Item {
+    Stmt* stmt;
+    const char* sql;
+  };
+  const Item items[] = {
+      {&ins_resource,
+       "INSERT INTO resources(fingerprint, service_name) VALUES(?1, ?2) "
+       "ON CONFLICT(fingerprint) DO NOTHING"},
+      {&sel_resource, "SELECT id FROM resources WHERE fingerprint = ?1"},
+      {&ins_resource_attr,
+       "INSERT OR REPLACE INTO resource_attributes(resource_id, seq, key, type, value) "
+       "VALUES(?1, ?2, ?3, ?4, ?5)"},
+      {&ins_scope,
+       "INSERT INTO scopes(name, version) VALUES(?1, ?2) ON CONFLICT(name, version) DO NOTHING"},
+      {&sel_scope, "SELECT id FROM scopes WHERE name = ?1 AND version = ?2"},
+      {&ins_span,
+       "INSERT OR IGNORE INTO spans(trace_id, span_id, parent_span_id, trace_state, flags, "
+       "parent_is_remote, name, kind, start_ns, end_ns, status_code, status_message, "
+       "dropped_attributes, dropped_events, dropped_links, resource_id, scope_id, "
+       "conversation_id, turn, user_id, workflow_id, workflow_type, genai_kind, model, provider, "
+       "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, "
+       "cost_pico, workflow_cost_pico, error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+       "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, "
+       "?28, ?29, ?30, ?31, ?32, ?33)"},
+      {&ins_attr,
+       "INSERT INTO attributes(span_row, seq, key, type, value) VALUES(?1, ?2, ?3, ?4, ?5)"},
+      {&ins_event,
+       "INSERT INTO events(span_row, seq, name, time_ns, dropped_attributes) "
+       "VALUES(?1, ?2, ?3, ?4, ?5)"},
+      {&ins_event_attr,
+       "INSERT INTO event_attributes(event_id, seq, key, type, value) VALUES(?1, ?2, ?3, ?4, ?5)"},
+      {&ins_link,
+       "INSERT INTO links(span_row, seq, trace_id, span_id, trace_state, flags, "
+       "dropped_attributes) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+      {&ins_link_attr,
+       "INSERT INTO link_attributes(link_id, seq, key, type, value) VALUES(?1, ?2, ?3, ?4, ?5)"},
+  };
+  for (const Item& item : items) {
+    auto stmt = db.prepare(item.sql);
+    if (!stmt) return stmt.error();
+    *item.stmt = std::move(*stmt);
+  }
+  writer_ready = true;
+  return Error{};
+}
+
+Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
+  if (options.read_only) return Error{Error::io_error, "the store was opened read-only"};
+  if (Error e = prepare_writer()) return e;
+  if (Error e = db.begin_write(options.busy_timeout)) return e;
+
+  // Rows inserted by this transaction become reusable only once it commits.
+  std::unordered_map<std::string, int64_t> new_resources;
+  std::map<std::pair<std::string, std::string>, int64_t> new_scopes;
+  std::unordered_map<const Resource*, int64_t> batch_resources;
+  std::string scratch;
+
+  auto fail = [&](Error e) {
+    db.rollback();
+    return e;
+  };
+  auto attrs_into = [&](Stmt& stmt, int64_t owner, const std::vector<Attribute>& attrs,
+                        std::string_view what) -> Error {
+    for (size_t i = 0; i < attrs.size(); ++i) {
+      stmt.bind(1, owner);
+      stmt.bind(2, static_cast<int64_t>(i));
+      stmt.bind(3, std::string_view(attrs[i].key));
+      bind_value(stmt, 4, 5, attrs[i].value, scratch);
+      if (Error e = step_done(db, stmt, what)) return e;
+    }
+    return Error{};
+  };
+  auto select_id = [&](Stmt& stmt, int64_t* id) -> Error {
+    int rc = stmt.step();
+    if (rc == SQLITE_ROW) *id = stmt.int64(0);
+    stmt.reset();
+    if (rc != SQLITE_ROW) return store::sqlite_error(db.raw(), rc, "cannot look up a row id");
+    return Error{};
+  };
+
+  for (size_t s = 0; s < n; ++s) {
+    const SpanData& span = *spans[s];
+
+    std::optional<int64_t> resource_id;
+    if (span.resource) {
+      auto cached = batch_resources.find(span.resource.get());
+      if (cached != batch_resources.end()) {
+        resource_id = cached->second;
+      } else {
+        std::string fp = fingerprint(*span.resource);
+        auto known = resource_ids.find(fp);
+        auto fresh = new_resources.find(fp);
+        if (known != resource_ids.end()) {
+          resource_id = known->second;
+        } else if (fresh != new_resources.end()) {
+          resource_id = fresh->second;
+        } else {
+          ins_resource.bind(1, std::string_view(fp));
+          ins_resource.bind_opt(2, find_string(span.resource->attributes, attr::kServiceName));
+          if (Error e = step_done(db, ins_resource, "cannot store a resource")) return fail(e);
+          bool inserted = sqlite3_changes(db.raw()) > 0;
+          int64_t id = 0;
+          sel_resource.bind(1, std::string_view(fp));
+          if (Error e = select_id(sel_resource, &id)) return fail(e);
+          if (inserted) {
+            if (Error e = attrs_into(ins_resource_attr, id, span.resource->attributes,
+                                     "cannot store a resource attribute")) {
+              return fail(e);
+            }
+          }
+          new_resources.emplace(std::move(fp), id);
+          resource_id = id;
+        }
+        batch_resources.emplace(span.resource.get(), *resource_id);
+      }
+    }
+
+    std::optional<int64_t> scope_id;
+    if (span.scope) {
+      auto key = std::make_pair(span.scope->name, span.scope->version);
+      auto known = scope_ids.find(key);
+      auto fresh = new_scopes.find(key);
+      if (known != scope_ids.end()) {
+        scope_id = known->second;
+      } else if (fresh != new_scopes.end()) {
+        scope_id = fresh->second;
+      } else {
+        ins_scope.bind(1, std::string_view(span.scope->name));
+        ins_scope.bind(2, std::string_view(span.scope->version));
+        if (Error e = step_done(db, ins_scope, "cannot store a scope")) return fail(e);
+        int64_t id = 0;
+        sel_scope.bind(1, std::string_view(span.scope->name));
+        sel_scope.bind(2, std::string_view(span.scope->version));
+        if (Error e = select_id(sel_scope, &id)) return fail(e);
+        new_scopes.emplace(std::move(key), id);
+        scope_id = id;
+      }
+    }
+
+    const std::vector<Attribute>& a = span.attributes;
+    std::string trace_hex = span.trace_id.hex();
+    std::string span_hex = span.span_id.hex();
+    std::string parent_hex = span.parent_span_id.valid() ? span.parent_span_id.hex() : "";
+    const std::string* model = find_string(a, attr::kResponseModel);
+    if (!model || model->empty()) model = find_string(a, attr::kRequestModel);
+    std::optional<std::string> error;
+    if (const std::string* type = find_string(a, attr::kErrorType)) {
+      error = *type;
+    } else if (span.status.code == StatusCode::error) {
+      error = span.status.description.empty() ? std::string("error") : span.status.description;
+    }
+
+    Stmt& st = ins_span;
+    st.bind(1, std::string_view(trace_hex));
+    st.bind(2, std::string_view(span_hex));
+    if (parent_hex.empty()) {
+      st.bind_null(3);
+    } else {
+      st.bind(3, std::string_view(parent_hex));
+    }
+    st.bind(4, std::string_view(span.trace_state));
+    st.bind(5, static_cast<int64_t>(span.flags));
+    st.bind(6, int64_t{span.parent_is_remote ? 1 : 0});
+    st.bind(7, std::string_view(span.name));
+    st.bind(8, static_cast<int64_t>(span.kind));
+    st.bind(9, static_cast<int64_t>(span.start_unix_nano));
+    st.bind(10, static_cast<int64_t>(span.end_unix_nano));
+    st.bind(11, static_cast<int64_t>(span.status.code));
+    st.bind(12, std::string_view(span.status.description));
+    st.bind(13, static_cast<int64_t>(span.dropped_attributes_count));
+    st.bind(14, static_cast<int64_t>(span.dropped_events_count));
+    st.bind(15, static_cast<int64_t>(span.dropped_links_count));
+    st.bind_opt(16, resource_id);
+    st.bind_opt(17, scope_id);
+    st.bind_opt(18, find_string(a, attr::kConversationId));
+    st.bind_opt(19, int_value(a, attr::kConversationTurn));
+    st.bind_opt(20, find_string(a, attr::kUserId));
+    st.bind_opt(21, find_string(a, attr::kWorkflowId));
+    st.bind_opt(22, find_string(a, attr::kWorkflowType));
+    st.bind_opt(23, find_string(a, attr::kSpanKind));
+    st.bind_opt(24, model);
+    st.bind_opt(25, find_string(a, attr::kProviderName));
+    st.bind_opt(26, int_value(a, attr::kInputTokens));
+    st.bind_opt(27, int_value(a, attr::kOutputTokens));
+    st.bind_opt(28, int_value(a, attr::kCacheReadInputTokens));
+    st.bind_opt(29, int_value(a, attr::kCacheCreationInputTokens));
+    st.bind_opt(30, int_value(a, attr::kReasoningOutputTokens));
+    st.bind_opt(31, pico_value(a, attr::kCostPicoUsd, attr::kCostUsd));
+    st.bind_opt(32, pico_value(a, attr::kWorkflowTotalCostPico, attr::kWorkflowTotalCostUsd));
+    st.bind_opt(33, error ? &*error : nullptr);
+    if (Error e = step_done(db, st, "cannot store a span")) return fail(e);
+    if (sqlite3_changes(db.raw()) == 0) continue;  // stored before: keep the first copy
+    int64_t row = sqlite3_last_insert_rowid(db.raw());
+
+    if (Error e = attrs_into(ins_attr, row, a, "cannot store an attribute")) return fail(e);
+    for (size_t i = 0; i < span.events.size(); ++i) {
+      const SpanEvent& ev = span.events[i];
+      ins_event.bind(1, row);
+      ins_event.bind(2, static_cast<int64_t>(i));
+      ins_event.bind(3, std::string_view(ev.name));
+      ins_event.bind(4, static_cast<int64_t>(ev.time_unix_nano));
+      ins_event.bind(5, static_cast<int64_t>(ev.dropped_attributes_count));
+      if (Error e = step_done(db, ins_event, "cannot store an event")) return fail(e);
+      int64_t event_id = sqlite3_last_insert_rowid(db.raw());
+      if (Error e = attrs_into(ins_event_attr, event_id, ev.attributes,
+                               "cannot store an event attribute")) {
+        return fail(e);
+      }
+    }
+    for (size_t i = 0; i < span.links.size(); ++i) {
+      const SpanLink& link = span.links[i];
+      std::string link_trace = link.trace_id.hex();
+      std::string link_span = link.span_id.hex();
+      ins_link.bind(1, row);
+      ins_link.bind(2, static_cast<int64_t>(i));
+      ins_link.bind(3, std::string_view(link_trace));
+      ins_link.bind(4, std::string_view(link_span));
+      ins_link.bind(5, std::string_view(link.trace_state));
+      ins_link.bind(6, static_cast<int64_t>(link.flags));
+      ins_link.bind(7, static_cast<int64_t>(link.dropped_attributes_count));
+      if (Error e = step_done(db, ins_link, "cannot store a link")) return fail(e);
+      int64_t link_id = sqlite3_last_insert_rowid(db.raw());
+      if (Error e = attrs_into(ins_link_attr, link_id, link.attributes,
+                               "cannot store a link attribute")) {
+        return fail(e);
+      }
+    }
+  }
+
+  if (Error e = db.exec("COMMIT", "cannot commit spans")) return fail(e);
+  for (auto& [fp, id] : new_resources) resource_ids.emplace(fp, id);
+  for (auto& [key, id] : new_scopes) scope_ids.emplace(key, id);
+  return Error{};
+}
+
+}  // namespace convtrace
