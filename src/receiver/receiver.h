@@ -1,0 +1,79 @@
+// The OTLP/HTTP trace receiver behind `convtrace collect`. Private to the
+// library and the CLI.
+//
+// It accepts POST /v1/traces with an ExportTraceServiceRequest in protobuf
+// (application/x-protobuf) or JSON (application/json), optionally gzip
+// compressed (Content-Encoding: gzip) and optionally chunked, stores the spans
+// in a Store, and answers as the OTLP/HTTP specification says: 200 with an
+// empty ExportTraceServiceResponse in the request's encoding once the spans are
+// committed; 400 with a google.rpc.Status for a body that cannot be decoded;
+// 413 above the body limit (compressed or inflated); 415 for other content
+// types or encodings; 401 without the bearer token when one is set; 404 for
+// other paths, 405 for other methods; 503 when the store cannot take the spans
+// (the client retries). A 200 is only ever sent for spans already committed,
+// so stopping never loses an acknowledged request.
+//
+// Thread-safety: start/stop/port/stats may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "convtrace/expected.h"
+#include "convtrace/span_data.h"
+#include "convtrace/store.h"
+
+namespace convtrace::receiver {
+
+enum class Encoding { protobuf, json };
+
+// Turns a request body into spans; parse_error when it cannot.
+using Decoder = std::function<Expected<std::vector<SpanData>>(std::string_view body, Encoding)>;
+
+struct ReceiverOptions {
+  std::string host = "127.0.0.1";  // loopback unless told otherwise
+  int port = 4318;                 // 0 picks a free port
+  std::string token;               // when set, requests need "Authorization: Bearer <token>"
+  size_t max_body_bytes = 16 * 1024 * 1024;  // applies to the body as sent and as inflated
+  int threads = 16;                          // connections served at once
+};
+
+struct ReceiverStats {
+  uint64_t requests = 0;  // POST /v1/traces answered 200
+  uint64_t spans = 0;     // spans in those requests
+  uint64_t rejected = 0;  // requests answered 4xx/5xx
+};
+
+class Receiver {
+ public:
+  // Binds and starts serving on background threads. Errors: invalid_argument
+  // (bad host), unavailable (the address cannot be bound).
+  static Expected<std::unique_ptr<Receiver>> start(ReceiverOptions options, Store* store,
+                                                   Decoder decoder);
+  ~Receiver();  // stops
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  // The bound port (the chosen one when options.port was 0).
+  int port() const;
+  // Stops accepting, lets requests being served finish (their spans are
+  // committed before they are answered), and joins the threads. Idempotent.
+  void stop();
+  ReceiverStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit Receiver(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Inflates a gzip (or zlib) body. invalid_argument when the inflated size would
+// exceed `limit`; parse_error when the data is not gzip or is truncated.
+Expected<std::string> inflate_capped(std::string_view compressed, size_t limit);
+
+}  // namespace convtrace::receiver
