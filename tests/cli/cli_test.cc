@@ -1,6 +1,7 @@
 // The convtrace program end to end: output, exit statuses, error messages.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +25,9 @@ std::string slurp(const std::string& path) {
 
 // Runs `convtrace <args>` through the shell; args are quoted by the caller.
 Result convtrace(const std::string& args, const std::string& stdin_file = "") {
-  const std::string err_path = ::testing::TempDir() + "convtrace_cli_stderr.txt";
+  // Per process: ctest runs test cases of this program in parallel.
+  const std::string err_path =
+      ::testing::TempDir() + "convtrace_cli_stderr_" + std::to_string(getpid()) + ".txt";
   std::string command = std::string("env -u CONVTRACE_PRICING_FILE '") + CONVTRACE_CLI + "' " +
                         args + " 2>'" + err_path + "'";
   if (!stdin_file.empty()) command += " <'" + stdin_file + "'";
