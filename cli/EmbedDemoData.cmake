@@ -13,6 +13,6 @@ foreach(name ${CONVTRACE_DEMO_FIXTURES})
   set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${fixture})
   file(READ ${fixture} body)
   string(APPEND CONVTRACE_DEMO_BODIES
-    "  if (name == \"${name}\") {\n    return R\"convtrace_recorded(${body})convtrace_recorded\";\n  }\n")
+    "  if (name == \"${name}\") {\n    return R\"ctrec(${body})ctrec\";\n  }\n")
 endforeach()
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/demo_data.cc.in ${CMAKE_CURRENT_BINARY_DIR}/demo_data.cc @ONLY)

@@ -36,7 +36,9 @@ void support_789(const Progress& progress) {
   llm("chat", "gpt-5.4", "openai", "Hi, my March invoice looks too high.",
       "openai_chat_completion.json", "Sorry to hear that. Could you share the invoice number?");
 
-  progress("acme      support_789    turn 2  workflow rag_v2     text-embedding-ada-002, claude-sonnet-4-5");
+  progress(
+      "acme      support_789    turn 2  workflow rag_v2     text-embedding-ada-002, "
+      "claude-sonnet-4-5");
   {
     auto wf = workflow("rag_support_789_2", "rag_v2");
     llm("embed query", "text-embedding-ada-002", "openai", "invoice INV-2291 overcharge",
@@ -57,7 +59,8 @@ void support_789(const Progress& progress) {
 
 void support_790(const Progress& progress) {
   auto conv = conversation("support_790", {"acme"});
-  progress("acme      support_790    turn 1  workflow agent_v1   o1, 2 tools, gemini-3-pro-preview");
+  progress(
+      "acme      support_790    turn 1  workflow agent_v1   o1, 2 tools, gemini-3-pro-preview");
   {
     auto wf = workflow("agent_support_790_1", "agent_v1");
     llm("plan", "o1", "openai", "User asks where order 5531 is and whether it was billed.",
@@ -65,9 +68,8 @@ void support_790(const Progress& progress) {
         "1. search_orders(5531) 2. lookup_invoice(5531) 3. answer", Kind::agent);
     // The two tool calls run in parallel; wrap() carries the trace, conversation
     // and workflow to the worker thread.
-    std::thread worker(wrap([] {
-      tool("lookup_invoice", "order=5531", "INV-2307 paid 2024-03-02");
-    }));
+    std::thread worker(
+        wrap([] { tool("lookup_invoice", "order=5531", "INV-2307 paid 2024-03-02"); }));
     tool("search_orders", "order=5531", "shipped 2024-03-03, carrier DHL, tracking 88412");
     worker.join();
     llm("answer", "gemini-3-pro-preview", "gcp.gemini",
@@ -92,7 +94,9 @@ void support_790(const Progress& progress) {
 
 void sales_101(const Progress& progress) {
   auto conv = conversation("sales_101", {"globex"});
-  progress("globex    sales_101      turn 1  workflow rag_v1     text-embedding-ada-002, mistral-small-latest");
+  progress(
+      "globex    sales_101      turn 1  workflow rag_v1     text-embedding-ada-002, "
+      "mistral-small-latest");
   {
     auto wf = workflow("rag_sales_101_1", "rag_v1");
     llm("embed query", "text-embedding-ada-002", "openai", "enterprise plan SSO pricing",

@@ -10,11 +10,16 @@ int main(int argc, char** argv) {
   app.footer(
       "EXIT STATUS\n"
       "  0  success\n"
-      "  1  the model (or other thing asked about) is unknown\n"
+      "  1  the model, conversation or store asked about is not found\n"
       "  2  malformed input, unreadable file, or a usage error\n\n"
       "Run 'convtrace <command> --help' for a command's options and examples.");
   convtrace::cli::register_usage(app);
   convtrace::cli::register_price(app);
+  convtrace::cli::register_demo(app);
+  convtrace::cli::register_report(app);
+  convtrace::cli::register_conversation(app);
+  convtrace::cli::register_workflows(app);
+  convtrace::cli::register_collect(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

@@ -40,8 +40,8 @@ Expected<std::string> inflate_capped(std::string_view compressed, size_t limit) 
   }
   inflateEnd(&z);
   if (rc != Z_STREAM_END || !any_member) {
-    return Error{Error::parse_error, rc == Z_BUF_ERROR ? "gzip body is truncated"
-                                                       : "gzip body is corrupt"};
+    return Error{Error::parse_error,
+                 rc == Z_BUF_ERROR ? "gzip body is truncated" : "gzip body is corrupt"};
   }
   return out;
 }

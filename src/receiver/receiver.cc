@@ -82,9 +82,9 @@ constexpr int kUnavailable = 14;
 
 void set_status_body(httplib::Response& res, Encoding enc, int code, std::string_view message) {
   if (enc == Encoding::json) {
-    res.set_content("{\"code\":" + std::to_string(code) + ",\"message\":\"" + json_escape(message) +
-                        "\"}",
-                    kJsonType);
+    res.set_content(
+        "{\"code\":" + std::to_string(code) + ",\"message\":\"" + json_escape(message) + "\"}",
+        kJsonType);
   } else {
     // google.rpc.Status { int32 code = 1; string message = 2; }
     std::string body;
@@ -150,7 +150,8 @@ struct Receiver::Impl {
     if (req.has_header("Content-Length")) {
       uint64_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
       if (length > options.max_body_bytes) {
-        reject(res, 413, "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+        reject(res, 413,
+               "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
         res.set_header("Connection", "close");
         return HR::Handled;
       }
@@ -166,8 +167,9 @@ struct Receiver::Impl {
 
   void handle(const httplib::Request& req, httplib::Response& res,
               const httplib::ContentReader& reader) {
-    Encoding enc = media_type(req.get_header_value("Content-Type")) == kJsonType ? Encoding::json
-                                                                                : Encoding::protobuf;
+    Encoding enc = media_type(req.get_header_value("Content-Type")) == kJsonType
+                       ? Encoding::json
+                       : Encoding::protobuf;
     std::string body;
     bool too_large = false;
     bool read = reader([&](const char* data, size_t n) {
@@ -225,8 +227,8 @@ struct Receiver::Impl {
     spans_count(spans->size());
     res.status = 200;
     // An ExportTraceServiceResponse without partial_success: every span was accepted.
-    res.set_content(enc == Encoding::json ? "{}" : "", enc == Encoding::json ? kJsonType
-                                                                            : kProtobufType);
+    res.set_content(enc == Encoding::json ? "{}" : "",
+                    enc == Encoding::json ? kJsonType : kProtobufType);
   }
 
   void spans_count(size_t n) { spans += n; }
@@ -238,7 +240,8 @@ Receiver::~Receiver() { stop(); }
 
 Expected<std::unique_ptr<Receiver>> Receiver::start(ReceiverOptions options, Store* store,
                                                     Decoder decoder) {
-  if (!store || !decoder) return Error{Error::invalid_argument, "receiver needs a store and a decoder"};
+  if (!store || !decoder)
+    return Error{Error::invalid_argument, "receiver needs a store and a decoder"};
   if (options.port < 0 || options.port > 65535) {
     return Error{Error::invalid_argument, "port must be 0..65535"};
   }

@@ -72,6 +72,9 @@ class Receiver {
   std::unique_ptr<Impl> impl_;
 };
 
+// The OTLP decoder of ExportTraceServiceRequest bodies (protobuf and JSON).
+Decoder otlp_decoder();
+
 // Inflates a gzip (or zlib) body. invalid_argument when the inflated size would
 // exceed `limit`; parse_error when the data is not gzip or is truncated.
 Expected<std::string> inflate_capped(std::string_view compressed, size_t limit);

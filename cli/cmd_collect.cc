@@ -1,0 +1,107 @@
+// `convtrace collect`: an OTLP/HTTP endpoint that stores the spans it receives.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "receiver/receiver.h"
+#include "store_common.h"
+
+namespace convtrace::cli {
+namespace {
+
+constexpr std::string_view kCommand = "collect";
+
+struct CollectOptions {
+  std::string listen = "127.0.0.1:4318";
+  std::string token;
+  std::string db;
+  size_t max_body_mib = 16;
+};
+
+void run(const CollectOptions& opt) {
+  receiver::ReceiverOptions options;
+  size_t colon = opt.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    fail(kCommand, "--listen '" + opt.listen + "' is not HOST:PORT", kExitBadInput);
+  }
+  options.host = opt.listen.substr(0, colon);
+  if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
+    options.host = options.host.substr(1, options.host.size() - 2);
+  }
+  char* end = nullptr;
+  long port = std::strtol(opt.listen.c_str() + colon + 1, &end, 10);
+  if (end == opt.listen.c_str() + colon + 1 || *end != '\0' || port < 0 || port > 65535) {
+    fail(kCommand, "--listen '" + opt.listen + "': the port must be 0..65535", kExitBadInput);
+  }
+  options.port = static_cast<int>(port);
+  options.token = opt.token;
+  if (options.token.empty()) {
+    if (const char* env = std::getenv("CONVTRACE_COLLECT_TOKEN")) options.token = env;
+  }
+  if (opt.max_body_mib == 0 || opt.max_body_mib > 1024) {
+    fail(kCommand, "--max-body-mib must be 1..1024", kExitBadInput);
+  }
+  options.max_body_bytes = opt.max_body_mib * 1024 * 1024;
+
+  auto store = Store::open(opt.db);
+  if (!store) fail(kCommand, store.error().message, kExitBadInput);
+
+  // SIGINT/SIGTERM are taken by sigwait below, never by a handler: block them
+  // before any thread starts so every server thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = receiver::Receiver::start(options, store->get(), receiver::otlp_decoder());
+  if (!server) fail(kCommand, server.error().message, kExitBadInput);
+  std::string shown_host =
+      options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  std::cout << "listening on http://" << shown_host << ":" << (*server)->port() << std::endl;
+  std::cerr << "convtrace collect: writing to " << opt.db
+            << (options.token.empty() ? "" : " (bearer token required)") << "; Ctrl-C to stop"
+            << std::endl;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  // Stop accepting; requests in flight finish, and each was answered only after
+  // its spans were committed, so nothing acknowledged is lost.
+  (*server)->stop();
+  receiver::ReceiverStats stats = (*server)->stats();
+  std::cerr << "convtrace collect: stopped; " << stats.requests << " requests, " << stats.spans
+            << " spans stored, " << stats.rejected << " rejected" << std::endl;
+}
+
+}  // namespace
+
+void register_collect(CLI::App& app) {
+  auto opt = std::make_shared<CollectOptions>();
+  CLI::App* sub =
+      app.add_subcommand("collect", "Receive OTLP/HTTP traces from any language into the store");
+  sub->description(
+      "Serves POST /v1/traces (OTLP/HTTP, protobuf or JSON, optionally gzip) and stores the\n"
+      "spans, so applications in any language land in the same conversations. A request is\n"
+      "answered 200 only once its spans are committed. Binds loopback unless told otherwise.\n"
+      "Prints 'listening on http://HOST:PORT' once it accepts connections; SIGINT or SIGTERM\n"
+      "stops it cleanly (exit 0).\n\n"
+      "EXAMPLES\n"
+      "  convtrace collect\n"
+      "  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 python app.py\n"
+      "  convtrace collect --listen 0.0.0.0:4318 --token \"$SECRET\"   # clients send "
+      "Authorization: Bearer");
+  sub->add_option("--listen", opt->listen,
+                  "HOST:PORT to listen on (default 127.0.0.1:4318; port 0 picks one)");
+  sub->add_option(
+      "--token", opt->token,
+      "Require 'Authorization: Bearer TOKEN' (default: CONVTRACE_COLLECT_TOKEN, else none)");
+  sub->add_option("--max-body-mib", opt->max_body_mib,
+                  "Largest request body, compressed or inflated, in MiB (default 16)");
+  add_db_option(*sub, opt->db);
+  sub->footer("EXIT STATUS\n  0 stopped by SIGINT/SIGTERM, 2 bad option, store or address");
+  sub->callback([opt] { run(*opt); });
+}
+
+}  // namespace convtrace::cli

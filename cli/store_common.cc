@@ -1,0 +1,193 @@
+#include "store_common.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+namespace convtrace::cli {
+
+void add_db_option(CLI::App& sub, std::string& path) {
+  path = kDefaultDb;
+  sub.add_option("--db", path, "The SQLite store to use (default ./convtrace.db).");
+}
+
+void add_format_options(CLI::App& sub, OutputOptions& out) {
+  auto* json = sub.add_flag("--json", out.json, "Print JSON instead of a table.");
+  auto* csv = sub.add_flag("--csv", out.csv, "Print CSV (with a header row) instead of a table.");
+  json->excludes(csv);
+}
+
+std::unique_ptr<Store> open_store_for_reading(std::string_view command, const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    fail(command,
+         "no store at " + path + " (run 'convtrace demo' or 'convtrace collect', or pass --db)",
+         kExitUnknown);
+  }
+  StoreOptions options;
+  options.read_only = true;
+  auto store = Store::open(path, options);
+  if (!store) fail(command, store.error().message, kExitBadInput);
+  return std::move(*store);
+}
+
+namespace {
+
+bool digits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+}  // namespace
+
+std::optional<uint64_t> parse_time(std::string_view s) {
+  int y, mo, d;
+  if (!digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !digits(s, 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31 || y < 1970) {
+    return std::nullopt;
+  }
+  int64_t seconds = days_from_civil(y, mo, d) * 86400;
+  int64_t nanos = 0;
+  if (s.size() > 10) {
+    int h, mi, se;
+    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, &h) || s.size() < 19 ||
+        s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' || !digits(s, 17, 2, &se) ||
+        h > 23 || mi > 59 || se > 60) {
+      return std::nullopt;
+    }
+    seconds += h * 3600 + mi * 60 + se;
+    size_t pos = 19;
+    if (pos < s.size() && s[pos] == '.') {
+      ++pos;
+      int64_t scale = 100000000;
+      size_t start = pos;
+      while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+        nanos += (s[pos] - '0') * scale;
+        scale /= 10;
+        ++pos;
+      }
+      if (pos == start) return std::nullopt;
+    }
+    if (pos >= s.size()) return std::nullopt;  // RFC 3339 requires an offset
+    if (s[pos] == 'Z' || s[pos] == 'z') {
+      if (pos + 1 != s.size()) return std::nullopt;
+    } else if (s[pos] == '+' || s[pos] == '-') {
+      int oh, om;
+      if (s.size() != pos + 6 || !digits(s, pos + 1, 2, &oh) || s[pos + 3] != ':' ||
+          !digits(s, pos + 4, 2, &om)) {
+        return std::nullopt;
+      }
+      int64_t offset = oh * 3600 + om * 60;
+      seconds += s[pos] == '+' ? -offset : offset;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (seconds < 0) return std::nullopt;
+  return static_cast<uint64_t>(seconds) * 1000000000ULL + static_cast<uint64_t>(nanos);
+}
+
+uint64_t parse_time_or_fail(std::string_view command, std::string_view option,
+                            std::string_view text) {
+  auto t = parse_time(text);
+  if (!t) {
+    fail(command,
+         std::string(option) + " '" + std::string(text) +
+             "' is not a date (YYYY-MM-DD) or an RFC 3339 time (2024-03-01T12:00:00Z)",
+         kExitBadInput);
+  }
+  return *t;
+}
+
+std::optional<int64_t> parse_usd(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  int64_t whole = 0, frac = 0;
+  size_t i = 0, frac_digits = 0;
+  bool any = false;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    if (whole > 1'000'000) return std::nullopt;
+    whole = whole * 10 + (s[i] - '0');
+    any = true;
+  }
+  if (i < s.size() && s[i] == '.') {
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+      if (++frac_digits > 12) return std::nullopt;
+      frac = frac * 10 + (s[i] - '0');
+      any = true;
+    }
+  }
+  if (!any || i != s.size()) return std::nullopt;
+  for (size_t k = frac_digits; k < 12; ++k) frac *= 10;
+  return whole * 1'000'000'000'000LL + frac;
+}
+
+std::string usd(int64_t pico) { return "$" + pico_to_usd_string(pico); }
+
+std::string usd_json(int64_t pico) { return pico_to_usd_string(pico); }
+
+std::string average_usd_json(int64_t pico, int64_t n) {
+  if (n <= 0) return "null";
+  int64_t q = pico / n, r = pico % n;
+  if (2 * (r < 0 ? -r : r) >= n) q += pico < 0 ? -1 : 1;
+  return pico_to_usd_string(q);
+}
+
+std::string format_time(uint64_t unix_nano) {
+  std::time_t t = static_cast<std::time_t>(unix_nano / 1000000000ULL);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string csv_field(std::string_view text) {
+  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+void Table::print(std::vector<size_t> left) const {
+  std::vector<size_t> width;
+  for (const auto& row : rows_) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  for (const auto& row : rows_) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      bool align_left = c == 0 || std::find(left.begin(), left.end(), c) != left.end();
+      std::string pad(width[c] - row[c].size(), ' ');
+      if (c) line += "  ";
+      line += align_left ? row[c] + pad : pad + row[c];
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::cout << line << '\n';
+  }
+}
+
+}  // namespace convtrace::cli
