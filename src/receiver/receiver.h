@@ -72,8 +72,9 @@ class Receiver {
   std::unique_ptr<Impl> impl_;
 };
 
-// The OTLP decoder of ExportTraceServiceRequest bodies (protobuf and JSON).
-Decoder otlp_decoder();
+// The OTLP decoder of ExportTraceServiceRequest bodies (protobuf and JSON),
+// bounded for bodies of up to `max_body_bytes`.
+Decoder otlp_decoder(size_t max_body_bytes);
 
 // Inflates a gzip (or zlib) body. invalid_argument when the inflated size would
 // exceed `limit`; parse_error when the data is not gzip or is truncated.
