@@ -94,11 +94,6 @@ inline size_t varint_size(uint64_t v) {
 // A length-delimited field with a one-byte tag and `n` bytes of payload.
 inline size_t len_field_size(size_t n) { return 1 + varint_size(n) + n; }
 
-template <typename T>
-struct is_vector : std::false_type {};
-template <typename T>
-struct is_vector<std::vector<T>> : std::true_type {};
-
 // Size of an AnyValue message holding one scalar (the oneof field is always
 // written, even when zero, because its presence is what names the type).
 inline size_t scalar_value_size(bool) { return 2; }
@@ -118,16 +113,25 @@ size_t array_content_size(const std::vector<T>& v) {
 }
 
 size_t any_value_size(const AttributeValue& value) {
-  return std::visit(
-      [](const auto& x) -> size_t {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (is_vector<T>::value) {
-          return len_field_size(array_content_size(x));
-        } else {
-          return scalar_value_size(x);
-        }
-      },
-      value);
+  // A switch on the index compiles to tighter code than std::visit here.
+  switch (value.index()) {
+    case 0:
+      return scalar_value_size(*std::get_if<bool>(&value));
+    case 1:
+      return scalar_value_size(*std::get_if<int64_t>(&value));
+    case 2:
+      return scalar_value_size(*std::get_if<double>(&value));
+    case 3:
+      return scalar_value_size(*std::get_if<std::string>(&value));
+    case 4:
+      return len_field_size(array_content_size(*std::get_if<std::vector<bool>>(&value)));
+    case 5:
+      return len_field_size(array_content_size(*std::get_if<std::vector<int64_t>>(&value)));
+    case 6:
+      return len_field_size(array_content_size(*std::get_if<std::vector<double>>(&value)));
+    default:
+      return len_field_size(array_content_size(*std::get_if<std::vector<std::string>>(&value)));
+  }
 }
 
 inline size_t key_value_size(const Attribute& a) {
@@ -191,151 +195,168 @@ size_t scope_size(const InstrumentationScope& s) {
   return string_field_size(s.name) + string_field_size(s.version);
 }
 
-// Writes into memory sized by the functions above; never checks bounds itself.
-class Writer {
- public:
-  explicit Writer(char* p) : p_(reinterpret_cast<uint8_t*>(p)) {}
-  char* pos() const { return reinterpret_cast<char*>(p_); }
+// Writers: each takes the output position and returns the position after
+// what it wrote, into memory sized by the functions above (no bounds checks).
+// The position travels in a local variable rather than in an object: stores
+// through a byte pointer may alias any object, so a position kept in memory
+// would be reloaded and stored again around every byte.
 
-  void byte(uint8_t b) { *p_++ = b; }
-  void varint(uint64_t v) {
-    while (v >= 0x80) {
-      *p_++ = static_cast<uint8_t>(v | 0x80);
-      v >>= 7;
-    }
-    *p_++ = static_cast<uint8_t>(v);
-  }
-  void fixed64(uint64_t v) {
-    for (int i = 0; i < 8; ++i) p_[i] = static_cast<uint8_t>(v >> (8 * i));
-    p_ += 8;
-  }
-  void fixed32(uint32_t v) {
-    for (int i = 0; i < 4; ++i) p_[i] = static_cast<uint8_t>(v >> (8 * i));
-    p_ += 4;
-  }
-  void raw(const void* data, size_t n) {
-    if (n != 0) std::memcpy(p_, data, n);
-    p_ += n;
-  }
-  // Tag and length of a length-delimited field whose payload follows.
-  void header(uint32_t field, size_t n) {
-    byte(tag(field, kLen));
-    varint(n);
-  }
-  void bytes_field(uint32_t field, const void* data, size_t n) {
-    header(field, n);
-    raw(data, n);
-  }
-  void string_field(uint32_t field, const std::string& s) {
-    if (!s.empty()) bytes_field(field, s.data(), s.size());
-  }
-  void uint_field(uint32_t field, uint64_t v) {
-    if (v == 0) return;
-    byte(tag(field, kVarint));
-    varint(v);
-  }
-  void fixed64_field(uint32_t field, uint64_t v) {
-    if (v == 0) return;
-    byte(tag(field, kI64));
-    fixed64(v);
-  }
+inline uint8_t* put_byte(uint8_t* p, uint8_t b) {
+  *p = b;
+  return p + 1;
+}
 
-  void scalar_value(bool v) {
-    byte(tag(kAnyBool, kVarint));
-    byte(v ? 1 : 0);
+inline uint8_t* put_varint(uint8_t* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<uint8_t>(v | 0x80);
+    v >>= 7;
   }
-  void scalar_value(int64_t v) {
-    byte(tag(kAnyInt, kVarint));
-    varint(static_cast<uint64_t>(v));
-  }
-  void scalar_value(double v) {
-    uint64_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    byte(tag(kAnyDouble, kI64));
-    fixed64(bits);
-  }
-  void scalar_value(const std::string& v) { bytes_field(kAnyString, v.data(), v.size()); }
+  *p++ = static_cast<uint8_t>(v);
+  return p;
+}
 
-  void any_value(const AttributeValue& value) {
-    std::visit(
-        [this](const auto& x) {
-          using T = std::decay_t<decltype(x)>;
-          if constexpr (is_vector<T>::value) {
-            using E = typename T::value_type;
-            header(kAnyArray, array_content_size(x));
-            for (const auto& e : x) {
-              const E& v = e;
-              header(kArrayValues, scalar_value_size(v));
-              scalar_value(v);
-            }
-          } else {
-            scalar_value(x);
-          }
-        },
-        value);
-  }
+inline uint8_t* put_fixed64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));  // little-endian
+  return p + 8;
+}
 
-  void attributes(uint32_t field, const std::vector<Attribute>& attrs) {
-    for (const Attribute& a : attrs) {
-      size_t value_size = any_value_size(a.value);
-      header(field,
-             (a.key.empty() ? 0 : len_field_size(a.key.size())) + len_field_size(value_size));
-      string_field(kKeyValueKey, a.key);
-      header(kKeyValueValue, value_size);
-      any_value(a.value);
-    }
-  }
+inline uint8_t* put_fixed32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+  return p + 4;
+}
 
-  void event(const SpanEvent& e) {
-    header(kSpanEvents, event_size(e));
-    fixed64_field(kEventTime, e.time_unix_nano);
-    string_field(kEventName, e.name);
-    attributes(kEventAttributes, e.attributes);
-    uint_field(kEventDroppedAttributes, e.dropped_attributes_count);
-  }
+inline uint8_t* put_raw(uint8_t* p, const void* data, size_t n) {
+  if (n != 0) std::memcpy(p, data, n);
+  return p + n;
+}
 
-  void link(const SpanLink& l) {
-    header(kSpanLinks, link_size(l));
-    bytes_field(kLinkTraceId, l.trace_id.bytes.data(), 16);
-    bytes_field(kLinkSpanId, l.span_id.bytes.data(), 8);
-    string_field(kLinkTraceState, l.trace_state);
-    attributes(kLinkAttributes, l.attributes);
-    uint_field(kLinkDroppedAttributes, l.dropped_attributes_count);
-    if (l.flags != 0) {
-      byte(tag(kLinkFlags, kI32));
-      fixed32(l.flags);
-    }
-  }
+// Tag and length of a length-delimited field whose payload follows.
+inline uint8_t* put_header(uint8_t* p, uint32_t field, size_t n) {
+  return put_varint(put_byte(p, tag(field, kLen)), n);
+}
 
-  // Fields in field-number order, as canonical serializers write them.
-  void span(const SpanData& s, size_t size) {
-    header(kScopeSpansSpans, size);
-    bytes_field(kSpanTraceId, s.trace_id.bytes.data(), 16);
-    bytes_field(kSpanSpanId, s.span_id.bytes.data(), 8);
-    string_field(kSpanTraceState, s.trace_state);
-    if (s.parent_span_id.valid()) bytes_field(kSpanParentSpanId, s.parent_span_id.bytes.data(), 8);
-    string_field(kSpanName, s.name);
-    uint_field(kSpanKind, enum_wire(static_cast<int>(s.kind)));
-    fixed64_field(kSpanStart, s.start_unix_nano);
-    fixed64_field(kSpanEnd, s.end_unix_nano);
-    attributes(kSpanAttributes, s.attributes);
-    uint_field(kSpanDroppedAttributes, s.dropped_attributes_count);
-    for (const SpanEvent& e : s.events) event(e);
-    uint_field(kSpanDroppedEvents, s.dropped_events_count);
-    for (const SpanLink& l : s.links) link(l);
-    uint_field(kSpanDroppedLinks, s.dropped_links_count);
-    if (has_status(s.status)) {
-      header(kSpanStatus, status_size(s.status));
-      string_field(kStatusMessage, s.status.description);
-      uint_field(kStatusCode, enum_wire(static_cast<int>(s.status.code)));
-    }
-    varint((kSpanFlags << 3) | kI32);
-    fixed32(span_flags(s));
-  }
+inline uint8_t* put_bytes_field(uint8_t* p, uint32_t field, const void* data, size_t n) {
+  return put_raw(put_header(p, field, n), data, n);
+}
 
- private:
-  uint8_t* p_;
-};
+inline uint8_t* put_string_field(uint8_t* p, uint32_t field, const std::string& s) {
+  return s.empty() ? p : put_bytes_field(p, field, s.data(), s.size());
+}
+
+inline uint8_t* put_uint_field(uint8_t* p, uint32_t field, uint64_t v) {
+  return v == 0 ? p : put_varint(put_byte(p, tag(field, kVarint)), v);
+}
+
+inline uint8_t* put_fixed64_field(uint8_t* p, uint32_t field, uint64_t v) {
+  return v == 0 ? p : put_fixed64(put_byte(p, tag(field, kI64)), v);
+}
+
+inline uint8_t* put_scalar(uint8_t* p, bool v) {
+  p = put_byte(p, tag(kAnyBool, kVarint));
+  return put_byte(p, v ? 1 : 0);
+}
+inline uint8_t* put_scalar(uint8_t* p, int64_t v) {
+  return put_varint(put_byte(p, tag(kAnyInt, kVarint)), static_cast<uint64_t>(v));
+}
+inline uint8_t* put_scalar(uint8_t* p, double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return put_fixed64(put_byte(p, tag(kAnyDouble, kI64)), bits);
+}
+inline uint8_t* put_scalar(uint8_t* p, const std::string& v) {
+  return put_bytes_field(p, kAnyString, v.data(), v.size());
+}
+
+template <typename T>
+uint8_t* put_array(uint8_t* p, const std::vector<T>& values) {
+  p = put_header(p, kAnyArray, array_content_size(values));
+  for (const auto& e : values) {
+    const T& v = e;  // vector<bool> yields proxies
+    p = put_header(p, kArrayValues, scalar_value_size(v));
+    p = put_scalar(p, v);
+  }
+  return p;
+}
+
+uint8_t* put_any_value(uint8_t* p, const AttributeValue& value) {
+  switch (value.index()) {
+    case 0:
+      return put_scalar(p, *std::get_if<bool>(&value));
+    case 1:
+      return put_scalar(p, *std::get_if<int64_t>(&value));
+    case 2:
+      return put_scalar(p, *std::get_if<double>(&value));
+    case 3:
+      return put_scalar(p, *std::get_if<std::string>(&value));
+    case 4:
+      return put_array(p, *std::get_if<std::vector<bool>>(&value));
+    case 5:
+      return put_array(p, *std::get_if<std::vector<int64_t>>(&value));
+    case 6:
+      return put_array(p, *std::get_if<std::vector<double>>(&value));
+    default:
+      return put_array(p, *std::get_if<std::vector<std::string>>(&value));
+  }
+}
+
+uint8_t* put_attributes(uint8_t* p, uint32_t field, const std::vector<Attribute>& attrs) {
+  for (const Attribute& a : attrs) {
+    size_t value_size = any_value_size(a.value);
+    size_t key_size = a.key.empty() ? 0 : len_field_size(a.key.size());
+    p = put_header(p, field, key_size + len_field_size(value_size));
+    p = put_string_field(p, kKeyValueKey, a.key);
+    p = put_header(p, kKeyValueValue, value_size);
+    p = put_any_value(p, a.value);
+  }
+  return p;
+}
+
+uint8_t* put_event(uint8_t* p, const SpanEvent& e) {
+  p = put_header(p, kSpanEvents, event_size(e));
+  p = put_fixed64_field(p, kEventTime, e.time_unix_nano);
+  p = put_string_field(p, kEventName, e.name);
+  p = put_attributes(p, kEventAttributes, e.attributes);
+  return put_uint_field(p, kEventDroppedAttributes, e.dropped_attributes_count);
+}
+
+uint8_t* put_link(uint8_t* p, const SpanLink& l) {
+  p = put_header(p, kSpanLinks, link_size(l));
+  p = put_bytes_field(p, kLinkTraceId, l.trace_id.bytes.data(), 16);
+  p = put_bytes_field(p, kLinkSpanId, l.span_id.bytes.data(), 8);
+  p = put_string_field(p, kLinkTraceState, l.trace_state);
+  p = put_attributes(p, kLinkAttributes, l.attributes);
+  p = put_uint_field(p, kLinkDroppedAttributes, l.dropped_attributes_count);
+  if (l.flags != 0) p = put_fixed32(put_byte(p, tag(kLinkFlags, kI32)), l.flags);
+  return p;
+}
+
+// Fields in field-number order, as canonical serializers write them.
+uint8_t* put_span(uint8_t* p, const SpanData& s, size_t size) {
+  p = put_header(p, kScopeSpansSpans, size);
+  p = put_bytes_field(p, kSpanTraceId, s.trace_id.bytes.data(), 16);
+  p = put_bytes_field(p, kSpanSpanId, s.span_id.bytes.data(), 8);
+  p = put_string_field(p, kSpanTraceState, s.trace_state);
+  if (s.parent_span_id.valid()) {
+    p = put_bytes_field(p, kSpanParentSpanId, s.parent_span_id.bytes.data(), 8);
+  }
+  p = put_string_field(p, kSpanName, s.name);
+  p = put_uint_field(p, kSpanKind, enum_wire(static_cast<int>(s.kind)));
+  p = put_fixed64_field(p, kSpanStart, s.start_unix_nano);
+  p = put_fixed64_field(p, kSpanEnd, s.end_unix_nano);
+  p = put_attributes(p, kSpanAttributes, s.attributes);
+  p = put_uint_field(p, kSpanDroppedAttributes, s.dropped_attributes_count);
+  for (const SpanEvent& e : s.events) p = put_event(p, e);
+  p = put_uint_field(p, kSpanDroppedEvents, s.dropped_events_count);
+  for (const SpanLink& l : s.links) p = put_link(p, l);
+  p = put_uint_field(p, kSpanDroppedLinks, s.dropped_links_count);
+  if (has_status(s.status)) {
+    p = put_header(p, kSpanStatus, status_size(s.status));
+    p = put_string_field(p, kStatusMessage, s.status.description);
+    p = put_uint_field(p, kStatusCode, enum_wire(static_cast<int>(s.status.code)));
+  }
+  p = put_varint(p, (kSpanFlags << 3) | kI32);
+  return put_fixed32(p, span_flags(s));
+}
 
 }  // namespace
 
@@ -367,25 +388,27 @@ void TraceRequestEncoder::encode(const SpanBatch& batch, std::string& out) {
   for (const auto& r : resources) total += len_field_size(resource_spans_size(r));
   out.resize(total);
 
-  Writer w(out.data());
+  auto* p = reinterpret_cast<uint8_t*>(out.data());
   for (const auto& r : resources) {
-    w.header(kRequestResourceSpans, resource_spans_size(r));
+    p = put_header(p, kRequestResourceSpans, resource_spans_size(r));
     if (r.resource) {
-      w.header(kResourceSpansResource, attributes_size(r.resource->attributes));
-      w.attributes(kResourceAttributes, r.resource->attributes);
+      p = put_header(p, kResourceSpansResource, attributes_size(r.resource->attributes));
+      p = put_attributes(p, kResourceAttributes, r.resource->attributes);
     }
     for (uint32_t s = r.scope_begin; s < r.scope_end; ++s) {
       const auto& g = scopes[s];
-      w.header(kResourceSpansScopeSpans, scope_spans_size(g));
+      p = put_header(p, kResourceSpansScopeSpans, scope_spans_size(g));
       if (g.scope) {
-        w.header(kScopeSpansScope, scope_size(*g.scope));
-        w.string_field(kScopeName, g.scope->name);
-        w.string_field(kScopeVersion, g.scope->version);
+        p = put_header(p, kScopeSpansScope, scope_size(*g.scope));
+        p = put_string_field(p, kScopeName, g.scope->name);
+        p = put_string_field(p, kScopeVersion, g.scope->version);
       }
-      for (uint32_t k = g.begin; k < g.end; ++k) w.span(batch[order[k]], span_sizes_[order[k]]);
+      for (uint32_t k = g.begin; k < g.end; ++k) {
+        p = put_span(p, batch[order[k]], span_sizes_[order[k]]);
+      }
     }
   }
-  assert(w.pos() == out.data() + out.size());
+  assert(reinterpret_cast<char*>(p) == out.data() + out.size());
 }
 
 std::string encode_trace_request(const SpanBatch& batch) {
@@ -400,10 +423,11 @@ std::string encode_trace_response(const PartialSuccess& partial) {
   size_t inner = uint_field_size(static_cast<uint64_t>(partial.rejected_spans)) +
                  string_field_size(partial.error_message);
   std::string out(len_field_size(inner), '\0');
-  Writer w(out.data());
-  w.header(kResponsePartialSuccess, inner);
-  w.uint_field(kPartialRejectedSpans, static_cast<uint64_t>(partial.rejected_spans));
-  w.string_field(kPartialErrorMessage, partial.error_message);
+  auto* p = reinterpret_cast<uint8_t*>(out.data());
+  p = put_header(p, kResponsePartialSuccess, inner);
+  p = put_uint_field(p, kPartialRejectedSpans, static_cast<uint64_t>(partial.rejected_spans));
+  p = put_string_field(p, kPartialErrorMessage, partial.error_message);
+  assert(reinterpret_cast<char*>(p) == out.data() + out.size());
   return out;
 }
 
@@ -457,7 +481,7 @@ class Reader {
     return true;
   }
   bool length_delimited(Reader* out) {
-    uint64_t n;
+    uint64_t n = 0;
     if (!varint(&n) || n > static_cast<uint64_t>(end_ - p_)) return false;
     *out = Reader(p_, p_ + n);
     p_ += n;
@@ -511,7 +535,7 @@ class Decoder {
         Field g;
         while (next(m, &g)) {
           if (g.number == kPartialRejectedSpans) {
-            uint64_t v;
+            uint64_t v = 0;
             if (!uint_value(m, g, "ExportTracePartialSuccess.rejected_spans", &v)) return false;
             out->rejected_spans = static_cast<int64_t>(v);
           } else if (g.number == kPartialErrorMessage) {
@@ -550,7 +574,7 @@ class Decoder {
   bool next(Reader& r, Field* f) {
     if (r.done()) return false;
     f->at = r.pos();
-    uint64_t t;
+    uint64_t t = 0;
     if (!r.varint(&t)) return fail(f->at, "tag", "truncated or overlong varint");
     uint64_t number = t >> 3;
     f->wire_type = static_cast<uint32_t>(t & 7);
@@ -568,7 +592,7 @@ class Decoder {
   }
 
   bool skip(Reader& r, const Field& f) {
-    uint64_t ignored;
+    uint64_t ignored = 0;
     Reader m(nullptr, nullptr);
     bool ok = false;
     switch (f.wire_type) {
@@ -621,7 +645,7 @@ class Decoder {
   }
 
   bool fixed32_value(Reader& r, const Field& f, const char* name, uint32_t* out) {
-    uint64_t v;
+    uint64_t v = 0;
     if (!expect(f, kI32, name)) return false;
     if (!r.fixed(4, &v)) return fail(f.at, name, "truncated");
     *out = static_cast<uint32_t>(v);
@@ -662,21 +686,21 @@ class Decoder {
           break;
         }
         case kAnyBool: {
-          uint64_t v;
+          uint64_t v = 0;
           if (!uint_value(r, f, "AnyValue.bool_value", &v)) return false;
           *out = v != 0;
           *supported = true;
           break;
         }
         case kAnyInt: {
-          uint64_t v;
+          uint64_t v = 0;
           if (!uint_value(r, f, "AnyValue.int_value", &v)) return false;
           *out = static_cast<int64_t>(v);
           *supported = true;
           break;
         }
         case kAnyDouble: {
-          uint64_t bits;
+          uint64_t bits = 0;
           if (!fixed64_value(r, f, "AnyValue.double_value", &bits)) return false;
           double d;
           std::memcpy(&d, &bits, sizeof d);
@@ -816,7 +840,7 @@ class Decoder {
   bool event(Reader r, const uint8_t* at, SpanEvent* e) {
     if (!charge(at, sizeof(SpanEvent))) return false;
     Field f;
-    uint64_t v;
+    uint64_t v = 0;
     while (next(r, &f)) {
       switch (f.number) {
         case kEventTime:
@@ -844,7 +868,7 @@ class Decoder {
   bool link(Reader r, const uint8_t* at, SpanLink* l) {
     if (!charge(at, sizeof(SpanLink))) return false;
     Field f;
-    uint64_t v;
+    uint64_t v = 0;
     while (next(r, &f)) {
       switch (f.number) {
         case kLinkTraceId:
@@ -877,7 +901,7 @@ class Decoder {
 
   bool status(Reader r, SpanStatus* s) {
     Field f;
-    uint64_t v;
+    uint64_t v = 0;
     while (next(r, &f)) {
       if (f.number == kStatusMessage) {
         if (!string_value(r, f, "Status.message", &s->description)) return false;
@@ -894,7 +918,7 @@ class Decoder {
 
   bool span(Reader r, SpanData* s) {
     Field f;
-    uint64_t v;
+    uint64_t v = 0;
     while (next(r, &f)) {
       switch (f.number) {
         case kSpanTraceId:
@@ -910,7 +934,7 @@ class Decoder {
           if (!id_value(r, f, "Span.parent_span_id", &s->parent_span_id.bytes)) return false;
           break;
         case kSpanFlags: {
-          uint32_t flags;
+          uint32_t flags = 0;
           if (!fixed32_value(r, f, "Span.flags", &flags)) return false;
           s->flags = flags & kFlagsTraceFlagsMask;
           s->parent_is_remote = (flags & kFlagsIsRemote) != 0;
