@@ -402,32 +402,12 @@ class OtlpHttpExporter final : public SpanExporter {
 
   // The message of an error response (google.rpc.Status for OTLP), cleaned for logs.
   std::string server_message() const {
-    std::string message;
-    if (options_.protocol == OtlpHttpOptions::Protocol::http_json) {
-      size_t key = response_.find("\"message\"");
-      if (key != std::string::npos) {
-        size_t open = response_.find('"', response_.find(':', key));
-        size_t close = open == std::string::npos ? open : response_.find('"', open + 1);
-        if (close != std::string::npos) message = response_.substr(open + 1, close - open - 1);
-      }
-    } else {
-      // Status.message is field 2: tag 0x12, then a one- or two-byte length.
-      for (size_t i = 0; i + 1 < response_.size(); ++i) {
-        if (response_[i] != '\x12') continue;
-        size_t len = static_cast<unsigned char>(response_[i + 1]);
-        size_t start = i + 2;
-        if (len & 0x80) {
-          if (i + 2 >= response_.size()) break;
-          len = (len & 0x7F) |
-                (static_cast<size_t>(static_cast<unsigned char>(response_[i + 2])) << 7);
-          start = i + 3;
-        }
-        if (start + len <= response_.size()) message = response_.substr(start, len);
-        break;
-      }
-      if (message.empty() && !response_.empty() && response_.front() != '\x08') {
-        message = response_;  // plain-text error pages from proxies
-      }
+    const bool json = options_.protocol == OtlpHttpOptions::Protocol::http_json;
+    std::string message =
+        json ? otlp::decode_status_message_json(response_) : otlp::decode_status_message(response_);
+    if (message.empty() && !response_.empty()) {
+      // Not a Status: plain-text error pages from proxies and load balancers.
+      message = response_;
     }
     return scrub(message);
   }

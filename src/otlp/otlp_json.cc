@@ -1076,4 +1076,22 @@ Expected<PartialSuccess> decode_trace_response_json(std::string_view body) {
   }
 }
 
+std::string decode_status_message_json(std::string_view body) {
+  try {
+    simdjson::dom::parser parser;
+    element root;
+    std::string error;
+    DecodeLimits limits;
+    limits.max_json_depth = 16;
+    if (!parse_json(parser, body, limits, &root, &error)) return {};
+    object obj;
+    if (root.get_object().get(obj)) return {};
+    std::string_view message;
+    if (obj["message"].get_string().get(message)) return {};
+    return std::string(message);
+  } catch (const std::bad_alloc&) {
+    return {};
+  }
+}
+
 }  // namespace convtrace::otlp

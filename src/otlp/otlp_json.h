@@ -69,4 +69,7 @@ std::string encode_trace_response_json(const PartialSuccess& partial);
 // Decodes an ExportTraceServiceResponse in OTLP/JSON; an empty body is full success.
 Expected<PartialSuccess> decode_trace_response_json(std::string_view body);
 
+// The "message" of a google.rpc.Status in JSON; empty when there is none.
+std::string decode_status_message_json(std::string_view body);
+
 }  // namespace convtrace::otlp

@@ -1109,4 +1109,38 @@ Expected<PartialSuccess> decode_trace_response(std::string_view body) {
   }
 }
 
+std::string decode_status_message(std::string_view body) {
+  // google.rpc.Status: int32 code = 1; string message = 2; repeated Any details = 3.
+  constexpr uint32_t kStatusRpcMessage = 2;
+  Reader r(reinterpret_cast<const uint8_t*>(body.data()),
+           reinterpret_cast<const uint8_t*>(body.data()) + body.size());
+  std::string message;
+  while (!r.done()) {
+    uint64_t t = 0;
+    uint64_t ignored = 0;
+    Reader m(nullptr, nullptr);
+    if (!r.varint(&t)) return {};
+    bool ok = false;
+    switch (t & 7) {
+      case kVarint:
+        ok = r.varint(&ignored);
+        break;
+      case kI64:
+        ok = r.fixed(8, &ignored);
+        break;
+      case kI32:
+        ok = r.fixed(4, &ignored);
+        break;
+      case kLen:
+        ok = r.length_delimited(&m);
+        if (ok && (t >> 3) == kStatusRpcMessage) {
+          message.assign(reinterpret_cast<const char*>(m.pos()), m.end() - m.pos());
+        }
+        break;
+    }
+    if (!ok) return {};
+  }
+  return message;
+}
+
 }  // namespace convtrace::otlp

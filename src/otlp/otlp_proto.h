@@ -94,4 +94,8 @@ std::string encode_trace_response(const PartialSuccess& partial);
 // Decodes an ExportTraceServiceResponse; an empty body is full success.
 Expected<PartialSuccess> decode_trace_response(std::string_view body);
 
+// The message of a google.rpc.Status, the body OTLP/HTTP servers send with an
+// error status; empty when `body` is not a readable Status.
+std::string decode_status_message(std::string_view body);
+
 }  // namespace convtrace::otlp

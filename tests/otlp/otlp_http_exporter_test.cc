@@ -238,7 +238,10 @@ TEST_F(OtlpHttpExporterTest, RetriesAreBoundedByTimeoutAndAttempts) {
 }
 
 TEST_F(OtlpHttpExporterTest, DoesNotRetryClientErrors) {
-  TestHttpServer server([&](const Request&) { return Response{400, {}, "bad data"}; });
+  LogCapture logs;
+  // google.rpc.Status{code: 3, message: "span name too long"}
+  const std::string status = std::string("\x08\x03\x12\x12", 4) + "span name too long";
+  TestHttpServer server([&](const Request&) { return Response{400, {}, status}; });
   OtlpHttpOptions o;
   o.endpoint = server.url();
   auto exporter = make(o);
@@ -250,6 +253,9 @@ TEST_F(OtlpHttpExporterTest, DoesNotRetryClientErrors) {
   EXPECT_EQ(s.retries, 0u);
   EXPECT_EQ(s.failed_spans, 2 * spans_.size());
   EXPECT_EQ(s.skipped_exports, 0u);
+  auto lines = logs.lines();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines[0].find("HTTP 400: span name too long"), std::string::npos) << lines[0];
 }
 
 TEST_F(OtlpHttpExporterTest, EndpointDownFailsFastAndBacksOff) {

@@ -244,5 +244,12 @@ TEST(OtlpJson, ResponseRoundTrip) {
   EXPECT_FALSE(decode_trace_response_json("{\"partialSuccess\":[]}"));
 }
 
+TEST(OtlpJson, StatusMessage) {
+  EXPECT_EQ(decode_status_message_json(R"({"code":3,"message":"bad span","details":[]})"),
+            "bad span");
+  EXPECT_EQ(decode_status_message_json("<html>"), "");
+  EXPECT_EQ(decode_status_message_json("{\"message\":5}"), "");
+}
+
 }  // namespace
 }  // namespace convtrace::otlp

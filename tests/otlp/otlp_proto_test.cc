@@ -291,5 +291,13 @@ TEST(OtlpProto, ResponseRoundTrip) {
   EXPECT_FALSE(decode_trace_response(std::string("\x08\x01", 2)));
 }
 
+TEST(OtlpProto, StatusMessage) {
+  // google.rpc.Status{code: 3, message: "bad span", details: [...]}
+  std::string body = varint(1 << 3) + varint(3) + len_field(2, "bad span") + len_field(3, "xyz");
+  EXPECT_EQ(decode_status_message(body), "bad span");
+  EXPECT_EQ(decode_status_message(""), "");
+  EXPECT_EQ(decode_status_message("\x12\x50"), "");  // truncated
+}
+
 }  // namespace
 }  // namespace convtrace::otlp
