@@ -56,7 +56,8 @@ void run(const CollectOptions& opt) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto server = receiver::Receiver::start(options, store->get(), receiver::otlp_decoder(options.max_body_bytes));
+  auto server = receiver::Receiver::start(options, store->get(),
+                                          receiver::otlp_decoder(options.max_body_bytes));
   if (!server) fail(kCommand, server.error().message, kExitBadInput);
   std::string shown_host =
       options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;

@@ -1,6 +1,7 @@
 #include "receiver/receiver.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cctype>
@@ -106,6 +107,7 @@ struct Receiver::Impl {
   httplib::Server server;
   std::thread thread;
   int port = 0;
+  int listen_fd = -1;
   std::atomic<bool> stopped{false};
   std::atomic<uint64_t> requests{0}, spans{0}, rejected{0};
 
@@ -255,6 +257,13 @@ Expected<std::unique_ptr<Receiver>> Receiver::start(ReceiverOptions options, Sto
     self->server.new_task_queue = [threads] {
       return new httplib::ThreadPool(static_cast<size_t>(threads));
     };
+    // httplib listens with a backlog of 5, which drops connections when many
+    // clients connect at once. Keep its default options, remember the socket,
+    // and listen again with the system's maximum backlog after binding.
+    self->server.set_socket_options([self](socket_t sock) {
+      httplib::default_socket_options(sock);
+      self->listen_fd = sock;
+    });
     self->server.set_keep_alive_timeout(2);
     self->server.set_read_timeout(10, 0);
     self->server.set_payload_max_length(options.max_body_bytes);
@@ -279,6 +288,7 @@ Expected<std::unique_ptr<Receiver>> Receiver::start(ReceiverOptions options, Sto
       }
       self->port = options.port;
     }
+    if (self->listen_fd >= 0) ::listen(self->listen_fd, SOMAXCONN);
     self->thread = std::thread([self] { self->server.listen_after_bind(); });
     // The socket listens from bind on: connections made from now are queued
     // by the kernel until the loop accepts them.

@@ -19,7 +19,8 @@ class CollectProcess {
   explicit CollectProcess(const std::string& db, std::vector<std::string> extra = {}) {
     int out[2];
     if (pipe(out) != 0) return;
-    std::vector<std::string> args = {CONVTRACE_CLI, "collect", "--listen", "127.0.0.1:0", "--db", db};
+    std::vector<std::string> args = {CONVTRACE_CLI, "collect", "--listen",
+                                     "127.0.0.1:0", "--db",    db};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {

@@ -79,13 +79,12 @@ std::string gzip(std::string_view data) {
 constexpr const char* kProto = "application/x-protobuf";
 constexpr const char* kJson = "application/json";
 
-int post(int port, const std::string& body, const std::string& type,
-         httplib::Headers headers = {}, std::string* response = nullptr,
-         const std::string& path = "/v1/traces") {
+int post(int port, const std::string& body, const std::string& type, httplib::Headers headers = {},
+         std::string* response = nullptr, const std::string& path = "/v1/traces") {
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(20, 0);
   auto res = client.Post(path.c_str(), headers, body, type.c_str());
-  if (!res) return -1;
+  if (!res) return -100 - static_cast<int>(res.error());
   if (response) *response = res->body;
   return res->status;
 }
@@ -226,6 +225,8 @@ TEST(Collect, HundredConcurrentClients) {
   ASSERT_GT(collect.port(), 0);
   constexpr int kClients = 100;
   std::atomic<int> ok{0};
+  std::mutex failures_mu;
+  std::vector<int> failures;
   std::vector<std::thread> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([&, i] {
@@ -233,11 +234,16 @@ TEST(Collect, HundredConcurrentClients) {
       auto spans = make_spans(static_cast<uint32_t>(100 + i));
       int status = post(collect.port(), json ? json_body(spans) : protobuf_body(spans),
                         json ? kJson : kProto);
-      if (status == 200) ++ok;
+      if (status == 200) {
+        ++ok;
+      } else {
+        std::lock_guard<std::mutex> lock(failures_mu);
+        failures.push_back(status);
+      }
     });
   }
   for (auto& t : clients) t.join();
-  EXPECT_EQ(ok.load(), kClients);
+  EXPECT_EQ(ok.load(), kClients) << "first failure status " << (failures.empty() ? 0 : failures[0]);
   EXPECT_EQ(collect.stop(), 0);
   EXPECT_EQ(stored_spans(db), 3 * kClients);
 }
@@ -276,7 +282,8 @@ TEST(Collect, SigtermDuringLoadKeepsEveryAcknowledgedRequest) {
   }
   {
     std::unique_lock<std::mutex> lock(mu);
-    ASSERT_TRUE(enough.wait_for(lock, std::chrono::seconds(30), [&] { return acked.size() >= 30; }));
+    ASSERT_TRUE(
+        enough.wait_for(lock, std::chrono::seconds(30), [&] { return acked.size() >= 30; }));
   }
   EXPECT_EQ(collect.stop(SIGTERM), 0);
   done = true;
