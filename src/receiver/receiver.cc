@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
 #include <cctype>
 #include <cstdlib>
 #include <thread>
@@ -302,6 +303,12 @@ int Receiver::port() const { return impl_->port; }
 
 void Receiver::stop() {
   if (!impl_ || impl_->stopped.exchange(true)) return;
+  // httplib's stop() only reaches a server whose accept loop is running; a
+  // stop right after start waits (bounded) for the loop to come up.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!impl_->server.is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   impl_->server.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
