@@ -83,7 +83,6 @@ CREATE TABLE attributes (
   value,
   PRIMARY KEY (span_row, seq)
 ) WITHOUT ROWID;
-CREATE INDEX attributes_key ON attributes(key);
 CREATE TABLE events (
   id INTEGER PRIMARY KEY,
   span_row INTEGER NOT NULL REFERENCES spans(id),
