@@ -4,8 +4,8 @@
 #include <sys/socket.h>
 
 #include <atomic>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <thread>
 
