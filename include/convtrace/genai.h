@@ -42,6 +42,11 @@
 
 namespace convtrace {
 
+// Conversation, user and workflow ids longer than this many bytes are cut to it
+// (at a UTF-8 boundary) with a counted "long_id" warning: ids are stamped on
+// every span and kept in the turn registry, so their size bounds memory.
+inline constexpr size_t kMaxIdLength = 512;
+
 struct ConversationOptions {
   ConversationOptions() = default;
   // Lets `conversation(id, {"user_123"})` name the user.

@@ -27,6 +27,18 @@ void merge_attributes(std::vector<Attribute>& into, const std::vector<Attribute>
   }
 }
 
+// Ids are stamped on every span and kept as registry keys: an unbounded id
+// would make memory unbounded too. Longer ids are cut (at a UTF-8 boundary)
+// and counted.
+std::string bounded_id(std::string_view id, const char* what) {
+  if (id.size() <= kMaxIdLength) return std::string(id);
+  report_warning("long_id", std::string(what) + " longer than " + std::to_string(kMaxIdLength) +
+                                " bytes was cut");
+  size_t cut = kMaxIdLength;
+  while (cut > 0 && (static_cast<unsigned char>(id[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(id.substr(0, cut));
+}
+
 }  // namespace
 
 ConversationScope conversation(std::string_view id, ConversationOptions options) {
@@ -39,16 +51,17 @@ ConversationScope conversation(std::string_view id, ConversationOptions options)
     Context current = Context::current();
     const GenAiState* outer = current.genai().get();
     auto state = outer ? std::make_shared<GenAiState>(*outer) : std::make_shared<GenAiState>();
-    bool same_conversation = outer && outer->conversation_id == id;
+    std::string bounded = bounded_id(id, "conversation id");
+    bool same_conversation = outer && outer->conversation_id == bounded;
     if (!same_conversation) {
       // A different conversation starts its own turn count; workflow state stays.
-      state->conversation_id = std::string(id);
+      state->conversation_id = std::move(bounded);
       state->turn = 0;
       state->explicit_turn = 0;
       state->conversation.reset();
       state->turn_totals.reset();
     }
-    if (!options.user_id.empty()) state->user_id = std::move(options.user_id);
+    if (!options.user_id.empty()) state->user_id = bounded_id(options.user_id, "user id");
     if (options.turn > 0) {
       state->explicit_turn = options.turn;
       state->turn = 0;  // the next unit of work claims the app's turn
@@ -95,14 +108,14 @@ WorkflowScope workflow(std::string_view id, std::string_view type, WorkflowOptio
     // the turn); everything inside sees the workflow on top of it.
     std::shared_ptr<const GenAiState> base = rec ? rec->genai : Context::current().genai();
     auto state = base ? std::make_shared<GenAiState>(*base) : std::make_shared<GenAiState>();
-    state->workflow_id = std::string(id);
-    state->workflow_type = std::string(type);
+    state->workflow_id = bounded_id(id, "workflow id");
+    state->workflow_type = bounded_id(type, "workflow type");
     auto cell = std::make_shared<TotalsCell>();
     cell->parent = base ? base->workflow_totals : nullptr;
     state->workflow_totals = std::move(cell);
     if (rec) rec->genai = state;
-    scope.span_.set_attribute(attr::kWorkflowId, id);
-    scope.span_.set_attribute(attr::kWorkflowType, type);
+    scope.span_.set_attribute(attr::kWorkflowId, state->workflow_id);
+    scope.span_.set_attribute(attr::kWorkflowType, state->workflow_type);
 
     Context inside = rec ? scope.span_.child_context() : Context::current().with_genai(state);
     scope.state_ = std::move(state);
