@@ -2,11 +2,17 @@
 //
 // `apply_environment` fills every setting the application left unset in
 // `Config` from the environment, following the OpenTelemetry specification:
-// a malformed value is reported as a warning naming the variable and the
-// value, and the default is used. Explicit settings in code always win.
+// a malformed value is reported as a warning ("bad_environment") naming the
+// variable and the value, and the default is used. Explicit settings in code
+// always win. Values of OTLP headers are secrets (API keys): they never appear
+// in a warning, only the variable and the header name do.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "convtrace/expected.h"
 #include "convtrace/sdk.h"
@@ -19,6 +25,19 @@ using GetEnv = std::function<const char*(const char*)>;
 // Fills unset fields of `config` from the environment. Returns an error only
 // for what cannot be defaulted (none today); bad values are warnings.
 Error apply_environment(Config& config, const GetEnv& getenv_fn = nullptr);
+
+// OTLP/HTTP exporter settings from OTEL_EXPORTER_OTLP_* (the signal-specific
+// OTEL_EXPORTER_OTLP_TRACES_* variable wins over the generic one, whole).
+struct OtlpEnvSettings {
+  // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else OTEL_EXPORTER_OTLP_ENDPOINT
+  // with "/v1/traces" appended, else the default below.
+  std::string endpoint = "http://localhost:4318/v1/traces";
+  bool json = false;  // PROTOCOL: http/protobuf (default) or http/json; grpc → warning, protobuf
+  std::vector<std::pair<std::string, std::string>> headers;  // HEADERS, percent-decoded
+  std::chrono::milliseconds timeout{10000};                  // TIMEOUT, milliseconds
+  bool gzip = false;                                         // COMPRESSION: gzip or none
+};
+OtlpEnvSettings otlp_settings_from_environment(const GetEnv& getenv_fn = nullptr);
 
 // Builds the exporters that live in optional modules (OTLP/HTTP, SQLite).
 Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config);
