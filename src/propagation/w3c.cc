@@ -60,19 +60,7 @@ bool valid_tracestate_value(std::string_view value) {
 // token = 1*tchar (RFC 7230)
 bool is_tchar(char c) {
   if (is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':  // clang-format off
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;  // clang-format on
-    default:
-      return false;
-  }
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 bool is_token(std::string_view s) {
