@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -94,7 +95,12 @@ struct JsView {
 // Runs the script with `request` on stdin; fails the test on any error.
 JsView run_node(const std::string& request) {
   JsView view;
-  std::string in = ::testing::TempDir() + "/w3c_interop_request.json";
+  // One file per call: ctest runs test cases in parallel processes.
+  std::string in = ::testing::TempDir() + "/w3c_interop_XXXXXX";
+  int fd = mkstemp(in.data());
+  EXPECT_GE(fd, 0);
+  if (fd < 0) return view;
+  close(fd);
   {
     std::ofstream f(in);
     f << request;
@@ -108,6 +114,7 @@ JsView run_node(const std::string& request) {
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
   int status = pclose(pipe);
+  std::remove(in.c_str());
   EXPECT_EQ(status, 0) << "node failed for request " << request;
 
   simdjson::dom::parser parser;
