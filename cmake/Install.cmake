@@ -20,5 +20,12 @@ if(BUILD_SHARED_LIBS)
 else()
   set(CONVTRACE_PC_PRIVATE_LIBS "-lsimdjson -lcurl -lsqlite3 -lz")
 endif()
+# The .pc file finds its prefix relative to itself, so `cmake --install --prefix`
+# anywhere gives a working file.
+set(CONVTRACE_PC_PREFIX "\${pcfiledir}/..")
+string(REPLACE "/" ";" _libdir_parts "${CMAKE_INSTALL_LIBDIR}")
+foreach(_part IN LISTS _libdir_parts)
+  string(APPEND CONVTRACE_PC_PREFIX "/..")
+endforeach()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/convtrace.pc.in ${PROJECT_BINARY_DIR}/convtrace.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/convtrace.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -148,6 +148,7 @@ class Pricing {
   const ModelPrice* find(std::string_view model) const;
   // Up to `n` known model names closest to `model` (for "did you mean").
   std::vector<std::string> closest(std::string_view model, size_t n = 3) const;
+  // Number of entries (aliases not counted).
   size_t size() const { return by_key_.size(); }
   // Every catalog key, sorted.
   std::vector<std::string> models() const;

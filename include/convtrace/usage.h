@@ -53,8 +53,10 @@ struct Usage {
   }
 };
 
-// Checks the invariants above (no negative counts, parts not larger than totals).
-// Returns an invalid_argument error naming the field otherwise.
+// Checks the invariants above (no negative counts, including billed ones;
+// cache_read + cache_write <= input, reasoning <= output, 1-hour writes <=
+// writes). Returns an invalid_argument error naming the field otherwise, or
+// an Error with code ok.
 Error validate(const Usage& usage);
 
 // Provider names as the GenAI semantic conventions spell them.
@@ -93,8 +95,11 @@ inline constexpr std::string_view kLlamaCpp = "llama.cpp";
 //    `timings` is present, else OpenAI for the Chat Completions shape.
 // Values the extractor skips over are not validated as JSON.
 //
-// `provider_hint` names the provider (a value from `provider::`); empty means
-// detect it from the body's shape. Errors: parse_error (malformed JSON, with
+// `provider_hint` names the provider (a value from `provider::`, or any other
+// name for an OpenAI-compatible service); empty means detect it from the
+// body's shape. The counting rules always follow the body's shape; the hint
+// only names the provider, and settles Anthropic-versus-Responses counting for
+// a body without cache fields. Errors: parse_error (malformed JSON, with
 // the byte offset), invalid_argument (wrong types, negative or out-of-range
 // numbers), not_found (the body has no usage, e.g. an Ollama "load" reply).
 Expected<Usage> extract_usage(std::string_view body, std::string_view provider_hint = {});

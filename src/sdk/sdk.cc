@@ -88,6 +88,15 @@ Installed& installed_slot() {
   return *slot;
 }
 
+// States of destroyed SDKs. Kept reachable (not leaked) so that spans still
+// open when their SDK went away find a shut-down state, never freed memory.
+void retire(Sdk::State* state) {
+  static std::mutex* mu = new std::mutex();
+  static std::vector<Sdk::State*>* retired = new std::vector<Sdk::State*>();
+  std::lock_guard<std::mutex> lock(*mu);
+  retired->push_back(state);
+}
+
 void flush_installed_at_exit() {
   std::shared_ptr<Sdk> sdk = installed();
   if (sdk) sdk->shutdown(std::chrono::milliseconds(5000));
@@ -152,6 +161,7 @@ Sdk::~Sdk() {
   shutdown(state_->shutdown_timeout);
   // state_ is deliberately not freed: spans still open elsewhere point at it
   // and must find `shut_down` set rather than freed memory (see sdk_state.h).
+  retire(state_);
 }
 
 Tracer Sdk::tracer(std::string_view scope_name, std::string_view scope_version) {

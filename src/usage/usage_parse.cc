@@ -98,8 +98,8 @@ struct Walker {
     return {};
   }
 
-  // Walks an object whose members are all counts (or sub-objects handled by
-  // `on_object`); `on_count` maps a key to the count it fills, or nullptr.
+  // Walks an object whose members are counts (`count_for` maps a key to the
+  // count it fills, or nullptr) or sub-objects `on_object` may descend into.
   template <typename CountFor, typename OnObject>
   Error walk_counts(od::value value, const std::string& path, bool lenient, CountFor count_for,
                     OnObject on_object) {
@@ -122,9 +122,8 @@ struct Walker {
         if (auto e = read_count(field.value(), child, *slot, lenient)) return e;
         continue;
       }
-      bool handled = false;
-      if (auto e = on_object(key, field.value(), child, handled)) return e;
-      // Unhandled members are skipped by the iterator.
+      // Members on_object does not read are skipped by the iterator.
+      if (auto e = on_object(key, field.value(), child)) return e;
     }
     return {};
   }
@@ -160,9 +159,8 @@ struct Walker {
       }
       return nullptr;
     };
-    auto on_object = [&](std::string_view key, od::value child_value, const std::string& child,
-                         bool& handled) -> Error {
-      handled = true;
+    auto on_object = [&](std::string_view key, od::value child_value,
+                         const std::string& child) -> Error {
       if (key == "prompt_tokens_details") {
         return walk_counts(
             child_value, child, lenient,
@@ -225,7 +223,6 @@ struct Walker {
             },
             ignore_objects);
       }
-      handled = false;
       return {};
     };
     return walk_counts(value, path, lenient, count_for, on_object);
@@ -248,9 +245,7 @@ struct Walker {
     RawCounts& c = facts.counts;
     return walk_counts(
         value, path, /*lenient=*/true, [](std::string_view) -> Count* { return nullptr; },
-        [&](std::string_view key, od::value child_value, const std::string& child,
-            bool& handled) -> Error {
-          handled = true;
+        [&](std::string_view key, od::value child_value, const std::string& child) -> Error {
           if (key == "billed_units") {
             facts.cohere = true;
             return walk_billed(child_value, child, facts, false);
@@ -266,15 +261,11 @@ struct Walker {
                 },
                 ignore_objects);
           }
-          handled = false;
           return {};
         });
   }
 
-  static Error ignore_objects(std::string_view, od::value, const std::string&, bool& handled) {
-    handled = false;
-    return {};
-  }
+  static Error ignore_objects(std::string_view, od::value, const std::string&) { return {}; }
 
   Error walk_gemini_usage(od::value value, const std::string& path, Facts& facts) {
     RawCounts& c = facts.counts;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything convtrace needs to build and test, from Debian packages
+# (bookworm) and the npm registry. Safe to run again.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+packages=(
+  build-essential cmake ninja-build pkg-config clang clang-format
+  libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libsimdjson-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
+  gcovr
+)
+# Node.js runs the interoperability tests against the official OpenTelemetry JS packages.
+if ! command -v node >/dev/null 2>&1; then packages+=(nodejs npm); fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -f "$here/tests/node/package.json" ]; then
+  if [ -f "$here/tests/node/package-lock.json" ]; then
+    npm ci --silent --no-audit --no-fund --prefix "$here/tests/node"
+  else
+    npm install --silent --no-audit --no-fund --prefix "$here/tests/node"
+  fi
+fi
+echo "convtrace: dependencies installed"
