@@ -270,6 +270,27 @@ TEST(Extract, ConversationWithoutTurnLetsTheServerClaimOne) {
   EXPECT_EQ(int_attr(*reqs[1], attr::kConversationTurn), 2);
 }
 
+TEST(Extract, ADisabledSdkStillPassesContextOn) {
+  Config config = testing::sync_config();
+  config.disabled = true;
+  TestSdk t(std::move(config));
+  std::map<std::string, std::string> in = {
+      {"traceparent", kParent},
+      {"baggage", "gen_ai.conversation.id=c-off,gen_ai.conversation.turn=2,other=1"}};
+  auto attached = attach(extract(in));
+  std::map<std::string, std::string> out;
+  observe({"no-op", Kind::tool}, [&](Span& span) {
+    EXPECT_FALSE(span.recording());
+    inject(out);
+  });
+  EXPECT_EQ(out.at("traceparent"), kParent);
+  auto bag = baggage_map(out.at("baggage"));
+  EXPECT_EQ(bag.at("gen_ai.conversation.id"), "c-off");
+  EXPECT_EQ(bag.at("gen_ai.conversation.turn"), "2");
+  EXPECT_EQ(bag.at("other"), "1");
+  EXPECT_EQ(t.sdk->stats().spans_started, 0u);  // (the disabled SDK dropped the test exporter)
+}
+
 // --- Client → server in one process ----------------------------------------------
 
 TEST(ClientServer, ServerSpansContinueTheClientsTraceConversationTurnAndWorkflow) {
