@@ -155,7 +155,7 @@ class CallbackCarrier : public TextMapCarrier {
 
 // Writes `traceparent` (when `context` has a valid span context), `tracestate`
 // (when not empty) and `baggage` (when there is conversation state or carried
-// baggage) into `carrier`.
+// baggage) into `carrier`, replacing headers of the same names.
 void inject(TextMapCarrier& carrier, const Context& context = Context::current()) noexcept;
 
 // Reads `traceparent`, `tracestate` and `baggage` from `carrier` into a copy of

@@ -74,7 +74,8 @@ struct Config {
   // values; a malformed list is discarded whole with a warning).
   std::vector<Attribute> resource_attributes;
 
-  // Export. Default: OTEL_TRACES_EXPORTER, else console.
+  // Export. Default: OTEL_TRACES_EXPORTER, else console. The OTLP exporter reads
+  // OTEL_EXPORTER_OTLP_[TRACES_]{ENDPOINT,HEADERS,PROTOCOL,TIMEOUT,COMPRESSION}.
   std::optional<ExporterKind> exporter;
   // With ExporterKind::custom (or set alone): the exporter to use.
   std::unique_ptr<SpanExporter> custom_exporter;
