@@ -54,6 +54,9 @@ class InMemoryExporter : public SpanExporter {
 std::unique_ptr<SpanExporter> make_console_exporter(std::FILE* out = nullptr);
 
 // Appends one OTLP-JSON-shaped span object per line to `path` ("-" = stdout).
+// Each line is {"resource":{…},"scope":{…},"span":{…}}, every part in its
+// OTLP/JSON form, so a line can be read on its own. Returns Error::io_error
+// when the file cannot be opened for appending.
 Expected<std::unique_ptr<SpanExporter>> make_jsonl_exporter(const std::string& path);
 
 }  // namespace convtrace

@@ -1,2 +1,117 @@
-// (being written)
+// The OTLP/HTTP span exporter: sends spans to an OpenTelemetry Collector or
+// any OTLP/HTTP endpoint, as protobuf (the default) or OTLP/JSON.
+//
+// Create one with make_otlp_http_exporter() and hand it to a span processor.
+// The exporter owns one HTTP connection (reused across exports), retries
+// transient failures within the export timeout, and — when the endpoint is
+// down — stops connecting for a growing backoff window instead of trying once
+// per batch: exports in the window fail at once and are counted. Problems are
+// reported as counted, rate-limited warnings (diagnostics.h), never as one log
+// line per batch or span. Header values (API keys) are never logged.
+//
+// Thread-safety: export_batch is called from one thread at a time (see
+// exporter.h); shutdown and otlp_exporter_stats may be called from any thread.
 #pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "convtrace/expected.h"
+#include "convtrace/exporter.h"
+
+namespace convtrace {
+
+// Settings of the OTLP/HTTP exporter. Every field has a usable default; the
+// configuration module fills them from the OTEL_EXPORTER_OTLP_* variables
+// named on each field (the TRACES_-specific variable wins over the generic one).
+struct OtlpHttpOptions {
+  enum class Protocol {
+    http_protobuf,  // "http/protobuf": Content-Type application/x-protobuf
+    http_json,      // "http/json": Content-Type application/json (OTLP/JSON)
+  };
+
+  // Full URL spans are POSTed to; http:// or https:// only. The exporter does
+  // not append a path.
+  // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is), or OTEL_EXPORTER_OTLP_ENDPOINT
+  // with "/v1/traces" appended by the configuration module.
+  std::string endpoint = "http://localhost:4318/v1/traces";
+
+  // Wire encoding. OTEL_EXPORTER_OTLP_TRACES_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL
+  // ("http/protobuf" or "http/json"; "grpc" is not supported). Default http/protobuf.
+  Protocol protocol = Protocol::http_protobuf;
+
+  // Extra request headers, e.g. {"authorization", "Bearer …"}. Names must be
+  // HTTP tokens and values must not contain CR, LF or NUL. Values are secret:
+  // they are never logged or put in error messages.
+  // OTEL_EXPORTER_OTLP_TRACES_HEADERS / OTEL_EXPORTER_OTLP_HEADERS
+  // ("k1=v1,k2=v2", URL-decoded values). Default none.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // Upper bound on one export_batch call, retries and waits included.
+  // OTEL_EXPORTER_OTLP_TRACES_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT (milliseconds).
+  // Default 10 s. Must be positive.
+  std::chrono::milliseconds timeout{10000};
+
+  // Compress request bodies with gzip (Content-Encoding: gzip).
+  // OTEL_EXPORTER_OTLP_TRACES_COMPRESSION / OTEL_EXPORTER_OTLP_COMPRESSION
+  // ("gzip" or "none"). Default none.
+  bool gzip = false;
+
+  // PEM file of CA certificates to verify the server with; empty uses the
+  // system store. OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE / OTEL_EXPORTER_OTLP_CERTIFICATE.
+  std::string certificate_file;
+  // PEM client certificate and private key for mutual TLS; both or neither.
+  // OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE / OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+  // OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY / OTEL_EXPORTER_OTLP_CLIENT_KEY.
+  std::string client_certificate_file;
+  std::string client_key_file;
+
+  // Retry policy (no OTEL_* variables). A retryable failure — HTTP 429, 502,
+  // 503, 504, or a connection error — is retried after
+  // retry_initial_backoff × 2^n (n = retries so far, capped at
+  // retry_max_backoff, randomized by ±20% jitter), or after the server's
+  // Retry-After when it sends one, as long as the wait ends before the
+  // export timeout and at most max_attempts requests are made. Defaults
+  // 1 s, 30 s, 5. REQUIRES: 0 < initial <= max, max_attempts >= 1.
+  std::chrono::milliseconds retry_initial_backoff{1000};
+  std::chrono::milliseconds retry_max_backoff{30000};
+  int max_attempts = 5;
+
+  // After an export fails for a retryable reason, later exports fail at once,
+  // without connecting, until the backoff window ends. The window starts at
+  // retry_initial_backoff, doubles with each further failed export up to
+  // retry_max_backoff, is at least as long as a Retry-After the server asked
+  // for, and resets after a success. Turning this off makes every export try
+  // to connect (tests and single-shot tools only). Default on.
+  bool backoff_between_exports = true;
+
+  // User-Agent header; empty means "convtrace/<version>".
+  std::string user_agent;
+};
+
+// Counters of one OTLP/HTTP exporter since it was created.
+struct OtlpExporterStats {
+  uint64_t exported_spans = 0;            // spans the endpoint accepted (minus partial rejections)
+  uint64_t failed_spans = 0;              // spans of failed exports, including fast-failed ones
+  uint64_t http_requests = 0;             // requests actually sent (attempts, retries included)
+  uint64_t retries = 0;                   // requests that were retries of an earlier attempt
+  uint64_t skipped_exports = 0;           // exports failed at once inside the backoff window
+  uint64_t partial_success_rejected = 0;  // spans the endpoint reported as rejected
+};
+
+// Creates an OTLP/HTTP exporter. Returns Error::invalid_argument when a setting
+// is unusable (empty or non-http(s) endpoint, non-positive timeout, bad retry
+// settings, a header name that is not a token or a value with CR/LF/NUL, only
+// one of client certificate and key). Never throws.
+Expected<std::unique_ptr<SpanExporter>> make_otlp_http_exporter(OtlpHttpOptions options);
+
+// The counters of `exporter` when it was made by make_otlp_http_exporter;
+// std::nullopt for any other exporter. Safe to call from any thread.
+std::optional<OtlpExporterStats> otlp_exporter_stats(const SpanExporter& exporter) noexcept;
+
+}  // namespace convtrace
