@@ -25,6 +25,7 @@
 
 #include "convtrace/expected.h"
 #include "convtrace/exporter.h"
+#include "convtrace/otlp.h"
 #include "convtrace/pricing.h"
 #include "convtrace/processor.h"
 #include "convtrace/sampler.h"
@@ -74,13 +75,16 @@ struct Config {
   // values; a malformed list is discarded whole with a warning).
   std::vector<Attribute> resource_attributes;
 
-  // Export. Default: OTEL_TRACES_EXPORTER, else console. The OTLP exporter reads
-  // OTEL_EXPORTER_OTLP_[TRACES_]{ENDPOINT,HEADERS,PROTOCOL,TIMEOUT,COMPRESSION}.
+  // Export. Default: OTEL_TRACES_EXPORTER, else console.
   std::optional<ExporterKind> exporter;
   // With ExporterKind::custom (or set alone): the exporter to use.
   std::unique_ptr<SpanExporter> custom_exporter;
   std::optional<std::string> jsonl_path;   // CONVTRACE_JSONL_PATH, default "convtrace-spans.jsonl"
   std::optional<std::string> sqlite_path;  // CONVTRACE_DB, default "./convtrace.db"
+  // Settings of the OTLP/HTTP exporter (ExporterKind::otlp). Set here, they are
+  // used as they are; left unset, they come from the OTEL_EXPORTER_OTLP_*
+  // variables named on each OtlpHttpOptions field (otlp.h), else its defaults.
+  std::optional<OtlpHttpOptions> otlp;
   // Batch (default) or simple (synchronous) processing.
   bool synchronous_export = false;
   std::optional<BatchOptions> batch;  // default: OTEL_BSP_* variables, else OTel defaults

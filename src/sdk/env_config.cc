@@ -129,6 +129,57 @@ bool parse_key_values(const char* name, std::string_view text, bool secret,
   return true;
 }
 
+// An OTLP setting: OTEL_EXPORTER_OTLP_TRACES_<X> when set, else OTEL_EXPORTER_OTLP_<X>.
+struct Signal {
+  std::string name;  // the variable the value came from
+  const char* value = nullptr;
+  bool specific = false;  // from the TRACES_ variable
+};
+
+Signal signal_variable(const GetEnv& fn, const std::string& setting) {
+  Signal s;
+  s.name = "OTEL_EXPORTER_OTLP_TRACES_" + setting;
+  s.value = get(fn, s.name.c_str());
+  s.specific = s.value != nullptr;
+  if (!s.value) {
+    s.name = "OTEL_EXPORTER_OTLP_" + setting;
+    s.value = get(fn, s.name.c_str());
+  }
+  return s;
+}
+
+bool is_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) ||
+              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// OTLP headers: "k=v,…" with percent-decoded values. A name that is not an
+// HTTP token or a value with CR, LF or NUL makes the whole variable ignored
+// (the exporter would refuse it). Warnings never include a value.
+void parse_headers(const char* name, std::string_view text,
+                   std::vector<std::pair<std::string, std::string>>& out) {
+  if (!parse_key_values(name, text, /*secret=*/true, out)) return;
+  for (const auto& [key, value] : out) {
+    std::string problem;
+    if (!is_header_name(key)) {
+      problem = "is not a valid header name";
+    } else if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      problem = "has a value with CR, LF or NUL";
+    }
+    if (!problem.empty()) {
+      report_warning("bad_environment", std::string(name) + ": header '" + key + "' " + problem +
+                                            "; the whole variable is ignored");
+      out.clear();
+      return;
+    }
+  }
+}
+
 void apply_resource(Config& config, const GetEnv& fn) {
   const char* v = get(fn, "OTEL_RESOURCE_ATTRIBUTES");
   if (!v) return;
@@ -291,6 +342,9 @@ Error apply_environment(Config& config, const GetEnv& getenv_fn) {
   if (!config.sqlite_path) {
     if (const char* v = get(fn, "CONVTRACE_DB")) config.sqlite_path = v;
   }
+  if (!config.otlp && config.exporter == ExporterKind::otlp) {
+    config.otlp = otlp_settings_from_environment(fn);
+  }
   apply_batch(config, fn);
   apply_sampler(config, fn);
   apply_limits(config, fn);
@@ -301,70 +355,70 @@ Error apply_environment(Config& config, const GetEnv& getenv_fn) {
   return Error{};
 }
 
-OtlpEnvSettings otlp_settings_from_environment(const GetEnv& fn) {
-  OtlpEnvSettings s;
-  const char* endpoint_var = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
-  const char* endpoint = get(fn, endpoint_var);
-  if (endpoint) {
-    s.endpoint = std::string(trim_ows(endpoint));  // signal-specific: used as is
-  } else {
-    endpoint_var = "OTEL_EXPORTER_OTLP_ENDPOINT";
-    endpoint = get(fn, endpoint_var);
-    if (endpoint) {
-      std::string base(trim_ows(endpoint));
-      if (!base.empty() && base.back() == '/') base.pop_back();
-      s.endpoint = base + "/v1/traces";
+OtlpHttpOptions otlp_settings_from_environment(const GetEnv& fn) {
+  OtlpHttpOptions s;
+  const std::string default_endpoint = s.endpoint;
+  Signal endpoint = signal_variable(fn, "ENDPOINT");
+  if (endpoint.value) {
+    std::string url(trim_ows(endpoint.value));
+    if (!endpoint.specific) {
+      // The generic variable is a base URL: the traces path is appended.
+      if (!url.empty() && url.back() == '/') url.pop_back();
+      url += "/v1/traces";
+    }
+    if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
+      s.endpoint = url;
+    } else {
+      warn(endpoint.name, endpoint.value, "is not an http:// or https:// URL", default_endpoint);
     }
   }
-  if (endpoint && s.endpoint.rfind("http://", 0) != 0 && s.endpoint.rfind("https://", 0) != 0) {
-    s.endpoint = OtlpEnvSettings().endpoint;
-    warn(endpoint_var, endpoint, "is not an http:// or https:// URL", s.endpoint);
-  }
 
-  const char* headers_var = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
-  const char* headers = get(fn, headers_var);
-  if (!headers) {
-    headers_var = "OTEL_EXPORTER_OTLP_HEADERS";
-    headers = get(fn, headers_var);
-  }
-  if (headers) parse_key_values(headers_var, headers, /*secret=*/true, s.headers);
+  Signal headers = signal_variable(fn, "HEADERS");
+  if (headers.value) parse_headers(headers.name.c_str(), headers.value, s.headers);
 
-  const char* protocol_var = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
-  const char* protocol = get(fn, protocol_var);
-  if (!protocol) {
-    protocol_var = "OTEL_EXPORTER_OTLP_PROTOCOL";
-    protocol = get(fn, protocol_var);
-  }
-  if (protocol) {
-    std::string p = lower(trim_ows(protocol));
+  Signal protocol = signal_variable(fn, "PROTOCOL");
+  if (protocol.value) {
+    std::string p = lower(trim_ows(protocol.value));
     if (p == "http/json") {
-      s.json = true;
+      s.protocol = OtlpHttpOptions::Protocol::http_json;
     } else if (p == "grpc") {
-      warn(protocol_var, protocol, "is not available: this build has no gRPC exporter",
+      warn(protocol.name, protocol.value, "is not available: this build has no gRPC exporter",
            "http/protobuf");
     } else if (p != "http/protobuf") {
-      warn(protocol_var, protocol, "is not one of http/protobuf, http/json, grpc", "http/protobuf");
+      warn(protocol.name, protocol.value, "is not one of http/protobuf, http/json, grpc",
+           "http/protobuf");
     }
   }
 
-  const char* timeout_var = get(fn, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
-                                ? "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
-                                : "OTEL_EXPORTER_OTLP_TIMEOUT";
-  if (auto t = read_millis(fn, timeout_var, "10000")) s.timeout = *t;
-
-  const char* compression_var = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
-  const char* compression = get(fn, compression_var);
-  if (!compression) {
-    compression_var = "OTEL_EXPORTER_OTLP_COMPRESSION";
-    compression = get(fn, compression_var);
+  Signal timeout = signal_variable(fn, "TIMEOUT");
+  if (timeout.value) {
+    if (auto t = read_uint(fn, timeout.name.c_str(), "10000", /*allow_zero=*/false)) {
+      s.timeout = std::chrono::milliseconds(static_cast<int64_t>(*t));
+    }
   }
-  if (compression) {
-    std::string c = lower(trim_ows(compression));
+
+  Signal compression = signal_variable(fn, "COMPRESSION");
+  if (compression.value) {
+    std::string c = lower(trim_ows(compression.value));
     if (c == "gzip") {
       s.gzip = true;
     } else if (c != "none") {
-      warn(compression_var, compression, "is not gzip or none", "none");
+      warn(compression.name, compression.value, "is not gzip or none", "none");
     }
+  }
+
+  if (Signal v = signal_variable(fn, "CERTIFICATE"); v.value) s.certificate_file = v.value;
+  Signal cert = signal_variable(fn, "CLIENT_CERTIFICATE");
+  Signal key = signal_variable(fn, "CLIENT_KEY");
+  if ((cert.value != nullptr) != (key.value != nullptr)) {
+    const Signal& set = cert.value ? cert : key;
+    warn(set.name, set.value,
+         "is set without its pair (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and "
+         "OTEL_EXPORTER_OTLP_CLIENT_KEY go together)",
+         "no client certificate");
+  } else if (cert.value) {
+    s.client_certificate_file = cert.value;
+    s.client_key_file = key.value;
   }
   return s;
 }
@@ -372,8 +426,7 @@ OtlpEnvSettings otlp_settings_from_environment(const GetEnv& fn) {
 Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config) {
   switch (config.exporter.value_or(ExporterKind::console)) {
     case ExporterKind::otlp:
-      return Error{Error::invalid_argument,
-                   "the OTLP/HTTP exporter is not available in this build"};
+      return make_otlp_http_exporter(config.otlp.value_or(OtlpHttpOptions{}));
     case ExporterKind::sqlite:
       return Error{Error::invalid_argument, "the SQLite exporter is not available in this build"};
     default:

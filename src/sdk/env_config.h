@@ -8,11 +8,7 @@
 // in a warning, only the variable and the header name do.
 #pragma once
 
-#include <chrono>
 #include <functional>
-#include <string>
-#include <utility>
-#include <vector>
 
 #include "convtrace/expected.h"
 #include "convtrace/sdk.h"
@@ -26,18 +22,11 @@ using GetEnv = std::function<const char*(const char*)>;
 // for what cannot be defaulted (none today); bad values are warnings.
 Error apply_environment(Config& config, const GetEnv& getenv_fn = nullptr);
 
-// OTLP/HTTP exporter settings from OTEL_EXPORTER_OTLP_* (the signal-specific
-// OTEL_EXPORTER_OTLP_TRACES_* variable wins over the generic one, whole).
-struct OtlpEnvSettings {
-  // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, else OTEL_EXPORTER_OTLP_ENDPOINT
-  // with "/v1/traces" appended, else the default below.
-  std::string endpoint = "http://localhost:4318/v1/traces";
-  bool json = false;  // PROTOCOL: http/protobuf (default) or http/json; grpc → warning, protobuf
-  std::vector<std::pair<std::string, std::string>> headers;  // HEADERS, percent-decoded
-  std::chrono::milliseconds timeout{10000};                  // TIMEOUT, milliseconds
-  bool gzip = false;                                         // COMPRESSION: gzip or none
-};
-OtlpEnvSettings otlp_settings_from_environment(const GetEnv& getenv_fn = nullptr);
+// OTLP/HTTP exporter settings from the OTEL_EXPORTER_OTLP_* variables (each
+// OTEL_EXPORTER_OTLP_TRACES_* variable wins over its generic one, whole);
+// defaults for the rest. apply_environment uses it to fill Config::otlp when
+// the exporter is OTLP and the code left Config::otlp unset.
+OtlpHttpOptions otlp_settings_from_environment(const GetEnv& getenv_fn = nullptr);
 
 // Builds the exporters that live in optional modules (OTLP/HTTP, SQLite).
 Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config);

@@ -6,10 +6,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "convtrace/attributes.h"
@@ -48,7 +54,7 @@ class Env {
     config.read_environment = false;  // Sdk::create must not read the real one
     return config;
   }
-  OtlpEnvSettings otlp() const { return otlp_settings_from_environment(fn()); }
+  OtlpHttpOptions otlp() const { return otlp_settings_from_environment(fn()); }
   uint64_t warnings() const { return warning_count("bad_environment"); }
   std::string log() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -412,9 +418,9 @@ TEST(EnvConfig, CustomExporterInCodeBeatsTracesExporter) {
 
 TEST(EnvOtlp, Defaults) {
   Env env({});
-  OtlpEnvSettings s = env.otlp();
+  OtlpHttpOptions s = env.otlp();
   EXPECT_EQ(s.endpoint, "http://localhost:4318/v1/traces");
-  EXPECT_FALSE(s.json);
+  EXPECT_EQ(s.protocol, OtlpHttpOptions::Protocol::http_protobuf);
   EXPECT_TRUE(s.headers.empty());
   EXPECT_EQ(s.timeout.count(), 10000);
   EXPECT_FALSE(s.gzip);
@@ -455,7 +461,7 @@ TEST(EnvOtlp, Endpoints) {
 TEST(EnvOtlp, HeadersArePercentDecoded) {
   Env env({{"OTEL_EXPORTER_OTLP_HEADERS",
             "api-key=s3cr%3Dt, Authorization = Basic%20dXNlcjpwYXNz ,x-tenant=acme,"}});
-  OtlpEnvSettings s = env.otlp();
+  OtlpHttpOptions s = env.otlp();
   ASSERT_EQ(s.headers.size(), 3u);
   EXPECT_EQ(s.headers[0], (std::pair<std::string, std::string>{"api-key", "s3cr=t"}));
   EXPECT_EQ(s.headers[1],
@@ -467,7 +473,7 @@ TEST(EnvOtlp, HeadersArePercentDecoded) {
 TEST(EnvOtlp, TracesHeadersReplaceTheGenericOnes) {
   Env env(
       {{"OTEL_EXPORTER_OTLP_HEADERS", "a=1,b=2"}, {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "c=3"}});
-  OtlpEnvSettings s = env.otlp();
+  OtlpHttpOptions s = env.otlp();
   ASSERT_EQ(s.headers.size(), 1u);
   EXPECT_EQ(s.headers[0].first, "c");
 }
@@ -478,7 +484,7 @@ TEST(EnvOtlp, MalformedHeadersNeverLogTheirValues) {
   for (const char* value : cases) {
     SCOPED_TRACE(value);
     Env env({{"OTEL_EXPORTER_OTLP_TRACES_HEADERS", value}});
-    OtlpEnvSettings s = env.otlp();
+    OtlpHttpOptions s = env.otlp();
     EXPECT_TRUE(s.headers.empty());
     EXPECT_EQ(env.warnings(), 1u);
     EXPECT_THAT(env.log(), HasSubstr("OTEL_EXPORTER_OTLP_TRACES_HEADERS"));
@@ -503,6 +509,7 @@ TEST(EnvOtlp, ProtocolTimeoutCompression) {
       {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500", false, false, 2500, 0, ""},
       {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "700", false, false, 700, 0, ""},
       {"OTEL_EXPORTER_OTLP_TIMEOUT", "10s", false, false, 10000, 1, "'10s'"},
+      {"OTEL_EXPORTER_OTLP_TIMEOUT", "0", false, false, 10000, 1, "'0'"},
       {"OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", false, true, 10000, 0, ""},
       {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP", false, true, 10000, 0, ""},
       {"OTEL_EXPORTER_OTLP_COMPRESSION", "none", false, false, 10000, 0, ""},
@@ -511,8 +518,8 @@ TEST(EnvOtlp, ProtocolTimeoutCompression) {
   for (const Case& k : cases) {
     SCOPED_TRACE(k.variable + "=" + k.value);
     Env env({{k.variable, k.value}});
-    OtlpEnvSettings s = env.otlp();
-    EXPECT_EQ(s.json, k.json);
+    OtlpHttpOptions s = env.otlp();
+    EXPECT_EQ(s.protocol == OtlpHttpOptions::Protocol::http_json, k.json);
     EXPECT_EQ(s.gzip, k.gzip);
     EXPECT_EQ(s.timeout.count(), k.timeout);
     EXPECT_EQ(env.warnings(), static_cast<uint64_t>(k.warnings));
@@ -526,7 +533,139 @@ TEST(EnvOtlp, ProtocolTimeoutCompression) {
 TEST(EnvOtlp, SignalSpecificProtocolWins) {
   Env env({{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"},
            {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"}});
-  EXPECT_FALSE(env.otlp().json);
+  EXPECT_EQ(env.otlp().protocol, OtlpHttpOptions::Protocol::http_protobuf);
+}
+
+TEST(EnvOtlp, Certificates) {
+  Env env({{"OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ca.pem"},
+           {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/etc/traces-ca.pem"},
+           {"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/client.pem"},
+           {"OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/client.key"}});
+  OtlpHttpOptions s = env.otlp();
+  EXPECT_EQ(s.certificate_file, "/etc/traces-ca.pem");
+  EXPECT_EQ(s.client_certificate_file, "/etc/client.pem");
+  EXPECT_EQ(s.client_key_file, "/etc/client.key");
+
+  Env half({{"OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/client.key"}});
+  OtlpHttpOptions h = half.otlp();
+  EXPECT_TRUE(h.client_key_file.empty());
+  EXPECT_EQ(half.warnings(), 1u);
+  EXPECT_THAT(half.log(), HasSubstr("OTEL_EXPORTER_OTLP_CLIENT_KEY"));
+}
+
+TEST(EnvOtlp, HeadersTheExporterWouldRefuseAreIgnoredWhole) {
+  const char* cases[] = {"bad name=SECRET-1", "ok=1,x-key=SECRET%0D%0Ainjected", "x(y)=SECRET-2",
+                         "k=SECRET%00"};
+  for (const char* value : cases) {
+    SCOPED_TRACE(value);
+    Env env({{"OTEL_EXPORTER_OTLP_HEADERS", value}});
+    EXPECT_TRUE(env.otlp().headers.empty());
+    EXPECT_EQ(env.warnings(), 1u);
+    EXPECT_THAT(env.log(), Not(HasSubstr("SECRET")));
+  }
+}
+
+TEST(EnvOtlp, FilledIntoConfigOnlyForTheOtlpExporter) {
+  Env env({{"OTEL_TRACES_EXPORTER", "otlp"},
+           {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"},
+           {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"}});
+  Config c = env.apply();
+  ASSERT_TRUE(c.otlp);
+  EXPECT_EQ(c.otlp->endpoint, "http://collector:4318/v1/traces");
+  EXPECT_EQ(c.otlp->protocol, OtlpHttpOptions::Protocol::http_json);
+
+  Env console({{"OTEL_TRACES_EXPORTER", "console"}, {"OTEL_EXPORTER_OTLP_PROTOCOL", "bogus"}});
+  EXPECT_FALSE(console.apply().otlp);
+  EXPECT_EQ(console.warnings(), 0u);  // not read, so not complained about
+
+  // The exporter chosen in code still reads its settings from the environment.
+  Env code_kind({{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:1/x"}});
+  Config k;
+  k.exporter = ExporterKind::otlp;
+  EXPECT_EQ(code_kind.apply(std::move(k)).otlp->endpoint, "http://c:1/x");
+}
+
+TEST(EnvOtlp, OptionsInCodeWinWhole) {
+  Env env({{"OTEL_TRACES_EXPORTER", "otlp"},
+           {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://from-env:4318"},
+           {"OTEL_EXPORTER_OTLP_HEADERS", "a=1"}});
+  Config code;
+  code.otlp = OtlpHttpOptions{};
+  code.otlp->endpoint = "https://from-code/v1/traces";
+  Config c = env.apply(std::move(code));
+  EXPECT_EQ(c.otlp->endpoint, "https://from-code/v1/traces");
+  EXPECT_TRUE(c.otlp->headers.empty());
+}
+
+// Accepts one connection on 127.0.0.1 and keeps the request head it received.
+class OneShotReceiver {
+ public:
+  OneShotReceiver() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && listen(fd_, 4) == 0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~OneShotReceiver() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::string head() {
+    for (int i = 0; i < 500 && !done_; ++i) usleep(10000);
+    return done_ ? head_ : std::string();
+  }
+
+ private:
+  void serve() {
+    int c = accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    std::string data;
+    char buf[4096];
+    ssize_t n;
+    while (data.find("\r\n\r\n") == std::string::npos && (n = read(c, buf, sizeof buf)) > 0) {
+      data.append(buf, static_cast<size_t>(n));
+    }
+    const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    (void)!write(c, reply, sizeof reply - 1);
+    close(c);
+    head_ = data.substr(0, data.find("\r\n\r\n"));
+    done_ = true;
+  }
+  int fd_ = -1;
+  int port_ = 0;
+  std::string head_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+TEST(EnvOtlp, SdkFromTheEnvironmentExportsToTheConfiguredEndpoint) {
+  OneShotReceiver receiver;
+  ASSERT_GT(receiver.port(), 0);
+  std::string base = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/";
+  Env env({{"OTEL_TRACES_EXPORTER", "otlp"},
+           {"OTEL_EXPORTER_OTLP_ENDPOINT", base},
+           {"OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=k%20123"},
+           {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"},
+           {"OTEL_EXPORTER_OTLP_TIMEOUT", "3000"},
+           {"OTEL_SERVICE_NAME", "env-e2e"}});
+  Config c = env.apply();
+  c.synchronous_export = true;
+  auto sdk = Sdk::create(std::move(c));
+  ASSERT_TRUE(sdk) << sdk.error().message;
+  { Span span = (*sdk)->tracer().start_span("exported"); }
+  std::string head = receiver.head();
+  EXPECT_THAT(head, HasSubstr("POST /v1/traces HTTP/1.1"));
+  EXPECT_THAT(head, HasSubstr("x-api-key: k 123"));
+  EXPECT_THAT(head, HasSubstr("application/json"));
+  (*sdk)->shutdown(std::chrono::milliseconds(1000));
 }
 
 TEST(EnvConfig, SqliteExporterWithoutTheStoreModuleIsAClearError) {
