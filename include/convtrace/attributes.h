@@ -65,3 +65,18 @@ inline constexpr std::string_view kExceptionMessage = "exception.message";
 inline constexpr std::string_view kExceptionEventName = "exception";
 
 }  // namespace convtrace::attr
+
+// W3C baggage keys that carry a conversation to other processes (propagation.h).
+// They are the span attribute keys themselves, so any service — whatever its
+// SDK — can read them under the names it already stamps on spans.
+namespace convtrace::baggage {
+inline constexpr std::string_view kConversationId = attr::kConversationId;
+inline constexpr std::string_view kUserId = attr::kUserId;
+inline constexpr std::string_view kConversationTurn = attr::kConversationTurn;
+inline constexpr std::string_view kWorkflowId = attr::kWorkflowId;
+inline constexpr std::string_view kWorkflowType = attr::kWorkflowType;
+// Property marking an entry as a custom conversation attribute
+// (ConversationOptions::propagate); its value names the type: int, double or
+// bool (string when absent).
+inline constexpr std::string_view kAttributeProperty = "convtrace.attr";
+}  // namespace convtrace::baggage

@@ -9,6 +9,7 @@
 #include "convtrace/genai.h"
 #include "convtrace/pricing.h"
 #include "convtrace/processor.h"
+#include "convtrace/propagation.h"
 #include "convtrace/sampler.h"
 #include "convtrace/sdk.h"
 #include "convtrace/span_data.h"

@@ -25,6 +25,7 @@
 
 #include "convtrace/expected.h"
 #include "convtrace/exporter.h"
+#include "convtrace/otlp.h"
 #include "convtrace/pricing.h"
 #include "convtrace/processor.h"
 #include "convtrace/sampler.h"
@@ -55,23 +56,46 @@ struct ConversationRegistryOptions {
   std::chrono::seconds idle_ttl{6 * 3600};  // forgotten after this long unused
 };
 
+// Every field left unset is filled from the environment when `read_environment`
+// is true (the default); the variable is named on each field. Settings made in
+// code always win over the environment. A malformed variable is reported as a
+// warning ("bad_environment") naming the variable and its value — never the
+// value of an OTLP header, which may hold an API key — and the default is used.
 struct Config {
+  // OTEL_SDK_DISABLED=true: the SDK is created and installable, but every span
+  // is a cheap no-op and no exporter is built (nothing is written or sent).
+  // Conversation scopes and propagation keep working, so a disabled service
+  // still passes trace and conversation context on to the services it calls.
+  std::optional<bool> disabled;
+
   // Resource. service.name: OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES,
   // else "unknown_service:<executable>".
   std::optional<std::string> service_name;
-  std::vector<Attribute> resource_attributes;  // merged over OTEL_RESOURCE_ATTRIBUTES
+  // Merged over OTEL_RESOURCE_ATTRIBUTES (key=value,… with percent-encoded
+  // values; a malformed list is discarded whole with a warning).
+  std::vector<Attribute> resource_attributes;
 
   // Export. Default: OTEL_TRACES_EXPORTER, else console.
   std::optional<ExporterKind> exporter;
   // With ExporterKind::custom (or set alone): the exporter to use.
   std::unique_ptr<SpanExporter> custom_exporter;
-  std::optional<std::string> jsonl_path;  // CONVTRACE_JSONL_PATH, default "convtrace-spans.jsonl"
-  std::optional<std::string> sqlite_path;  // CONVTRACE_DB, default "convtrace.db" (see store.h)
+  std::optional<std::string> jsonl_path;   // CONVTRACE_JSONL_PATH, default "convtrace-spans.jsonl"
+  std::optional<std::string> sqlite_path;  // CONVTRACE_DB, default "./convtrace.db"
+  // Settings of the OTLP/HTTP exporter (ExporterKind::otlp). Set here, they are
+  // used as they are; left unset, they come from the OTEL_EXPORTER_OTLP_*
+  // variables named on each OtlpHttpOptions field (otlp.h), else its defaults.
+  std::optional<OtlpHttpOptions> otlp;
   // Batch (default) or simple (synchronous) processing.
   bool synchronous_export = false;
   std::optional<BatchOptions> batch;  // default: OTEL_BSP_* variables, else OTel defaults
 
-  // Sampling. Default: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else parentbased_always_on.
+  // Sampling. Default: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else
+  // parentbased_always_on. Besides the OpenTelemetry names (always_on,
+  // always_off, traceidratio, parentbased_always_on, parentbased_always_off,
+  // parentbased_traceidratio) the variable accepts `conversation` and
+  // `parentbased_conversation`: both give conversation_sampler(ARG), which keeps
+  // or drops whole conversations and always follows a valid parent's decision.
+  // ARG is a ratio in [0, 1], default 1.
   std::shared_ptr<const Sampler> sampler;
 
   // Attribute limits (OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT).
@@ -79,8 +103,11 @@ struct Config {
   std::optional<size_t> attribute_value_length_limit;  // default unlimited
 
   // GenAI.
-  std::optional<Pricing> pricing;  // default: Pricing::builtin()
+  // Default: Pricing::builtin(), with CONVTRACE_PRICING_FILE merged over it
+  // (a file that cannot be read or is invalid → warning, built-in catalog kept).
+  std::optional<Pricing> pricing;
   CostKeys cost_keys;
+  // CONVTRACE_CAPTURE_CONTENT=true turns capture on when the code left it off.
   ContentCapture content;
   ConversationRegistryOptions conversations;
 

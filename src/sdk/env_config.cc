@@ -1,61 +1,438 @@
 #include "sdk/env_config.h"
 
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <limits>
 #include <string>
+#include <string_view>
 
 #include "common/diagnostics.h"
+#include "common/percent.h"
+#include "convtrace/attributes.h"
 #include "convtrace/store.h"
 
 namespace convtrace {
 namespace {
 
+// The OpenTelemetry specification treats an empty variable as unset.
 const char* get(const GetEnv& fn, const char* name) {
   const char* v = fn ? fn(name) : std::getenv(name);
   return (v && *v) ? v : nullptr;
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+void warn(std::string_view variable, std::string_view value, std::string_view problem,
+          std::string_view fallback) {
+  std::string message(variable);
+  message += "='";
+  message += value;
+  message += "' ";
+  message += problem;
+  message += "; using ";
+  message += fallback;
+  report_warning("bad_environment", message);
+}
+
+// OTel booleans: "true"/"false", any case. Anything else is false, with a warning.
+std::optional<bool> read_bool(const GetEnv& fn, const char* name) {
+  const char* v = get(fn, name);
+  if (!v) return std::nullopt;
+  std::string s = lower(trim_ows(v));
+  if (s == "true") return true;
+  if (s != "false") warn(name, v, "is not true or false", "false");
+  return false;
+}
+
+// A non-negative decimal integer. Bad values give a warning and nullopt.
+std::optional<uint64_t> read_uint(const GetEnv& fn, const char* name, std::string_view fallback,
+                                  bool allow_zero = true) {
+  const char* v = get(fn, name);
+  if (!v) return std::nullopt;
+  std::string_view s = trim_ows(v);
+  uint64_t value = 0;
+  bool ok = !s.empty() && s.size() <= 18;
+  for (char c : s) {
+    if (c < '0' || c > '9') {
+      ok = false;
+      break;
+    }
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (ok && !allow_zero && value == 0) {
+    warn(name, v, "must be greater than 0", fallback);
+    return std::nullopt;
+  }
+  if (!ok) {
+    warn(name, v, "is not a non-negative integer", fallback);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::chrono::milliseconds> read_millis(const GetEnv& fn, const char* name,
+                                                     std::string_view fallback) {
+  auto v = read_uint(fn, name, fallback);
+  if (!v) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<int64_t>(*v));
+}
+
+// Splits "k=v,k2=v2" (W3C-baggage-like, no properties) into pairs, trimming
+// optional whitespace and percent-decoding values. Empty members are skipped.
+// On a malformed member returns false and warns; with `secret` the warning
+// names only the variable and the key, never a value.
+bool parse_key_values(const char* name, std::string_view text, bool secret,
+                      std::vector<std::pair<std::string, std::string>>& out) {
+  out.clear();
+  const std::string_view whole = text;
+  size_t index = 0;
+  while (true) {
+    size_t comma = text.find(',');
+    std::string_view member = trim_ows(text.substr(0, comma));
+    ++index;
+    if (!member.empty()) {
+      size_t eq = member.find('=');
+      std::string_view key = eq == std::string_view::npos ? member : trim_ows(member.substr(0, eq));
+      std::string problem;
+      std::string value;
+      if (eq == std::string_view::npos) {
+        problem = "has no '='";
+      } else if (key.empty()) {
+        problem = "has an empty key";
+      } else if (!percent_decode(trim_ows(member.substr(eq + 1)), value)) {
+        problem = "has a malformed percent-encoding";
+      }
+      if (!problem.empty()) {
+        std::string message(name);
+        if (secret) {
+          message += ": entry " + std::to_string(index);
+          if (eq != std::string_view::npos && !key.empty()) {
+            message += " ('" + std::string(key) + "')";
+          }
+        } else {
+          message += "='" + std::string(whole) + "': entry '" + std::string(member) + "'";
+        }
+        message += " " + problem + "; the whole variable is ignored";
+        report_warning("bad_environment", message);
+        out.clear();
+        return false;
+      }
+      out.emplace_back(std::string(key), std::move(value));
+    }
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
+// An OTLP setting: OTEL_EXPORTER_OTLP_TRACES_<X> when set, else OTEL_EXPORTER_OTLP_<X>.
+struct Signal {
+  std::string name;  // the variable the value came from
+  const char* value = nullptr;
+  bool specific = false;  // from the TRACES_ variable
+};
+
+Signal signal_variable(const GetEnv& fn, const std::string& setting) {
+  Signal s;
+  s.name = "OTEL_EXPORTER_OTLP_TRACES_" + setting;
+  s.value = get(fn, s.name.c_str());
+  s.specific = s.value != nullptr;
+  if (!s.value) {
+    s.name = "OTEL_EXPORTER_OTLP_" + setting;
+    s.value = get(fn, s.name.c_str());
+  }
   return s;
+}
+
+bool is_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) ||
+              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// OTLP headers: "k=v,…" with percent-decoded values. A name that is not an
+// HTTP token or a value with CR, LF or NUL makes the whole variable ignored
+// (the exporter would refuse it). Warnings never include a value.
+void parse_headers(const char* name, std::string_view text,
+                   std::vector<std::pair<std::string, std::string>>& out) {
+  if (!parse_key_values(name, text, /*secret=*/true, out)) return;
+  for (const auto& [key, value] : out) {
+    std::string problem;
+    if (!is_header_name(key)) {
+      problem = "is not a valid header name";
+    } else if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      problem = "has a value with CR, LF or NUL";
+    }
+    if (!problem.empty()) {
+      report_warning("bad_environment", std::string(name) + ": header '" + key + "' " + problem +
+                                            "; the whole variable is ignored");
+      out.clear();
+      return;
+    }
+  }
+}
+
+void apply_resource(Config& config, const GetEnv& fn) {
+  const char* v = get(fn, "OTEL_RESOURCE_ATTRIBUTES");
+  if (!v) return;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (!parse_key_values("OTEL_RESOURCE_ATTRIBUTES", v, false, pairs)) return;
+  // Settings in code are merged over the environment: keep theirs, put ours first.
+  std::vector<Attribute> merged;
+  for (auto& [key, value] : pairs) {
+    if (find_attribute(config.resource_attributes, key) || find_attribute(merged, key)) continue;
+    merged.push_back(Attribute{key, std::move(value)});
+  }
+  for (Attribute& a : config.resource_attributes) merged.push_back(std::move(a));
+  config.resource_attributes = std::move(merged);
+}
+
+void apply_exporter(Config& config, const GetEnv& fn) {
+  if (config.exporter || config.custom_exporter) return;
+  const char* v = get(fn, "OTEL_TRACES_EXPORTER");
+  if (!v) return;
+  std::string_view list = v;
+  size_t comma = list.find(',');
+  std::string name = lower(trim_ows(list.substr(0, comma)));
+  if (comma != std::string_view::npos) {
+    warn("OTEL_TRACES_EXPORTER", v, "names more than one exporter, which is not supported",
+         "the first, '" + name + "'");
+  }
+  if (name == "console") {
+    config.exporter = ExporterKind::console;
+  } else if (name == "none") {
+    config.exporter = ExporterKind::none;
+  } else if (name == "jsonl") {
+    config.exporter = ExporterKind::jsonl;
+  } else if (name == "otlp") {
+    config.exporter = ExporterKind::otlp;
+  } else if (name == "sqlite") {
+    config.exporter = ExporterKind::sqlite;
+  } else {
+    warn("OTEL_TRACES_EXPORTER", v, "is not one of otlp, console, jsonl, sqlite, none", "console");
+  }
+}
+
+void apply_batch(Config& config, const GetEnv& fn) {
+  if (config.batch) return;
+  BatchOptions options;
+  bool any = false;
+  if (auto d = read_millis(fn, "OTEL_BSP_SCHEDULE_DELAY", "5000")) {
+    options.schedule_delay = *d;
+    any = true;
+  }
+  if (auto d = read_millis(fn, "OTEL_BSP_EXPORT_TIMEOUT", "30000")) {
+    options.export_timeout = *d;
+    any = true;
+  }
+  if (auto n = read_uint(fn, "OTEL_BSP_MAX_QUEUE_SIZE", "2048", false)) {
+    options.max_queue_size = static_cast<size_t>(*n);
+    any = true;
+  }
+  if (auto n = read_uint(fn, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512", false)) {
+    options.max_export_batch_size = static_cast<size_t>(*n);
+    any = true;
+  }
+  if (options.max_export_batch_size > options.max_queue_size) {
+    report_warning(
+        "bad_environment",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=" + std::to_string(options.max_export_batch_size) +
+            " is larger than OTEL_BSP_MAX_QUEUE_SIZE=" + std::to_string(options.max_queue_size) +
+            "; using the queue size");
+    options.max_export_batch_size = options.max_queue_size;
+  }
+  if (any) config.batch = options;
+}
+
+double read_ratio(const GetEnv& fn) {
+  const char* v = get(fn, "OTEL_TRACES_SAMPLER_ARG");
+  if (!v) return 1.0;
+  std::string s(trim_ows(v));
+  char* end = nullptr;
+  errno = 0;
+  double ratio = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || errno != 0 || !(ratio >= 0.0 && ratio <= 1.0)) {
+    warn("OTEL_TRACES_SAMPLER_ARG", v, "is not a ratio between 0 and 1", "1.0");
+    return 1.0;
+  }
+  return ratio;
+}
+
+void apply_sampler(Config& config, const GetEnv& fn) {
+  if (config.sampler) return;
+  const char* v = get(fn, "OTEL_TRACES_SAMPLER");
+  if (!v) return;
+  std::string name = lower(trim_ows(v));
+  if (name == "always_on") {
+    config.sampler = always_on_sampler();
+  } else if (name == "always_off") {
+    config.sampler = always_off_sampler();
+  } else if (name == "traceidratio") {
+    config.sampler = trace_id_ratio_sampler(read_ratio(fn));
+  } else if (name == "parentbased_always_on") {
+    config.sampler = parent_based_sampler(always_on_sampler());
+  } else if (name == "parentbased_always_off") {
+    config.sampler = parent_based_sampler(always_off_sampler());
+  } else if (name == "parentbased_traceidratio") {
+    config.sampler = parent_based_sampler(trace_id_ratio_sampler(read_ratio(fn)));
+  } else if (name == "conversation" || name == "parentbased_conversation") {
+    // The conversation sampler is parent-based by construction (sampler.h).
+    config.sampler = conversation_sampler(read_ratio(fn));
+  } else {
+    warn("OTEL_TRACES_SAMPLER", v,
+         "is not one of always_on, always_off, traceidratio, parentbased_always_on, "
+         "parentbased_always_off, parentbased_traceidratio, conversation, "
+         "parentbased_conversation",
+         "parentbased_always_on");
+  }
+}
+
+void apply_limits(Config& config, const GetEnv& fn) {
+  if (!config.attribute_value_length_limit) {
+    if (auto n = read_uint(fn, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "no limit")) {
+      config.attribute_value_length_limit = static_cast<size_t>(*n);
+    }
+  }
+  if (!config.attribute_count_limit) {
+    if (auto n = read_uint(fn, "OTEL_ATTRIBUTE_COUNT_LIMIT", "128", false)) {
+      config.attribute_count_limit = static_cast<size_t>(*n);
+    }
+  }
+}
+
+void apply_pricing(Config& config, const GetEnv& fn) {
+  if (config.pricing) return;
+  const char* path = get(fn, std::string(kPricingFileEnv).c_str());
+  if (!path) return;
+  Error problem;
+  Pricing pricing = Pricing::with_file(path, &problem);
+  if (problem) {
+    report_warning("bad_environment", std::string(kPricingFileEnv) + "='" + path +
+                                          "' cannot be used (" + problem.message +
+                                          "); using the built-in price catalog");
+    return;
+  }
+  config.pricing = std::move(pricing);
 }
 
 }  // namespace
 
 Error apply_environment(Config& config, const GetEnv& getenv_fn) {
-  if (!config.service_name) {
-    if (const char* v = get(getenv_fn, "OTEL_SERVICE_NAME")) config.service_name = v;
+  const GetEnv& fn = getenv_fn;
+  if (!config.disabled) {
+    if (auto disabled = read_bool(fn, "OTEL_SDK_DISABLED")) config.disabled = *disabled;
   }
-  if (!config.exporter && !config.custom_exporter) {
-    if (const char* v = get(getenv_fn, "OTEL_TRACES_EXPORTER")) {
-      std::string name = lower(v);
-      if (name == "console") {
-        config.exporter = ExporterKind::console;
-      } else if (name == "none") {
-        config.exporter = ExporterKind::none;
-      } else if (name == "jsonl") {
-        config.exporter = ExporterKind::jsonl;
-      } else if (name == "otlp") {
-        config.exporter = ExporterKind::otlp;
-      } else if (name == "sqlite") {
-        config.exporter = ExporterKind::sqlite;
-      } else {
-        report_warning("bad_environment", "OTEL_TRACES_EXPORTER='" + std::string(v) +
-                                              "' is not one of otlp, console, jsonl, sqlite, none; "
-                                              "using console");
-      }
-    }
+  // An explicit service.name among the resource attributes in code also beats the variable.
+  if (!config.service_name && !find_attribute(config.resource_attributes, attr::kServiceName)) {
+    if (const char* v = get(fn, "OTEL_SERVICE_NAME")) config.service_name = v;
   }
+  apply_resource(config, fn);
+  apply_exporter(config, fn);
   if (!config.jsonl_path) {
-    if (const char* v = get(getenv_fn, "CONVTRACE_JSONL_PATH")) config.jsonl_path = v;
+    if (const char* v = get(fn, "CONVTRACE_JSONL_PATH")) config.jsonl_path = v;
   }
+  if (!config.sqlite_path) {
+    if (const char* v = get(fn, "CONVTRACE_DB")) config.sqlite_path = v;
+  }
+  if (!config.otlp && config.exporter == ExporterKind::otlp) {
+    config.otlp = otlp_settings_from_environment(fn);
+  }
+  apply_batch(config, fn);
+  apply_sampler(config, fn);
+  apply_limits(config, fn);
+  if (!config.content.enabled) {
+    if (auto on = read_bool(fn, "CONVTRACE_CAPTURE_CONTENT")) config.content.enabled = *on;
+  }
+  apply_pricing(config, fn);
   return Error{};
 }
 
-Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config) {
-  if (config.exporter == ExporterKind::sqlite) {
-    return make_sqlite_exporter(config.sqlite_path.value_or("convtrace.db"));
+OtlpHttpOptions otlp_settings_from_environment(const GetEnv& fn) {
+  OtlpHttpOptions s;
+  const std::string default_endpoint = s.endpoint;
+  Signal endpoint = signal_variable(fn, "ENDPOINT");
+  if (endpoint.value) {
+    std::string url(trim_ows(endpoint.value));
+    if (!endpoint.specific) {
+      // The generic variable is a base URL: the traces path is appended.
+      if (!url.empty() && url.back() == '/') url.pop_back();
+      url += "/v1/traces";
+    }
+    if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
+      s.endpoint = url;
+    } else {
+      warn(endpoint.name, endpoint.value, "is not an http:// or https:// URL", default_endpoint);
+    }
   }
-  return Error{Error::invalid_argument, "this exporter is not available in this build"};
+
+  Signal headers = signal_variable(fn, "HEADERS");
+  if (headers.value) parse_headers(headers.name.c_str(), headers.value, s.headers);
+
+  Signal protocol = signal_variable(fn, "PROTOCOL");
+  if (protocol.value) {
+    std::string p = lower(trim_ows(protocol.value));
+    if (p == "http/json") {
+      s.protocol = OtlpHttpOptions::Protocol::http_json;
+    } else if (p == "grpc") {
+      warn(protocol.name, protocol.value, "is not available: this build has no gRPC exporter",
+           "http/protobuf");
+    } else if (p != "http/protobuf") {
+      warn(protocol.name, protocol.value, "is not one of http/protobuf, http/json, grpc",
+           "http/protobuf");
+    }
+  }
+
+  Signal timeout = signal_variable(fn, "TIMEOUT");
+  if (timeout.value) {
+    if (auto t = read_uint(fn, timeout.name.c_str(), "10000", /*allow_zero=*/false)) {
+      s.timeout = std::chrono::milliseconds(static_cast<int64_t>(*t));
+    }
+  }
+
+  Signal compression = signal_variable(fn, "COMPRESSION");
+  if (compression.value) {
+    std::string c = lower(trim_ows(compression.value));
+    if (c == "gzip") {
+      s.gzip = true;
+    } else if (c != "none") {
+      warn(compression.name, compression.value, "is not gzip or none", "none");
+    }
+  }
+
+  if (Signal v = signal_variable(fn, "CERTIFICATE"); v.value) s.certificate_file = v.value;
+  Signal cert = signal_variable(fn, "CLIENT_CERTIFICATE");
+  Signal key = signal_variable(fn, "CLIENT_KEY");
+  if ((cert.value != nullptr) != (key.value != nullptr)) {
+    const Signal& set = cert.value ? cert : key;
+    warn(set.name, set.value,
+         "is set without its pair (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and "
+         "OTEL_EXPORTER_OTLP_CLIENT_KEY go together)",
+         "no client certificate");
+  } else if (cert.value) {
+    s.client_certificate_file = cert.value;
+    s.client_key_file = key.value;
+  }
+  return s;
+}
+
+Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config) {
+  switch (config.exporter.value_or(ExporterKind::console)) {
+    case ExporterKind::otlp:
+      return make_otlp_http_exporter(config.otlp.value_or(OtlpHttpOptions{}));
+    case ExporterKind::sqlite:
+      return make_sqlite_exporter(config.sqlite_path.value_or("convtrace.db"));
+    default:
+      return Error{Error::invalid_argument, "this exporter is not available in this build"};
+  }
 }
 
 }  // namespace convtrace

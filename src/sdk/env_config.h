@@ -2,8 +2,10 @@
 //
 // `apply_environment` fills every setting the application left unset in
 // `Config` from the environment, following the OpenTelemetry specification:
-// a malformed value is reported as a warning naming the variable and the
-// value, and the default is used. Explicit settings in code always win.
+// a malformed value is reported as a warning ("bad_environment") naming the
+// variable and the value, and the default is used. Explicit settings in code
+// always win. Values of OTLP headers are secrets (API keys): they never appear
+// in a warning, only the variable and the header name do.
 #pragma once
 
 #include <functional>
@@ -19,6 +21,12 @@ using GetEnv = std::function<const char*(const char*)>;
 // Fills unset fields of `config` from the environment. Returns an error only
 // for what cannot be defaulted (none today); bad values are warnings.
 Error apply_environment(Config& config, const GetEnv& getenv_fn = nullptr);
+
+// OTLP/HTTP exporter settings from the OTEL_EXPORTER_OTLP_* variables (each
+// OTEL_EXPORTER_OTLP_TRACES_* variable wins over its generic one, whole);
+// defaults for the rest. apply_environment uses it to fill Config::otlp when
+// the exporter is OTLP and the code left Config::otlp unset.
+OtlpHttpOptions otlp_settings_from_environment(const GetEnv& getenv_fn = nullptr);
 
 // Builds the exporters that live in optional modules (OTLP/HTTP, SQLite).
 Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config);

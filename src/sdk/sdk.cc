@@ -126,16 +126,23 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
   state->attribute_count_limit = config.attribute_count_limit.value_or(128);
   state->attribute_value_length_limit = config.attribute_value_length_limit.value_or(0);
 
-  auto built = build_exporter(config);
-  if (!built) return built.error();
-  std::unique_ptr<SpanExporter> exporter = std::move(*built);
-  if (config.synchronous_export) {
-    state->processor = make_simple_processor(std::move(exporter));
+  state->disabled = config.disabled.value_or(false);
+  if (state->disabled) {
+    // Nothing is recorded, so nothing is built that could open a file or a
+    // connection; spans are no-ops (tracer.cc).
+    state->processor = make_simple_processor(std::make_unique<NullExporter>());
   } else {
-    auto processor =
-        make_batch_processor(std::move(exporter), config.batch.value_or(BatchOptions{}));
-    if (!processor) return processor.error();
-    state->processor = std::move(*processor);
+    auto built = build_exporter(config);
+    if (!built) return built.error();
+    std::unique_ptr<SpanExporter> exporter = std::move(*built);
+    if (config.synchronous_export) {
+      state->processor = make_simple_processor(std::move(exporter));
+    } else {
+      auto processor =
+          make_batch_processor(std::move(exporter), config.batch.value_or(BatchOptions{}));
+      if (!processor) return processor.error();
+      state->processor = std::move(*processor);
+    }
   }
 
   state->on_start = &genai_on_start;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "convtrace/propagation.h"
 #include "convtrace/span_data.h"
 
 namespace convtrace {
@@ -46,6 +47,9 @@ struct GenAiState {
   std::string workflow_id;
   std::string workflow_type;
   std::shared_ptr<TotalsCell> workflow_totals;  // innermost workflow
+  // Baggage entries of other systems received from a caller (propagation.h);
+  // injected again unchanged on outgoing requests.
+  std::vector<BaggageEntry> baggage;
 };
 
 }  // namespace convtrace

@@ -34,6 +34,8 @@ struct Sdk::State {
   size_t attribute_count_limit = 128;
   size_t attribute_value_length_limit = 0;  // 0 = unlimited
 
+  // OTEL_SDK_DISABLED: every span is a no-op (see Config::disabled).
+  bool disabled = false;
   std::chrono::milliseconds shutdown_timeout{5000};
   std::atomic<bool> shut_down{false};
   std::atomic<uint64_t> spans_started{0};

@@ -14,7 +14,7 @@ Span Tracer::start_span(std::string_view name, const StartOptions& options) cons
 
 Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationScope>& scope,
                    std::string_view name, const StartOptions& options) {
-  if (!sdk) return Span();
+  if (!sdk || sdk->disabled) return Span();
   if (sdk->shut_down.load(std::memory_order_acquire)) return Span();
   try {
     Context current;
