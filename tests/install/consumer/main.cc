@@ -11,12 +11,13 @@ int main() {
   if (!sdk) return 1;
   convtrace::install(*sdk);
   auto conv = convtrace::conversation("install-check", {"u"});
-  int answer = convtrace::observe({"chat", convtrace::Kind::llm, "gpt-4o"}, [](convtrace::Span& span) {
-    convtrace::Usage u;
-    u.input_tokens = 1234;
-    u.output_tokens = 567;
-    return span.record_usage(u) ? 42 : 0;
-  });
+  int answer =
+      convtrace::observe({"chat", convtrace::Kind::llm, "gpt-4o"}, [](convtrace::Span& span) {
+        convtrace::Usage u;
+        u.input_tokens = 1234;
+        u.output_tokens = 567;
+        return span.record_usage(u) ? 42 : 0;
+      });
   std::cout << "answer " << answer << '\n';
   return answer == 42 ? 0 : 1;
 }
