@@ -24,6 +24,8 @@ for target in "${targets[@]}"; do
   seeds=(tests/fixtures/provider-responses)
   case "$name" in
     fuzz_pricing_json) seeds=(data) ;;
+    fuzz_propagation) seeds=(fuzz/seeds/propagation) ;;
+    fuzz_env_config) seeds=(fuzz/seeds/env_config) ;;
   esac
   echo "--- $name (${seconds}s)"
   "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
