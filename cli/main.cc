@@ -1,6 +1,8 @@
 // convtrace: conversation-level observability and exact LLM cost, from the
 // command line. Subcommands are registered from their own files (commands.h).
+#include <algorithm>
 #include <iostream>
+#include <string>
 
 #include "commands.h"
 
@@ -20,6 +22,20 @@ int main(int argc, char** argv) {
   convtrace::cli::register_conversation(app);
   convtrace::cli::register_workflows(app);
   convtrace::cli::register_collect(app);
+  // The command list shows each command's first sentence; the rest of its
+  // description moves to the footer of its own --help page.
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    std::string text = sub->get_description();
+    size_t cut = std::min(text.find(". "), text.find(".\n"));
+    if (cut == std::string::npos) continue;
+    ++cut;  // keep the full stop
+    size_t rest_start = text.find_first_not_of(" \n", cut);
+    if (rest_start == std::string::npos) continue;
+    std::string rest = text.substr(rest_start);
+    std::string footer = sub->get_footer();
+    sub->description(text.substr(0, cut));
+    sub->footer(footer.empty() ? rest : rest + "\n\n" + footer);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {
