@@ -6,6 +6,7 @@
 #include "common/diagnostics.h"
 #include "convtrace/attributes.h"
 #include "convtrace/trace.h"
+#include "genai/content.h"
 #include "genai/totals.h"
 #include "trace/genai_state.h"
 #include "trace/sdk_state.h"
@@ -14,21 +15,13 @@
 namespace convtrace {
 namespace {
 
-// Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence.
-std::string truncate_utf8(std::string_view text, size_t max) {
-  if (text.size() <= max) return std::string(text);
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(text.substr(0, cut));
-}
-
 void record_content(SpanRecord* rec, std::string_view key, std::string_view content) {
   if (!rec || rec->ended || !rec->data) return;
   const ContentCapture& capture = rec->sdk->content;
   if (!capture.enabled) return;
   try {
     std::string value = capture.redact ? capture.redact(key, content) : std::string(content);
-    set_record_attribute(*rec, key, truncate_utf8(value, capture.max_length));
+    set_record_attribute(*rec, key, truncate_content(value, capture.max_length));
   } catch (...) {
     // A throwing redaction callback must not leak the unredacted value.
     report_warning("redaction_failed", "content redaction callback threw; content not recorded");
