@@ -103,6 +103,13 @@ class BatchProcessor : public SpanProcessor {
   void run() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
+      // Re-armed here, under the lock and before the queue is looked at: a
+      // producer that fills the queue past a batch from now on notifies, and
+      // one that did so earlier left a queue the predicate sees. Re-arming
+      // before drain() instead lost the wake-up whenever a producer crossed
+      // the threshold during the drain: the worker then slept for the whole
+      // schedule delay while a busy app dropped nearly every span.
+      wake_pending_.store(false, std::memory_order_release);
       cv_.wait_for(lock, options_.schedule_delay, [&] {
         return stop_ || flush_requested_ != flush_completed_ ||
                queue_.size_approx() >= options_.max_export_batch_size;
@@ -110,7 +117,6 @@ class BatchProcessor : public SpanProcessor {
       bool stopping = stop_;
       uint64_t flush_target = flush_requested_;
       lock.unlock();
-      wake_pending_.store(false, std::memory_order_release);
       drain();
       lock.lock();
       flush_completed_ = flush_target;
