@@ -58,7 +58,7 @@ void genai_on_start(SpanRecord& rec, const Context& /*parent*/) {
     }
   }
   if (rec.data && rec.kind != Kind::none) {
-    set_record_attribute(rec, attr::kSpanKind, std::string(to_string(rec.kind)));
+    set_record_attribute(rec, attr::kSpanKind, to_string(rec.kind));
   }
 }
 

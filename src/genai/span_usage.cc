@@ -1,4 +1,6 @@
 // The GenAI methods of Span: usage, cost, content, model.
+#include <array>
+#include <mutex>
 #include <string>
 
 #include "common/diagnostics.h"
@@ -26,6 +28,60 @@ void record_content(SpanRecord* rec, std::string_view key, std::string_view cont
   }
 }
 
+// Price look-ups of the usage path, cached per thread. Resolving a model name
+// normalizes it (case, provider prefixes, snapshot suffixes, several map
+// look-ups: ~17k instructions for "gpt-4o-2024-08-06"), and fetching the
+// catalog takes the SDK's pricing mutex and bumps a reference count that every
+// thread shares. An app calls few distinct models, so each thread keeps the
+// catalog it last used and its last few resolutions (unknown models included);
+// Sdk::set_pricing bumps a generation that makes the next look-up refresh.
+// The cached catalog stays alive while a thread holds it, so the ModelPrice
+// pointers handed out stay valid.
+class PriceCache {
+ public:
+  const ModelPrice* find(const Sdk::State& sdk, std::string_view model) {
+    uint64_t generation = sdk.pricing_generation.load(std::memory_order_acquire);
+    // SDK states are never freed (sdk_state.h), so the address names one SDK.
+    if (&sdk != sdk_ || generation != generation_) refresh(sdk);
+    for (const Slot& slot : slots_) {
+      if (slot.used && slot.model == model) return slot.price;
+    }
+    const ModelPrice* price = pricing_ ? pricing_->find(model) : nullptr;
+    Slot& slot = slots_[next_];
+    next_ = (next_ + 1) % slots_.size();
+    slot.model.assign(model.data(), model.size());
+    slot.price = price;
+    slot.used = true;
+    return price;
+  }
+
+ private:
+  struct Slot {
+    std::string model;
+    const ModelPrice* price = nullptr;
+    bool used = false;
+  };
+
+  void refresh(const Sdk::State& sdk) {
+    std::lock_guard<std::mutex> lock(sdk.pricing_mu);
+    pricing_ = sdk.pricing;
+    generation_ = sdk.pricing_generation.load(std::memory_order_relaxed);
+    sdk_ = &sdk;
+    for (Slot& slot : slots_) slot.used = false;
+  }
+
+  const Sdk::State* sdk_ = nullptr;
+  uint64_t generation_ = 0;
+  std::shared_ptr<const Pricing> pricing_;
+  std::array<Slot, 4> slots_;
+  size_t next_ = 0;
+};
+
+const ModelPrice* find_price(const Sdk::State& sdk, std::string_view model) {
+  thread_local PriceCache cache;
+  return cache.find(sdk, model);
+}
+
 }  // namespace
 
 bool Span::record_usage(const Usage& usage) {
@@ -37,12 +93,8 @@ bool Span::record_usage(const Usage& usage) {
   try {
     SpanRecord& rec = *rec_;
     const std::string& model = usage.model.empty() ? rec.request_model : usage.model;
-    std::shared_ptr<const Pricing> pricing;
     const ModelPrice* price = rec.price_override.get();
-    if (!price && !model.empty()) {
-      pricing = rec.sdk->current_pricing();
-      if (pricing) price = pricing->find(model);
-    }
+    if (!price && !model.empty()) price = find_price(*rec.sdk, model);
     Cost cost;
     bool priced = false;
     if (price) {
@@ -91,7 +143,7 @@ bool Span::record_usage(const Usage& usage) {
     if (!usage.finish_reasons.empty()) {
       set_record_attribute(rec, attr::kResponseFinishReasons, usage.finish_reasons);
     }
-    if (!usage.provider.empty() && !find_attribute(rec.data->attributes, attr::kProviderName)) {
+    if (!usage.provider.empty() && !find_record_attribute(rec, attr::kProviderName)) {
       set_record_attribute(rec, attr::kProviderName, usage.provider);
     }
     if (priced) {
@@ -137,7 +189,7 @@ void Span::set_model(std::string_view model) {
   if (!rec_ || rec_->ended || model.empty()) return;
   rec_->request_model = std::string(model);
   if (!rec_->data) return;
-  set_record_attribute(*rec_, attr::kRequestModel, std::string(model));
+  set_record_attribute(*rec_, attr::kRequestModel, model);
   if (!rec_->name_is_given && !rec_->operation.empty()) {
     rec_->data->name = rec_->operation + " " + std::string(model);
   }

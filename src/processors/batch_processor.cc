@@ -6,6 +6,7 @@
 
 #include "common/diagnostics.h"
 #include "convtrace/processor.h"
+#include "processors/batch_processor.h"
 #include "processors/bounded_queue.h"
 
 namespace convtrace {
@@ -13,8 +14,12 @@ namespace {
 
 class BatchProcessor : public SpanProcessor {
  public:
-  BatchProcessor(std::unique_ptr<SpanExporter> exporter, const BatchOptions& options)
-      : exporter_(std::move(exporter)), options_(options), queue_(options.max_queue_size) {
+  BatchProcessor(std::unique_ptr<SpanExporter> exporter, const BatchOptions& options,
+                 std::shared_ptr<SpanDataPool> pool)
+      : exporter_(std::move(exporter)),
+        options_(options),
+        pool_(std::move(pool)),
+        queue_(options.max_queue_size) {
     batch_.reserve(options_.max_export_batch_size);
     worker_ = std::thread([this] { run(); });
   }
@@ -24,7 +29,7 @@ class BatchProcessor : public SpanProcessor {
     if (worker_.joinable()) worker_.join();
     // A span pushed while shutdown was finishing is still here: free it.
     while (SpanData* span = queue_.try_pop()) {
-      delete span;
+      recycle(span);
       dropped_.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -38,7 +43,7 @@ class BatchProcessor : public SpanProcessor {
     SpanData* raw = span.release();
     if (!queue_.try_push(raw)) {
       // Never wait for the exporter: a full queue drops, and the drop is counted.
-      delete raw;
+      recycle(raw);
       dropped_.fetch_add(1, std::memory_order_relaxed);
       report_warning("queue_full", "span queue full; spans are being dropped");
       return;
@@ -87,9 +92,24 @@ class BatchProcessor : public SpanProcessor {
   }
 
  private:
+  void recycle(SpanData* span) noexcept {
+    if (pool_) {
+      pool_->give(span);
+    } else {
+      delete span;
+    }
+  }
+
   void run() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
+      // Re-armed here, under the lock and before the queue is looked at: a
+      // producer that fills the queue past a batch from now on notifies, and
+      // one that did so earlier left a queue the predicate sees. Re-arming
+      // before drain() instead lost the wake-up whenever a producer crossed
+      // the threshold during the drain: the worker then slept for the whole
+      // schedule delay while a busy app dropped nearly every span.
+      wake_pending_.store(false, std::memory_order_release);
       cv_.wait_for(lock, options_.schedule_delay, [&] {
         return stop_ || flush_requested_ != flush_completed_ ||
                queue_.size_approx() >= options_.max_export_batch_size;
@@ -97,7 +117,6 @@ class BatchProcessor : public SpanProcessor {
       bool stopping = stop_;
       uint64_t flush_target = flush_requested_;
       lock.unlock();
-      wake_pending_.store(false, std::memory_order_release);
       drain();
       lock.lock();
       flush_completed_ = flush_target;
@@ -127,12 +146,13 @@ class BatchProcessor : public SpanProcessor {
         export_failures_.fetch_add(1, std::memory_order_relaxed);
         failed_spans_.fetch_add(batch_.size(), std::memory_order_relaxed);
       }
-      for (SpanData* span : batch_) delete span;
+      for (SpanData* span : batch_) recycle(span);
     }
   }
 
   std::unique_ptr<SpanExporter> exporter_;
   const BatchOptions options_;
+  const std::shared_ptr<SpanDataPool> pool_;  // null: exported spans are freed
   BoundedQueue<SpanData> queue_;
   std::vector<SpanData*> batch_;  // used by the worker only
 
@@ -154,6 +174,12 @@ class BatchProcessor : public SpanProcessor {
 
 Expected<std::unique_ptr<SpanProcessor>> make_batch_processor(
     std::unique_ptr<SpanExporter> exporter, const BatchOptions& options) {
+  return make_pooled_batch_processor(std::move(exporter), options, nullptr);
+}
+
+Expected<std::unique_ptr<SpanProcessor>> make_pooled_batch_processor(
+    std::unique_ptr<SpanExporter> exporter, const BatchOptions& options,
+    std::shared_ptr<SpanDataPool> pool) {
   if (!exporter) return Error{Error::invalid_argument, "batch processor: exporter is null"};
   if (options.max_queue_size == 0) {
     return Error{Error::invalid_argument, "batch processor: max_queue_size must be > 0"};
@@ -167,7 +193,8 @@ Expected<std::unique_ptr<SpanProcessor>> make_batch_processor(
   if (options.schedule_delay.count() < 0 || options.export_timeout.count() < 0) {
     return Error{Error::invalid_argument, "batch processor: delays must not be negative"};
   }
-  return std::unique_ptr<SpanProcessor>(new BatchProcessor(std::move(exporter), options));
+  return std::unique_ptr<SpanProcessor>(
+      new BatchProcessor(std::move(exporter), options, std::move(pool)));
 }
 
 }  // namespace convtrace

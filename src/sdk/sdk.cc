@@ -12,6 +12,7 @@
 #include "convtrace/attributes.h"
 #include "genai/hooks.h"
 #include "genai/registry.h"
+#include "processors/batch_processor.h"
 #include "sdk/env_config.h"
 #include "trace/context_internal.h"
 #include "trace/sdk_state.h"
@@ -138,9 +139,14 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
     if (config.synchronous_export) {
       state->processor = make_simple_processor(std::move(exporter));
     } else {
-      auto processor =
-          make_batch_processor(std::move(exporter), config.batch.value_or(BatchOptions{}));
+      BatchOptions batch = config.batch.value_or(BatchOptions{});
+      // Enough records for a full queue and the batch being exported: in steady
+      // state every span reuses one.
+      auto pool =
+          std::make_shared<SpanDataPool>(batch.max_queue_size + batch.max_export_batch_size);
+      auto processor = make_pooled_batch_processor(std::move(exporter), batch, pool);
       if (!processor) return processor.error();
+      state->span_pool = std::move(pool);
       state->processor = std::move(*processor);
     }
   }
@@ -174,6 +180,7 @@ void Sdk::set_pricing(Pricing pricing) {
   auto p = std::make_shared<const Pricing>(std::move(pricing));
   std::lock_guard<std::mutex> lock(state_->pricing_mu);
   state_->pricing = std::move(p);
+  state_->pricing_generation.fetch_add(1, std::memory_order_release);
 }
 
 std::shared_ptr<const Pricing> Sdk::pricing() const { return state_->current_pricing(); }
@@ -185,7 +192,10 @@ bool Sdk::force_flush(std::chrono::milliseconds timeout) {
 
 bool Sdk::shutdown(std::chrono::milliseconds timeout) {
   if (state_->shut_down.exchange(true, std::memory_order_acq_rel)) return true;
-  return state_->processor->shutdown(timeout);
+  bool done = state_->processor->shutdown(timeout);
+  // No span is recorded from here on: give the recycled records' memory back.
+  if (state_->span_pool) state_->span_pool->clear();
+  return done;
 }
 
 SdkStats Sdk::stats() const {

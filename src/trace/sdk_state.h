@@ -18,6 +18,7 @@
 namespace convtrace {
 
 class ConversationRegistry;
+class SpanDataPool;
 struct SpanRecord;
 
 // Called on the starting thread after a span record exists: the genai layer
@@ -31,6 +32,11 @@ struct Sdk::State {
   std::shared_ptr<const InstrumentationScope> default_scope;
   std::shared_ptr<const Sampler> sampler;
   std::unique_ptr<SpanProcessor> processor;
+  // Set when `processor` is the SDK's own batch processor, which hands
+  // exported records back here for reuse (processors/span_pool.h). That
+  // processor's on_start does not read attributes, so records may carry spare
+  // attribute slots while they are recorded (SpanRecord::attribute_count).
+  std::shared_ptr<SpanDataPool> span_pool;
   size_t attribute_count_limit = 128;
   size_t attribute_value_length_limit = 0;  // 0 = unlimited
 
@@ -48,6 +54,10 @@ struct Sdk::State {
   // GenAI settings.
   mutable std::mutex pricing_mu;
   std::shared_ptr<const Pricing> pricing;  // guarded by pricing_mu
+  // Bumped (under pricing_mu) each time `pricing` is replaced, so per-thread
+  // caches of the catalog (span_usage.cc) know when to refresh without taking
+  // the mutex on every call.
+  std::atomic<uint64_t> pricing_generation{0};
   CostKeys cost_keys;
   ContentCapture content;
   std::unique_ptr<ConversationRegistry> registry;

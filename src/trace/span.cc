@@ -21,22 +21,94 @@ void truncate_to_limit(AttributeValue& value, size_t limit) {
 
 bool is_recording(const SpanRecord* rec) { return rec && rec->data && !rec->ended; }
 
-}  // namespace
+// Which of 64 bits stands for `key` in SpanRecord::key_bits. Mixes the length
+// and a few bytes (keys often share long prefixes like "gen_ai.usage.").
+uint64_t key_bit(std::string_view key) {
+  const size_t n = key.size();
+  if (n == 0) return 1;
+  uint64_t h = n;
+  h = h * 0x9E3779B97F4A7C15ULL + static_cast<unsigned char>(key[n - 1]);
+  h = h * 0x9E3779B97F4A7C15ULL + static_cast<unsigned char>(key[n / 2]);
+  h = h * 0x9E3779B97F4A7C15ULL + static_cast<unsigned char>(key[n - 1 - n / 4]);
+  h = h * 0x9E3779B97F4A7C15ULL + static_cast<unsigned char>(key[n / 4]);
+  return uint64_t{1} << (h >> 58);
+}
 
-void set_record_attribute(SpanRecord& record, std::string_view key, AttributeValue value) {
-  SpanData& data = *record.data;
-  truncate_to_limit(value, record.sdk->attribute_value_length_limit);
-  for (Attribute& a : data.attributes) {
-    if (a.key == key) {
-      a.value = std::move(value);
-      return;
+// The live slot holding `key`, or a new slot with `key` written into it — a
+// spare slot of a recycled record when there is one. Null (and the drop
+// counted) when the count limit is reached.
+Attribute* attribute_slot(SpanRecord& record, std::string_view key) {
+  std::vector<Attribute>& attrs = record.data->attributes;
+  const size_t live = record.attribute_count;
+  const uint64_t bit = key_bit(key);
+  if (record.key_bits & bit) {
+    for (size_t i = 0; i < live; ++i) {
+      if (attrs[i].key == key) return &attrs[i];
     }
   }
-  if (data.attributes.size() >= record.sdk->attribute_count_limit) {
-    ++data.dropped_attributes_count;
+  if (live >= record.sdk->attribute_count_limit) {
+    ++record.data->dropped_attributes_count;
+    return nullptr;
+  }
+  if (live == attrs.size()) attrs.emplace_back();
+  Attribute& slot = attrs[live];
+  // Spans of one kind set the same keys in the same order, so a recycled
+  // slot usually holds this key already: comparing is cheaper than copying.
+  if (slot.key != key) slot.key.assign(key.data(), key.size());
+  record.attribute_count = live + 1;
+  record.key_bits |= bit;
+  return &slot;
+}
+
+void assign_string(AttributeValue& into, std::string_view value) {
+  if (auto* s = std::get_if<std::string>(&into)) {
+    if (*s != value) s->assign(value.data(), value.size());
+  } else {
+    into.emplace<std::string>(value);
+  }
+}
+
+}  // namespace
+
+void set_record_attribute(SpanRecord& record, std::string_view key, std::string_view value) {
+  size_t limit = record.sdk->attribute_value_length_limit;
+  if (limit != 0 && value.size() > limit) value = value.substr(0, limit);
+  if (Attribute* slot = attribute_slot(record, key)) assign_string(slot->value, value);
+}
+
+void set_record_attribute(SpanRecord& record, std::string_view key, const std::string& value) {
+  set_record_attribute(record, key, std::string_view(value));
+}
+
+void set_record_attribute(SpanRecord& record, std::string_view key, const AttributeValue& value) {
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    set_record_attribute(record, key, std::string_view(*s));
     return;
   }
-  data.attributes.push_back(Attribute{std::string(key), std::move(value)});
+  Attribute* slot = attribute_slot(record, key);
+  if (!slot) return;
+  slot->value = value;  // same type as before: copies into the existing buffers
+  truncate_to_limit(slot->value, record.sdk->attribute_value_length_limit);
+}
+
+void set_record_attribute(SpanRecord& record, std::string_view key, AttributeValue&& value) {
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    set_record_attribute(record, key, std::string_view(*s));
+    return;
+  }
+  Attribute* slot = attribute_slot(record, key);
+  if (!slot) return;
+  slot->value = std::move(value);
+  truncate_to_limit(slot->value, record.sdk->attribute_value_length_limit);
+}
+
+const AttributeValue* find_record_attribute(const SpanRecord& record, std::string_view key) {
+  if (!record.data) return nullptr;
+  const std::vector<Attribute>& attrs = record.data->attributes;
+  for (size_t i = 0; i < record.attribute_count; ++i) {
+    if (attrs[i].key == key) return &attrs[i].value;
+  }
+  return nullptr;
 }
 
 Span::~Span() {
@@ -62,7 +134,7 @@ SpanContext Span::context() const { return rec_ ? rec_->context : SpanContext{};
 
 void Span::set_attribute(std::string_view key, std::string_view value) {
   if (!is_recording(rec_)) return;
-  set_record_attribute(*rec_, key, AttributeValue(std::string(value)));
+  set_record_attribute(*rec_, key, value);
 }
 
 void Span::set_attribute(std::string_view key, bool value) {
@@ -123,6 +195,8 @@ void Span::end() {
   if (sdk->on_end) sdk->on_end(*rec_);
   if (!rec_->data) return;  // unsampled
   SpanData& data = *rec_->data;
+  // Spare slots of a recycled record are not part of this span.
+  if (data.attributes.size() > rec_->attribute_count) data.attributes.resize(rec_->attribute_count);
   auto elapsed =
       std::chrono::duration_cast<std::chrono::nanoseconds>(now_steady() - rec_->start_steady);
   data.end_unix_nano = data.start_unix_nano + static_cast<uint64_t>(elapsed.count());

@@ -20,6 +20,16 @@ struct SpanRecord {
   SpanContext context;
   // Null for unsampled spans and after end(): only recording spans own data.
   std::unique_ptr<SpanData> data;
+  // The first `attribute_count` entries of data->attributes are the span's
+  // attributes. A record reused from the SDK's pool keeps the entries of its
+  // previous span beyond that as spare slots, so setting an attribute writes
+  // into existing strings instead of allocating; end() drops the spares. Read
+  // attributes of a live span only through the functions below.
+  size_t attribute_count = 0;
+  // One bit per live key (by a cheap hash): a key whose bit is clear is new,
+  // so setting it skips the scan for an existing slot. GenAI spans carry
+  // twenty-odd attributes; scanning for each made setting them quadratic.
+  uint64_t key_bits = 0;
   std::chrono::steady_clock::time_point start_steady;
   bool ended = false;
 
@@ -39,7 +49,13 @@ struct SpanRecord {
 };
 
 // Sets or replaces one attribute on a recording span, applying the SDK's count
-// and length limits. Defined in span.cc; shared with the genai layer.
-void set_record_attribute(SpanRecord& record, std::string_view key, AttributeValue value);
+// and length limits. Defined in span.cc; shared with the genai layer. The
+// string forms copy into the slot's existing buffer when it has one.
+void set_record_attribute(SpanRecord& record, std::string_view key, std::string_view value);
+void set_record_attribute(SpanRecord& record, std::string_view key, const std::string& value);
+void set_record_attribute(SpanRecord& record, std::string_view key, const AttributeValue& value);
+void set_record_attribute(SpanRecord& record, std::string_view key, AttributeValue&& value);
+// The live attribute `key` of a recording span, or nullptr.
+const AttributeValue* find_record_attribute(const SpanRecord& record, std::string_view key);
 
 }  // namespace convtrace

@@ -1,5 +1,6 @@
 #include "convtrace/sdk.h"
 #include "convtrace/trace.h"
+#include "processors/span_pool.h"
 #include "trace/clock.h"
 #include "trace/context_internal.h"
 #include "trace/ids.h"
@@ -24,12 +25,13 @@ Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationS
       parent = &current;
     }
     const SpanContext& parent_span = parent->span_context();
+    const bool has_parent = parent_span.valid();
 
     auto rec = std::make_unique<SpanRecord>();
     rec->sdk = sdk;
     rec->kind = options.kind;
     rec->genai = parent->genai();
-    if (parent_span.valid()) {
+    if (has_parent) {
       rec->context.trace_id = parent_span.trace_id;
       rec->context.trace_state = parent_span.trace_state;
     } else {
@@ -44,22 +46,35 @@ Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationS
     rec->start_steady = now_steady();
 
     if (sampled) {
-      auto data = std::make_unique<SpanData>();
+      std::unique_ptr<SpanData> data =
+          sdk->span_pool ? sdk->span_pool->take() : std::make_unique<SpanData>();
+      // A recycled record still holds its previous span: overwrite every
+      // field, assigning into strings and vectors so their capacity is reused.
       data->trace_id = rec->context.trace_id;
       data->span_id = rec->context.span_id;
-      data->trace_state = rec->context.trace_state;
+      data->trace_state.assign(rec->context.trace_state);
       data->flags = rec->context.flags;
-      if (parent_span.valid()) {
-        data->parent_span_id = parent_span.span_id;
-        data->parent_is_remote = parent_span.remote;
-      }
-      data->name = std::string(name);
+      data->parent_span_id = has_parent ? parent_span.span_id : SpanId{};
+      data->parent_is_remote = has_parent && parent_span.remote;
+      data->name.assign(name.data(), name.size());
       data->kind = options.span_kind;
       data->start_unix_nano = options.start_unix_nano ? options.start_unix_nano : now_unix_nano();
-      data->resource = sdk->resource;
-      data->scope = scope ? scope : sdk->default_scope;
-      data->attributes.reserve(options.attributes.size() + 12);
+      data->end_unix_nano = 0;
+      data->events.clear();
       data->links = options.links;
+      data->status.code = StatusCode::unset;
+      data->status.description.clear();
+      data->dropped_attributes_count = 0;
+      data->dropped_events_count = 0;
+      data->dropped_links_count = 0;
+      // Usually the same objects as last time: skip the shared reference
+      // counts, which every thread ending spans would otherwise bounce.
+      const std::shared_ptr<const InstrumentationScope>& span_scope =
+          scope ? scope : sdk->default_scope;
+      if (data->resource != sdk->resource) data->resource = sdk->resource;
+      if (data->scope != span_scope) data->scope = span_scope;
+      size_t wanted = options.attributes.size() + 16;
+      if (data->attributes.capacity() < wanted) data->attributes.reserve(wanted);
       rec->data = std::move(data);
       for (const Attribute& a : options.attributes) set_record_attribute(*rec, a.key, a.value);
     } else {

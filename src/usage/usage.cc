@@ -161,7 +161,40 @@ Error check_part(const std::optional<int64_t>& part, const char* part_name,
 
 }  // namespace
 
+namespace {
+
+// The checks of validate() without building messages: usage is valid nearly
+// always, and it is validated on every recorded call.
+bool obviously_valid(const Usage& u) {
+  auto non_negative = [](const std::optional<int64_t>& v) { return !v || *v >= 0; };
+  auto within = [](const std::optional<int64_t>& part, const std::optional<int64_t>& total) {
+    return !part || !total || *part <= *total;
+  };
+  if (!non_negative(u.input_tokens) || !non_negative(u.output_tokens) ||
+      !non_negative(u.cache_read_tokens) || !non_negative(u.cache_write_tokens) ||
+      !non_negative(u.reasoning_tokens) || !non_negative(u.cache_write_1h_tokens) ||
+      !non_negative(u.billed_input_tokens) || !non_negative(u.billed_output_tokens)) {
+    return false;
+  }
+  int64_t cache_total = 0;
+  if (__builtin_add_overflow(u.cache_read_tokens.value_or(0), u.cache_write_tokens.value_or(0),
+                             &cache_total)) {
+    return false;
+  }
+  if ((u.cache_read_tokens || u.cache_write_tokens) && u.input_tokens &&
+      cache_total > *u.input_tokens) {
+    return false;
+  }
+  return within(u.cache_read_tokens, u.input_tokens) &&
+         within(u.cache_write_tokens, u.input_tokens) &&
+         within(u.reasoning_tokens, u.output_tokens) &&
+         within(u.cache_write_1h_tokens, u.cache_write_tokens);
+}
+
+}  // namespace
+
 Error validate(const Usage& usage) {
+  if (obviously_valid(usage)) return {};
   const std::pair<const std::optional<int64_t>*, const char*> fields[] = {
       {&usage.input_tokens, "input_tokens"},
       {&usage.output_tokens, "output_tokens"},

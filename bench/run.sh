@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the `bench` preset and runs the benchmark suite.
+#
+#   bench/run.sh           full run: 3 repetitions, medians written to bench/RESULTS.md
+#   bench/run.sh --smoke   every benchmark once, briefly; no timing judged (CI)
+#
+# Timings depend on the machine and on what else runs on it: RESULTS.md
+# records the CPU, core count, load average and commit next to the figures.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+mode=full
+if [[ "${1:-}" == "--smoke" ]]; then mode=smoke; fi
+
+bin=build/bench/bench
+targets=(convtrace_bench convtrace_bench_churn convtrace_bench_endpoint_down)
+
+cmake --preset bench >/dev/null
+cmake --build --preset bench --target "${targets[@]}"
+
+if [[ "$mode" == smoke ]]; then
+  "$bin/convtrace_bench" --benchmark_min_time=0.01
+  "$bin/convtrace_bench_churn" --ids=20000 --limit=2000
+  "$bin/convtrace_bench_endpoint_down" --spans=20000 --seconds=1
+  echo "bench smoke run: ok"
+  exit 0
+fi
+
+out=build/bench/results
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+mkdir -p "$out"
+rm -f "$out"/*.txt
+"$bin/convtrace_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_out="$out/gbench.json" --benchmark_out_format=json
+for i in 1 2 3; do
+  "$bin/convtrace_bench_churn" | tee -a "$out/churn.txt"
+  "$bin/convtrace_bench_endpoint_down" | tee -a "$out/endpoint_down.txt"
+done
+
+python3 bench/report.py --results "$out" --output bench/RESULTS.md \
+  --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include || echo '+local changes')" \
+  --load "$load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrote bench/RESULTS.md"

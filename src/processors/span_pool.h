@@ -1,0 +1,83 @@
+// Recycles SpanData records between the SDK and its own batch processor.
+//
+// Without it every span costs a dozen or more allocations on the application
+// thread (the record, its attribute vector, every key and string value longer
+// than the small-string buffer) that the export thread then frees. glibc
+// malloc is slow at freeing memory another thread allocated, and the two
+// threads contend on the arenas. With the pool, the export thread hands each
+// exported record back instead of freeing it, and the next span on any thread
+// takes it and overwrites it in place: strings and vectors keep their
+// capacity, so a span shaped like an earlier one allocates nothing.
+//
+// Records in the pool keep their old contents; SpanRecord::attribute_count
+// says how many attributes of a taken record are live (see span_record.h).
+// Thread-safe, lock-free; a full pool frees what it is given, an empty one
+// allocates, so memory stays bounded by the capacity.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "convtrace/span_data.h"
+#include "processors/bounded_queue.h"
+
+namespace convtrace {
+
+class SpanDataPool {
+ public:
+  explicit SpanDataPool(size_t capacity) : free_(capacity) {}
+  ~SpanDataPool() { clear(); }
+  SpanDataPool(const SpanDataPool&) = delete;
+  SpanDataPool& operator=(const SpanDataPool&) = delete;
+
+  // A record to overwrite: a recycled one when available, else a new one.
+  std::unique_ptr<SpanData> take() {
+    if (SpanData* recycled = free_.try_pop()) return std::unique_ptr<SpanData>(recycled);
+    return std::make_unique<SpanData>();
+  }
+
+  // Takes back a record nobody uses any more. Records that grew large (long
+  // values, many events) are freed rather than kept, so the pool never pins
+  // more than about capacity × kMaxKeptBytes.
+  void give(SpanData* span) noexcept {
+    if (approx_bytes(*span) > kMaxKeptBytes || !free_.try_push(span)) delete span;
+  }
+
+  // Frees every pooled record (at SDK shutdown).
+  void clear() noexcept {
+    while (SpanData* span = free_.try_pop()) delete span;
+  }
+
+ private:
+  static constexpr size_t kMaxKeptBytes = 16 * 1024;
+
+  static size_t string_bytes(const std::string& s) { return s.capacity(); }
+  static size_t value_bytes(const AttributeValue& value) {
+    if (const auto* s = std::get_if<std::string>(&value)) return string_bytes(*s);
+    if (const auto* v = std::get_if<std::vector<std::string>>(&value)) {
+      size_t n = v->capacity() * sizeof(std::string);
+      for (const std::string& s : *v) n += string_bytes(s);
+      return n;
+    }
+    if (const auto* v = std::get_if<std::vector<int64_t>>(&value)) return v->capacity() * 8;
+    if (const auto* v = std::get_if<std::vector<double>>(&value)) return v->capacity() * 8;
+    if (const auto* v = std::get_if<std::vector<bool>>(&value)) return v->capacity() / 8;
+    return 0;
+  }
+  static size_t approx_bytes(const SpanData& span) {
+    size_t n = string_bytes(span.name) + string_bytes(span.trace_state) +
+               string_bytes(span.status.description) +
+               span.attributes.capacity() * sizeof(Attribute);
+    for (const Attribute& a : span.attributes) n += string_bytes(a.key) + value_bytes(a.value);
+    // Events and links are rare; a record that had any is not worth keeping.
+    if (!span.events.empty() || !span.links.empty()) n += kMaxKeptBytes + 1;
+    return n;
+  }
+
+  BoundedQueue<SpanData> free_;
+};
+
+}  // namespace convtrace
