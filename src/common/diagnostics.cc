@@ -1,5 +1,7 @@
 #include "common/diagnostics.h"
 
+#include "common/fork_safety.h"
+
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -27,6 +29,10 @@ struct State {
 // Leaked on purpose: warnings may be reported from static destructors at exit.
 State& state() {
   static State* s = new State();
+  // A warning logged in a forked child must not find the lock held by a
+  // thread that no longer exists.
+  static MutexForkGuard* guard = new MutexForkGuard(s->mu);
+  (void)guard;
   return *s;
 }
 

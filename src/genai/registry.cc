@@ -7,7 +7,23 @@ namespace convtrace {
 
 ConversationRegistry::ConversationRegistry(size_t max_conversations, std::chrono::seconds idle_ttl)
     : max_per_shard_(std::max<size_t>(1, (max_conversations + kShards - 1) / kShards)),
-      idle_ttl_(idle_ttl) {}
+      idle_ttl_(idle_ttl) {
+  register_fork_aware(this);
+}
+
+ConversationRegistry::~ConversationRegistry() { unregister_fork_aware(this); }
+
+void ConversationRegistry::prepare_fork() noexcept {
+  for (Shard& shard : shards_) shard.mu.lock();
+}
+
+void ConversationRegistry::after_fork_parent() noexcept {
+  for (Shard& shard : shards_) shard.mu.unlock();
+}
+
+void ConversationRegistry::after_fork_child() noexcept {
+  for (Shard& shard : shards_) shard.mu.unlock();
+}
 
 std::shared_ptr<ConversationEntry> ConversationRegistry::get(std::string_view id) {
   Shard& shard = shards_[std::hash<std::string_view>()(id) % kShards];

@@ -16,13 +16,15 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/fork_safety.h"
 #include "trace/genai_state.h"
 
 namespace convtrace {
 
-class ConversationRegistry {
+class ConversationRegistry : private ForkAware {
  public:
   ConversationRegistry(size_t max_conversations, std::chrono::seconds idle_ttl);
+  ~ConversationRegistry() override;
 
   // The entry for `id`, created when unknown. Never null.
   std::shared_ptr<ConversationEntry> get(std::string_view id);
@@ -30,6 +32,10 @@ class ConversationRegistry {
   uint64_t evictions() const;
 
  private:
+  void prepare_fork() noexcept override;
+  void after_fork_parent() noexcept override;
+  void after_fork_child() noexcept override;
+
   struct Node {
     std::string id;
     std::shared_ptr<ConversationEntry> entry;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/diagnostics.h"
+#include "common/fork_safety.h"
 #include "convtrace/otlp.h"
 #include "otlp/otlp_json.h"
 #include "otlp/otlp_proto.h"
@@ -142,16 +143,34 @@ bool gzip_compress(const std::string& in, std::string& out) {
   return rc == Z_STREAM_END;
 }
 
-class OtlpHttpExporter final : public SpanExporter {
+class OtlpHttpExporter final : public SpanExporter, private ForkAware {
  public:
   explicit OtlpHttpExporter(OtlpHttpOptions options)
       : options_(std::move(options)),
         url_for_logs_(loggable_url(options_.endpoint)),
-        rng_(std::random_device{}()) {}
+        rng_(std::random_device{}()) {
+    register_fork_aware(this);
+  }
 
   ~OtlpHttpExporter() override {
+    unregister_fork_aware(this);
     if (curl_) curl_easy_cleanup(curl_);
     if (headers_) curl_slist_free_all(headers_);
+  }
+
+  // fork(): an export may be in flight on a parent thread the child does not
+  // have, holding the locks and the connection. The child gets fresh locks
+  // and its own connection; the parent's handle is left alone (its memory is
+  // the child's copy; cleaning it up could write on the parent's socket).
+  void prepare_fork() noexcept override {}
+  void after_fork_parent() noexcept override {}
+  void after_fork_child() noexcept override {
+    new (&export_mu_) std::mutex();
+    new (&wait_mu_) std::mutex();
+    new (&wait_cv_) std::condition_variable();
+    curl_ = nullptr;
+    headers_ = nullptr;
+    if (!shutdown_.load() && init()) shutdown_.store(true);  // no handle: fail fast
   }
 
   OtlpHttpExporter(const OtlpHttpExporter&) = delete;

@@ -1,10 +1,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
 #include "common/diagnostics.h"
+#include "common/fork_safety.h"
 #include "convtrace/processor.h"
 #include "processors/batch_processor.h"
 #include "processors/bounded_queue.h"
@@ -12,7 +14,7 @@
 namespace convtrace {
 namespace {
 
-class BatchProcessor : public SpanProcessor {
+class BatchProcessor : public SpanProcessor, private ForkAware {
  public:
   BatchProcessor(std::unique_ptr<SpanExporter> exporter, const BatchOptions& options,
                  std::shared_ptr<SpanDataPool> pool)
@@ -22,9 +24,11 @@ class BatchProcessor : public SpanProcessor {
         queue_(options.max_queue_size) {
     batch_.reserve(options_.max_export_batch_size);
     worker_ = std::thread([this] { run(); });
+    register_fork_aware(this);
   }
 
   ~BatchProcessor() override {
+    unregister_fork_aware(this);
     shutdown(options_.export_timeout);
     if (worker_.joinable()) worker_.join();
     // A span pushed while shutdown was finishing is still here: free it.
@@ -92,6 +96,29 @@ class BatchProcessor : public SpanProcessor {
   }
 
  private:
+  // fork(): the child has no worker thread and a copy of the parent's queue.
+  void prepare_fork() noexcept override { mu_.lock(); }
+  void after_fork_parent() noexcept override { mu_.unlock(); }
+  void after_fork_child() noexcept override {
+    // The queued spans are the parent's to export; the child starts empty.
+    while (SpanData* span = queue_.try_pop()) recycle(span);
+    // The std::thread object names a thread that does not exist here: it must
+    // be neither joined nor detached, so it is overwritten unused.
+    new (&worker_) std::thread();
+    if (!stop_) {
+      worker_exited_ = false;
+      flush_completed_ = flush_requested_;
+      wake_pending_.store(false, std::memory_order_relaxed);
+      try {
+        worker_ = std::thread([this] { run(); });
+      } catch (...) {
+        worker_exited_ = true;  // no thread: spans are dropped and counted
+        stopping_.store(true, std::memory_order_release);
+      }
+    }
+    mu_.unlock();
+  }
+
   void recycle(SpanData* span) noexcept {
     if (pool_) {
       pool_->give(span);

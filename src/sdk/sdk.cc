@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/diagnostics.h"
+#include "common/fork_safety.h"
 #include "convtrace/attributes.h"
 #include "genai/hooks.h"
 #include "genai/registry.h"
@@ -86,6 +87,8 @@ struct Installed {
 };
 Installed& installed_slot() {
   static Installed* slot = new Installed();
+  static MutexForkGuard* guard = new MutexForkGuard(slot->mu);
+  (void)guard;
   return *slot;
 }
 
