@@ -13,7 +13,7 @@ mode=full
 if [[ "${1:-}" == "--smoke" ]]; then mode=smoke; fi
 
 bin=build/bench/bench
-targets=(convtrace_bench convtrace_bench_churn convtrace_bench_endpoint_down)
+targets=(convtrace_bench convtrace_bench_churn convtrace_bench_endpoint_down convtrace_bench_collect)
 
 cmake --preset bench >/dev/null
 cmake --build --preset bench --target "${targets[@]}"
@@ -22,6 +22,7 @@ if [[ "$mode" == smoke ]]; then
   "$bin/convtrace_bench" --benchmark_min_time=0.01
   "$bin/convtrace_bench_churn" --ids=20000 --limit=2000
   "$bin/convtrace_bench_endpoint_down" --spans=20000 --seconds=1
+  "$bin/convtrace_bench_collect" --spans=5120 --seconds=3
   echo "bench smoke run: ok"
   exit 0
 fi
@@ -35,6 +36,7 @@ rm -f "$out"/*.txt
 for i in 1 2 3; do
   "$bin/convtrace_bench_churn" | tee -a "$out/churn.txt"
   "$bin/convtrace_bench_endpoint_down" | tee -a "$out/endpoint_down.txt"
+  "$bin/convtrace_bench_collect" --spans=150000 --seconds=15 | tee -a "$out/collect.txt"
 done
 
 python3 bench/report.py --results "$out" --output bench/RESULTS.md \
