@@ -2,7 +2,9 @@
 # Builds the `bench` preset and runs the benchmark suite.
 #
 #   bench/run.sh           full run: 3 repetitions, medians written to bench/RESULTS.md
-#   bench/run.sh --smoke   every benchmark once, briefly; no timing judged (CI)
+#   bench/run.sh --smoke   every benchmark once, briefly; no timing judged (CI). Uses the
+#                          programs of the `dev` build when it has them (CI builds it
+#                          anyway), else builds the `bench` preset.
 #
 # Timings depend on the machine and on what else runs on it: RESULTS.md
 # records the CPU, core count, load average and commit next to the figures.
@@ -15,8 +17,13 @@ if [[ "${1:-}" == "--smoke" ]]; then mode=smoke; fi
 bin=build/bench/bench
 targets=(convtrace_bench convtrace_bench_churn convtrace_bench_endpoint_down convtrace_bench_collect)
 
-cmake --preset bench >/dev/null
-cmake --build --preset bench --target "${targets[@]}"
+if [[ "$mode" == smoke && -d build/dev/bench ]]; then
+  bin=build/dev/bench
+  cmake --build --preset dev --target "${targets[@]}"
+else
+  cmake --preset bench >/dev/null
+  cmake --build --preset bench --target "${targets[@]}"
+fi
 
 if [[ "$mode" == smoke ]]; then
   "$bin/convtrace_bench" --benchmark_min_time=0.01
