@@ -56,6 +56,17 @@ inline std::shared_ptr<Sdk> make_bench_sdk(std::atomic<uint64_t>* exported,
 }
 
 // A field of /proc/self/status in KiB ("VmRSS", "VmHWM"); 0 when unreadable.
+// The value of a `--name=N` command-line flag, or `fallback`.
+inline uint64_t flag_value(int argc, char** argv, const char* name, uint64_t fallback) {
+  size_t len = std::strlen(name);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], name, len) == 0 && argv[i][len] == '=') {
+      return std::strtoull(argv[i] + len + 1, nullptr, 10);
+    }
+  }
+  return fallback;
+}
+
 inline uint64_t proc_status_kib(const char* field) {
   std::FILE* f = std::fopen("/proc/self/status", "r");
   if (!f) return 0;

@@ -15,22 +15,6 @@
 #include "genai/registry.h"
 #include "trace/sdk_state.h"
 
-namespace convtrace::bench {
-namespace {
-
-uint64_t flag_value(int argc, char** argv, const char* name, uint64_t fallback) {
-  size_t len = std::strlen(name);
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], name, len) == 0 && argv[i][len] == '=') {
-      return std::strtoull(argv[i] + len + 1, nullptr, 10);
-    }
-  }
-  return fallback;
-}
-
-}  // namespace
-}  // namespace convtrace::bench
-
 int main(int argc, char** argv) {
   using namespace convtrace;
   using namespace convtrace::bench;

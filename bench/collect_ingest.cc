@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "convtrace/store.h"
 #include "genai_spans.h"
 #include "otlp/otlp_proto.h"
@@ -71,16 +72,6 @@ RequestTemplate make_template() {
     from = at + needle.size();
   }
   return t;
-}
-
-uint64_t flag_value(int argc, char** argv, const char* name, uint64_t fallback) {
-  size_t len = std::strlen(name);
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], name, len) == 0 && argv[i][len] == '=') {
-      return std::strtoull(argv[i] + len + 1, nullptr, 10);
-    }
-  }
-  return fallback;
 }
 
 int run(uint64_t max_spans, uint64_t max_seconds, unsigned clients) {

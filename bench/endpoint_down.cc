@@ -312,16 +312,6 @@ void run_b10(double seconds) {
   set_log_handler(nullptr);
 }
 
-uint64_t flag_value(int argc, char** argv, const char* name, uint64_t fallback) {
-  size_t len = std::strlen(name);
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], name, len) == 0 && argv[i][len] == '=') {
-      return std::strtoull(argv[i] + len + 1, nullptr, 10);
-    }
-  }
-  return fallback;
-}
-
 }  // namespace
 }  // namespace convtrace::bench
 

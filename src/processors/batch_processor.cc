@@ -10,6 +10,7 @@
 #include "convtrace/processor.h"
 #include "processors/batch_processor.h"
 #include "processors/bounded_queue.h"
+#include "processors/counters.h"
 
 namespace convtrace {
 namespace {
@@ -34,21 +35,21 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
     // A span pushed while shutdown was finishing is still here: free it.
     while (SpanData* span = queue_.try_pop()) {
       recycle(span);
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+      counters_.dropped.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
   void on_end(std::unique_ptr<SpanData> span) noexcept override {
-    ended_.fetch_add(1, std::memory_order_relaxed);
+    counters_.ended.fetch_add(1, std::memory_order_relaxed);
     if (stopping_.load(std::memory_order_acquire)) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+      counters_.dropped.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     SpanData* raw = span.release();
     if (!queue_.try_push(raw)) {
       // Never wait for the exporter: a full queue drops, and the drop is counted.
       recycle(raw);
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+      counters_.dropped.fetch_add(1, std::memory_order_relaxed);
       report_warning("queue_full", "span queue full; spans are being dropped");
       return;
     }
@@ -85,15 +86,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
     return finished;
   }
 
-  ProcessorStats stats() const noexcept override {
-    ProcessorStats s;
-    s.ended = ended_.load(std::memory_order_relaxed);
-    s.exported = exported_.load(std::memory_order_relaxed);
-    s.dropped = dropped_.load(std::memory_order_relaxed);
-    s.export_failures = export_failures_.load(std::memory_order_relaxed);
-    s.failed_spans = failed_spans_.load(std::memory_order_relaxed);
-    return s;
-  }
+  ProcessorStats stats() const noexcept override { return counters_.snapshot(); }
 
  private:
   // fork(): the child has no worker thread and a copy of the parent's queue.
@@ -167,12 +160,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
       }
       if (batch_.empty()) return;
       ExportResult result = exporter_->export_batch(SpanBatch(batch_.data(), batch_.size()));
-      if (result == ExportResult::success) {
-        exported_.fetch_add(batch_.size(), std::memory_order_relaxed);
-      } else {
-        export_failures_.fetch_add(1, std::memory_order_relaxed);
-        failed_spans_.fetch_add(batch_.size(), std::memory_order_relaxed);
-      }
+      counters_.count_export(result == ExportResult::success, batch_.size());
       for (SpanData* span : batch_) recycle(span);
     }
   }
@@ -194,7 +182,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   std::atomic<bool> wake_pending_{false};
   std::thread worker_;
 
-  std::atomic<uint64_t> ended_{0}, exported_{0}, dropped_{0}, export_failures_{0}, failed_spans_{0};
+  ProcessorCounters counters_;
 };
 
 }  // namespace

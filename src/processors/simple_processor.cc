@@ -2,6 +2,7 @@
 #include <mutex>
 
 #include "convtrace/processor.h"
+#include "processors/counters.h"
 
 namespace convtrace {
 namespace {
@@ -12,19 +13,14 @@ class SimpleProcessor : public SpanProcessor {
       : exporter_(std::move(exporter)) {}
 
   void on_end(std::unique_ptr<SpanData> span) noexcept override {
-    ended_.fetch_add(1, std::memory_order_relaxed);
+    counters_.ended.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(mu_);
     if (shut_down_) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+      counters_.dropped.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     const SpanData* one = span.get();
-    if (exporter_->export_batch(SpanBatch(&one, 1)) == ExportResult::success) {
-      exported_.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      export_failures_.fetch_add(1, std::memory_order_relaxed);
-      failed_spans_.fetch_add(1, std::memory_order_relaxed);
-    }
+    counters_.count_export(exporter_->export_batch(SpanBatch(&one, 1)) == ExportResult::success, 1);
   }
 
   bool force_flush(std::chrono::milliseconds timeout) noexcept override {
@@ -41,21 +37,13 @@ class SimpleProcessor : public SpanProcessor {
     return flushed;
   }
 
-  ProcessorStats stats() const noexcept override {
-    ProcessorStats s;
-    s.ended = ended_.load(std::memory_order_relaxed);
-    s.exported = exported_.load(std::memory_order_relaxed);
-    s.dropped = dropped_.load(std::memory_order_relaxed);
-    s.export_failures = export_failures_.load(std::memory_order_relaxed);
-    s.failed_spans = failed_spans_.load(std::memory_order_relaxed);
-    return s;
-  }
+  ProcessorStats stats() const noexcept override { return counters_.snapshot(); }
 
  private:
   std::mutex mu_;  // one export at a time, as the exporter contract promises
   std::unique_ptr<SpanExporter> exporter_;
   bool shut_down_ = false;  // guarded by mu_
-  std::atomic<uint64_t> ended_{0}, exported_{0}, dropped_{0}, export_failures_{0}, failed_spans_{0};
+  ProcessorCounters counters_;
 };
 
 }  // namespace

@@ -1,0 +1,35 @@
+// The counters every processor keeps, updated lock-free from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "convtrace/processor.h"
+
+namespace convtrace {
+
+struct ProcessorCounters {
+  std::atomic<uint64_t> ended{0}, exported{0}, dropped{0}, export_failures{0}, failed_spans{0};
+
+  // Counts one export call of `spans` spans.
+  void count_export(bool ok, uint64_t spans) noexcept {
+    if (ok) {
+      exported.fetch_add(spans, std::memory_order_relaxed);
+    } else {
+      export_failures.fetch_add(1, std::memory_order_relaxed);
+      failed_spans.fetch_add(spans, std::memory_order_relaxed);
+    }
+  }
+
+  ProcessorStats snapshot() const noexcept {
+    ProcessorStats s;
+    s.ended = ended.load(std::memory_order_relaxed);
+    s.exported = exported.load(std::memory_order_relaxed);
+    s.dropped = dropped.load(std::memory_order_relaxed);
+    s.export_failures = export_failures.load(std::memory_order_relaxed);
+    s.failed_spans = failed_spans.load(std::memory_order_relaxed);
+    return s;
+  }
+};
+
+}  // namespace convtrace
