@@ -93,8 +93,15 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   void prepare_fork() noexcept override { mu_.lock(); }
   void after_fork_parent() noexcept override { mu_.unlock(); }
   void after_fork_child() noexcept override {
-    // The queued spans are the parent's to export; the child starts empty.
-    while (SpanData* span = queue_.try_pop()) recycle(span);
+    // The queued spans are the parent's to export: the child starts with an
+    // empty queue. The queue is reset rather than drained, because a thread
+    // that was mid-push at the fork left a cell claimed but never published.
+    queue_.reset_after_fork();
+    if (pool_) pool_->reset_after_fork();
+    // A parent thread waiting on these at the fork is a phantom waiter here;
+    // glibc's notify can wait forever for it to leave, so start them afresh.
+    new (&cv_) std::condition_variable();
+    new (&done_cv_) std::condition_variable();
     // The std::thread object names a thread that does not exist here: it must
     // be neither joined nor detached, so it is overwritten unused.
     new (&worker_) std::thread();

@@ -64,6 +64,15 @@ class BoundedQueue {
     }
   }
 
+  // For a forked child only: a thread that was mid-push in the parent may have
+  // claimed a cell it never published, which would block every later pop.
+  // Starts the queue empty; what it held is abandoned (the parent owns it).
+  void reset_after_fork() {
+    for (size_t i = 0; i < capacity_; ++i) cells_[i].sequence.store(i, std::memory_order_relaxed);
+    enqueue_pos_.store(0, std::memory_order_relaxed);
+    dequeue_pos_.store(0, std::memory_order_relaxed);
+  }
+
   // Approximate: exact only when no push or pop is in flight.
   size_t size_approx() const {
     size_t e = enqueue_pos_.load(std::memory_order_relaxed);

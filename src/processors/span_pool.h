@@ -47,6 +47,9 @@ class SpanDataPool {
   }
 
   // Frees every pooled record (at SDK shutdown).
+  // For a forked child only (see BoundedQueue::reset_after_fork).
+  void reset_after_fork() noexcept { free_.reset_after_fork(); }
+
   void clear() noexcept {
     while (SpanData* span = free_.try_pop()) delete span;
   }
