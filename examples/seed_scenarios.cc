@@ -4,9 +4,10 @@
 //   3. a conversation whose two turns each run a RAG workflow.
 //
 // The LLM client is a stand-in that returns fixed token usage, so the program
-// needs no network and no API keys. Spans go to the console by default; the
-// standard OTEL_* variables choose another exporter, e.g.
+// needs no network and no API keys. Spans go to the console; the standard
+// OTEL_* variables choose another exporter, e.g.
 //   OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ./seed_scenarios
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -83,6 +84,9 @@ std::string rag(const std::string& workflow_id, const std::string& query) {
 int main() {
   convtrace::Config cfg;
   cfg.service_name = "seed-scenarios";
+  // Print to the console unless OTEL_TRACES_EXPORTER chooses another exporter
+  // (the library's own default is the embedded SQLite store).
+  if (!std::getenv("OTEL_TRACES_EXPORTER")) cfg.exporter = convtrace::ExporterKind::console;
   cfg.synchronous_export = true;  // print each span as it ends, in order
   auto sdk = convtrace::Sdk::create(std::move(cfg));
   if (!sdk) {

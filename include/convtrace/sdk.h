@@ -75,7 +75,8 @@ struct Config {
   // values; a malformed list is discarded whole with a warning).
   std::vector<Attribute> resource_attributes;
 
-  // Export. Default: OTEL_TRACES_EXPORTER, else console.
+  // Export. Default: OTEL_TRACES_EXPORTER, else sqlite (the embedded store at
+  // sqlite_path), so a local run needs no server.
   std::optional<ExporterKind> exporter;
   // With ExporterKind::custom (or set alone): the exporter to use.
   std::unique_ptr<SpanExporter> custom_exporter;

@@ -218,7 +218,7 @@ void apply_exporter(Config& config, const GetEnv& fn) {
   } else if (name == "sqlite") {
     config.exporter = ExporterKind::sqlite;
   } else {
-    warn("OTEL_TRACES_EXPORTER", v, "is not one of otlp, console, jsonl, sqlite, none", "console");
+    warn("OTEL_TRACES_EXPORTER", v, "is not one of otlp, console, jsonl, sqlite, none", "sqlite");
   }
 }
 
@@ -425,7 +425,7 @@ OtlpHttpOptions otlp_settings_from_environment(const GetEnv& fn) {
 }
 
 Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config) {
-  switch (config.exporter.value_or(ExporterKind::console)) {
+  switch (config.exporter.value_or(ExporterKind::sqlite)) {
     case ExporterKind::otlp:
       return make_otlp_http_exporter(config.otlp.value_or(OtlpHttpOptions{}));
     case ExporterKind::sqlite:

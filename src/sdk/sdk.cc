@@ -63,7 +63,8 @@ class NullExporter : public SpanExporter {
 
 Expected<std::unique_ptr<SpanExporter>> build_exporter(Config& config) {
   if (config.custom_exporter) return std::move(config.custom_exporter);
-  ExporterKind kind = config.exporter.value_or(ExporterKind::console);
+  // The embedded store is the default: a local run needs no server.
+  ExporterKind kind = config.exporter.value_or(ExporterKind::sqlite);
   switch (kind) {
     case ExporterKind::none:
       return std::unique_ptr<SpanExporter>(new NullExporter());

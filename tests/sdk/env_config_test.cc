@@ -155,6 +155,7 @@ TEST(EnvConfig, ServiceNameAndResourceAttributes) {
   EXPECT_EQ(env.warnings(), 0u);
 
   // OTEL_SERVICE_NAME wins over service.name in OTEL_RESOURCE_ATTRIBUTES.
+  c.exporter = ExporterKind::none;
   auto sdk = Sdk::create(std::move(c));
   ASSERT_TRUE(sdk);
   EXPECT_EQ(*find_string((*sdk)->resource().attributes, attr::kServiceName), "checkout");
@@ -683,6 +684,31 @@ TEST(EnvConfig, SqliteExporterWritesToConvtraceDb) {
   auto sdk = Sdk::create(std::move(c));
   ASSERT_TRUE(sdk) << sdk.error().message;
   { Span span = (*sdk)->tracer().start_span("stored"); }
+  (*sdk)->shutdown(std::chrono::milliseconds(1000));
+  auto store = Store::open(path);
+  ASSERT_TRUE(store) << store.error().message;
+  auto count = (*store)->span_count();
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 1);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace convtrace
+
+namespace convtrace {
+namespace {
+
+TEST(SdkDefaults, TheEmbeddedStoreIsTheDefaultExporter) {
+  std::string path = ::testing::TempDir() + "/default-" + std::to_string(::getpid()) + ".db";
+  std::remove(path.c_str());
+  Config c;
+  c.read_environment = false;
+  c.sqlite_path = path;
+  c.synchronous_export = true;
+  auto sdk = Sdk::create(std::move(c));
+  ASSERT_TRUE(sdk) << sdk.error().message;
+  { Span span = (*sdk)->tracer().start_span("stored by default"); }
   (*sdk)->shutdown(std::chrono::milliseconds(1000));
   auto store = Store::open(path);
   ASSERT_TRUE(store) << store.error().message;
