@@ -674,47 +674,43 @@ TEST(EnvOtlp, SdkFromTheEnvironmentExportsToTheConfiguredEndpoint) {
   (*sdk)->shutdown(std::chrono::milliseconds(1000));
 }
 
-TEST(EnvConfig, SqliteExporterWritesToConvtraceDb) {
-  std::string path = ::testing::TempDir() + "/env-sqlite-" + std::to_string(::getpid()) + ".db";
-  std::remove(path.c_str());
-  Env env({{"OTEL_TRACES_EXPORTER", "sqlite"}, {"CONVTRACE_DB", path.c_str()}});
-  Config c = env.apply();
-  ASSERT_EQ(c.sqlite_path, path);
+// Builds an SDK from `c` (exporting synchronously), ends one span, and returns
+// how many spans the store at `path` then holds; -1 when something failed.
+int64_t spans_stored_by(Config c, const std::string& path) {
   c.synchronous_export = true;
   auto sdk = Sdk::create(std::move(c));
-  ASSERT_TRUE(sdk) << sdk.error().message;
+  EXPECT_TRUE(sdk) << sdk.error().message;
+  if (!sdk) return -1;
   { Span span = (*sdk)->tracer().start_span("stored"); }
   (*sdk)->shutdown(std::chrono::milliseconds(1000));
   auto store = Store::open(path);
-  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_TRUE(store) << store.error().message;
+  if (!store) return -1;
   auto count = (*store)->span_count();
-  ASSERT_TRUE(count);
-  EXPECT_EQ(*count, 1);
+  return count ? *count : -1;
+}
+
+std::string fresh_db_path(const char* name) {
+  std::string path = ::testing::TempDir() + "/" + name + "-" + std::to_string(::getpid()) + ".db";
+  std::remove(path.c_str());
+  return path;
+}
+
+TEST(EnvConfig, SqliteExporterWritesToConvtraceDb) {
+  std::string path = fresh_db_path("env-sqlite");
+  Env env({{"OTEL_TRACES_EXPORTER", "sqlite"}, {"CONVTRACE_DB", path.c_str()}});
+  Config c = env.apply();
+  ASSERT_EQ(c.sqlite_path, path);
+  EXPECT_EQ(spans_stored_by(std::move(c), path), 1);
   std::remove(path.c_str());
 }
 
-}  // namespace
-}  // namespace convtrace
-
-namespace convtrace {
-namespace {
-
 TEST(SdkDefaults, TheEmbeddedStoreIsTheDefaultExporter) {
-  std::string path = ::testing::TempDir() + "/default-" + std::to_string(::getpid()) + ".db";
-  std::remove(path.c_str());
+  std::string path = fresh_db_path("default");
   Config c;
   c.read_environment = false;
   c.sqlite_path = path;
-  c.synchronous_export = true;
-  auto sdk = Sdk::create(std::move(c));
-  ASSERT_TRUE(sdk) << sdk.error().message;
-  { Span span = (*sdk)->tracer().start_span("stored by default"); }
-  (*sdk)->shutdown(std::chrono::milliseconds(1000));
-  auto store = Store::open(path);
-  ASSERT_TRUE(store) << store.error().message;
-  auto count = (*store)->span_count();
-  ASSERT_TRUE(count);
-  EXPECT_EQ(*count, 1);
+  EXPECT_EQ(spans_stored_by(std::move(c), path), 1);
   std::remove(path.c_str());
 }
 
