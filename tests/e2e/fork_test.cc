@@ -10,6 +10,14 @@
 
 #include "convtrace/convtrace.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define CONVTRACE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONVTRACE_ASAN 1
+#endif
+#endif
+
 namespace convtrace {
 namespace {
 
@@ -88,6 +96,13 @@ class ForkTest : public ::testing::Test {
 };
 
 TEST_F(ForkTest, ChildWithoutExecKeepsAWorkingSdk) {
+#ifdef CONVTRACE_ASAN
+  // The AddressSanitizer runtime of clang 14 does not take its own allocator
+  // locks around fork(): a child forked while another thread allocates can
+  // hang inside ASan's malloc, whatever the program does. glibc's malloc,
+  // which applications run on, takes its locks, and this test runs there.
+  GTEST_SKIP() << "fork without exec is not supported by this ASan runtime";
+#endif
   start_noise();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   for (int round = 0; round < 5; ++round) {
