@@ -1,5 +1,7 @@
 #include "otlp/otlp_json.h"
 
+#include "otlp/array_builder.h"
+
 #include <simdjson.h>
 
 #include <charconv>
@@ -701,9 +703,7 @@ class JsonDecoder {
   }
 
   bool array_value(element v, AttributeValue* out, bool* supported) {
-    *out = std::vector<std::string>{};
-    bool homogeneous = true;
-    size_t count = 0;
+    ArrayBuilder array(out);
     bool ok = members(v, [&](std::string_view k, element values) {
       if (k != "values") return true;
       Enter e(path_, "values");
@@ -712,47 +712,12 @@ class JsonDecoder {
         bool element_ok;
         if (!any_value(item, /*allow_array=*/false, &element_value, &element_ok)) return false;
         if (!charge(sizeof(std::string))) return false;
-        if (!element_ok || !homogeneous) {
-          homogeneous = false;
-          return true;
-        }
-        if (count++ == 0) {
-          switch (element_value.index()) {
-            case 0:
-              *out = std::vector<bool>{};
-              break;
-            case 1:
-              *out = std::vector<int64_t>{};
-              break;
-            case 2:
-              *out = std::vector<double>{};
-              break;
-            default:
-              break;
-          }
-        }
-        bool appended = std::visit(
-            [&](auto& vec) {
-              using V = std::decay_t<decltype(vec)>;
-              if constexpr (std::is_same_v<V, std::vector<bool>> ||
-                            std::is_same_v<V, std::vector<int64_t>> ||
-                            std::is_same_v<V, std::vector<double>> ||
-                            std::is_same_v<V, std::vector<std::string>>) {
-                auto* x = std::get_if<typename V::value_type>(&element_value);
-                if (!x) return false;
-                vec.push_back(std::move(*x));
-                return true;
-              } else {
-                return false;
-              }
-            },
-            *out);
-        if (!appended) homogeneous = false;
+        array.add(std::move(element_value), element_ok);
         return true;
       });
     });
     if (!ok) return false;
-    *supported = homogeneous;
+    *supported = array.homogeneous();
     return true;
   }
 

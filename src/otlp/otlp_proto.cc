@@ -1,5 +1,7 @@
 #include "otlp/otlp_proto.h"
 
+#include "otlp/array_builder.h"
+
 #include <cassert>
 #include <cstring>
 #include <type_traits>
@@ -733,20 +735,8 @@ class Decoder {
     return error_.empty();
   }
 
-  template <typename T>
-  static bool append_element(AttributeValue* array, AttributeValue&& element) {
-    auto* vec = std::get_if<std::vector<T>>(array);
-    auto* value = std::get_if<T>(&element);
-    if (!vec || !value) return false;
-    vec->push_back(std::move(*value));
-    return true;
-  }
-
   bool array_value(Reader r, AttributeValue* out, bool* supported) {
-    // The first element fixes the array's type; until then it is an empty string array.
-    *out = std::vector<std::string>{};
-    bool homogeneous = true;
-    size_t count = 0;
+    ArrayBuilder array(out);
     Field f;
     while (next(r, &f)) {
       if (f.number != kArrayValues) {
@@ -759,44 +749,10 @@ class Decoder {
       bool element_ok;
       if (!any_value(m, /*allow_array=*/false, &element, &element_ok)) return false;
       if (!charge(f.at, sizeof(std::string))) return false;
-      if (!element_ok || !homogeneous) {
-        homogeneous = false;
-        continue;
-      }
-      if (count++ == 0) {
-        switch (element.index()) {
-          case 0:
-            *out = std::vector<bool>{};
-            break;
-          case 1:
-            *out = std::vector<int64_t>{};
-            break;
-          case 2:
-            *out = std::vector<double>{};
-            break;
-          default:
-            break;  // already a string array
-        }
-      }
-      bool ok;
-      switch (element.index()) {
-        case 0:
-          ok = append_element<bool>(out, std::move(element));
-          break;
-        case 1:
-          ok = append_element<int64_t>(out, std::move(element));
-          break;
-        case 2:
-          ok = append_element<double>(out, std::move(element));
-          break;
-        default:
-          ok = append_element<std::string>(out, std::move(element));
-          break;
-      }
-      if (!ok) homogeneous = false;
+      array.add(std::move(element), element_ok);
     }
     if (!error_.empty()) return false;
-    *supported = homogeneous;
+    *supported = array.homogeneous();
     return true;
   }
 
