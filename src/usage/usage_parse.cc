@@ -215,18 +215,24 @@ struct Walker {
       }
       if (key == "tokens") {
         facts.cohere = true;
-        return walk_counts(
-            child_value, child, lenient,
-            [&](std::string_view k) -> Count* {
-              if (k == "input_tokens") return &c.cohere_input_tokens;
-              if (k == "output_tokens") return &c.cohere_output_tokens;
-              return nullptr;
-            },
-            ignore_objects);
+        return walk_cohere_tokens(child_value, child, facts, lenient);
       }
       return {};
     };
     return walk_counts(value, path, lenient, count_for, on_object);
+  }
+
+  // Cohere's `tokens`: the model's own token counts (billed units are separate).
+  Error walk_cohere_tokens(od::value value, const std::string& path, Facts& facts, bool lenient) {
+    RawCounts& c = facts.counts;
+    return walk_counts(
+        value, path, lenient,
+        [&](std::string_view k) -> Count* {
+          if (k == "input_tokens") return &c.cohere_input_tokens;
+          if (k == "output_tokens") return &c.cohere_output_tokens;
+          return nullptr;
+        },
+        ignore_objects);
   }
 
   Error walk_billed(od::value value, const std::string& path, Facts& facts, bool lenient) {
@@ -243,7 +249,6 @@ struct Walker {
 
   // Cohere's `meta`: billed units for embeddings (and v1 chat).
   Error walk_meta(od::value value, const std::string& path, Facts& facts) {
-    RawCounts& c = facts.counts;
     return walk_counts(
         value, path, /*lenient=*/true, [](std::string_view) -> Count* { return nullptr; },
         [&](std::string_view key, od::value child_value, const std::string& child) -> Error {
@@ -253,14 +258,7 @@ struct Walker {
           }
           if (key == "tokens") {
             facts.cohere = true;
-            return walk_counts(
-                child_value, child, false,
-                [&](std::string_view k) -> Count* {
-                  if (k == "input_tokens") return &c.cohere_input_tokens;
-                  if (k == "output_tokens") return &c.cohere_output_tokens;
-                  return nullptr;
-                },
-                ignore_objects);
+            return walk_cohere_tokens(child_value, child, facts, false);
           }
           return {};
         });
