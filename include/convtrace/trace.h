@@ -61,9 +61,11 @@ class Context {
   std::string_view workflow_id() const;
 
   // A copy with another parent span (e.g. one extracted from headers).
-  Context with_span_context(SpanContext span) const;
+  Context with_span_context(SpanContext span) const&;
+  Context with_span_context(SpanContext span) &&;
   // A copy with another GenAI state (used by the genai layer and propagation).
-  Context with_genai(std::shared_ptr<const GenAiState> genai) const;
+  Context with_genai(std::shared_ptr<const GenAiState> genai) const&;
+  Context with_genai(std::shared_ptr<const GenAiState> genai) &&;
   const std::shared_ptr<const GenAiState>& genai() const { return genai_; }
 
  private:
@@ -141,7 +143,7 @@ class Span {
   template <typename I,
             typename = std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>>>
   void set_attribute(std::string_view key, I value) {
-    set_attribute_value(key, AttributeValue(static_cast<int64_t>(value)));
+    set_int_attribute(key, static_cast<int64_t>(value));
   }
   // Any value type, including arrays.
   void set_attribute_value(std::string_view key, AttributeValue value);
@@ -185,6 +187,7 @@ class Span {
  private:
   friend struct SpanAccess;  // the SDK's internals
   explicit Span(SpanRecord* rec) : rec_(rec) {}
+  void set_int_attribute(std::string_view key, int64_t value);
   SpanRecord* rec_ = nullptr;
 };
 

@@ -48,7 +48,7 @@ ConversationScope conversation(std::string_view id, ConversationOptions options)
     return ConversationScope();
   }
   try {
-    Context current = Context::current();
+    const Context& current = current_context();
     const GenAiState* outer = current.genai().get();
     auto state = outer ? std::make_shared<GenAiState>(*outer) : std::make_shared<GenAiState>();
     std::string bounded = bounded_id(id, "conversation id");
@@ -74,7 +74,8 @@ ConversationScope conversation(std::string_view id, ConversationOptions options)
       for (const std::string& k : state->propagate) known = known || k == key;
       if (!known) state->propagate.push_back(std::move(key));
     }
-    Context previous = exchange_current_context(current.with_genai(std::move(state)));
+    Context next = current.with_genai(std::move(state));
+    Context previous = exchange_current_context(std::move(next));
     return ConversationScope(std::move(previous));
   } catch (...) {
     return ConversationScope();

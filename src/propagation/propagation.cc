@@ -202,7 +202,7 @@ Context extract(const TextMapCarrier& carrier, const Context& base) noexcept {
     SpanContext span;
     if (parse_traceparent(carrier.get(kTraceparentHeader), &span)) {
       span.trace_state = normalize_tracestate(carrier.get(kTracestateHeader));
-      result = result.with_span_context(std::move(span));
+      result = std::move(result).with_span_context(std::move(span));
     }
 
     std::vector<BaggageEntry> entries = parse_baggage(carrier.get(kBaggageHeader));
@@ -250,7 +250,7 @@ Context extract(const TextMapCarrier& carrier, const Context& base) noexcept {
       state->turn_totals.reset();
       advance_registry(state->conversation_id, turn, *state);
     }
-    return result.with_genai(std::move(state));
+    return std::move(result).with_genai(std::move(state));
   } catch (...) {
     report_warning("propagation_failed", "extract: headers could not be read");
     return base;

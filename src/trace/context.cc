@@ -18,6 +18,8 @@ Context& current_slot() {
 
 Context Context::current() { return current_slot(); }
 
+const Context& current_context() { return current_slot(); }
+
 Context exchange_current_context(Context ctx) {
   Context& slot = current_slot();
   Context previous = std::move(slot);
@@ -35,16 +37,29 @@ std::string_view Context::workflow_id() const {
   return genai_ ? std::string_view(genai_->workflow_id) : std::string_view();
 }
 
-Context Context::with_span_context(SpanContext span) const {
+Context Context::with_span_context(SpanContext span) const& {
   Context copy = *this;
   copy.span_ = std::move(span);
   return copy;
 }
 
-Context Context::with_genai(std::shared_ptr<const GenAiState> genai) const {
+// The rvalue forms reuse the temporary: a chain like
+// Context().with_span_context(s).with_genai(g) then copies no state twice
+// (each copy of the GenAI state is an atomic reference count).
+Context Context::with_span_context(SpanContext span) && {
+  span_ = std::move(span);
+  return std::move(*this);
+}
+
+Context Context::with_genai(std::shared_ptr<const GenAiState> genai) const& {
   Context copy = *this;
   copy.genai_ = std::move(genai);
   return copy;
+}
+
+Context Context::with_genai(std::shared_ptr<const GenAiState> genai) && {
+  genai_ = std::move(genai);
+  return std::move(*this);
 }
 
 ContextScope::ContextScope(Context ctx) : active_(true) {

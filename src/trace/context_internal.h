@@ -13,6 +13,10 @@ struct SpanAccess {
   static SpanRecord* record(const Span& span) { return span.rec_; }
 };
 
+// This thread's current context, without the copy Context::current() makes.
+// Valid until the thread ends; its value changes when a scope changes it.
+const Context& current_context();
+
 // Makes `ctx` current on this thread and returns what was current before.
 Context exchange_current_context(Context ctx);
 

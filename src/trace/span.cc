@@ -1,3 +1,5 @@
+#include <cstring>
+#include <new>
 #include <utility>
 
 #include "convtrace/attributes.h"
@@ -21,17 +23,66 @@ void truncate_to_limit(AttributeValue& value, size_t limit) {
 
 bool is_recording(const SpanRecord* rec) { return rec && rec->data && !rec->ended; }
 
-// Which of 64 bits stands for `key` in SpanRecord::key_bits. Mixes the length
-// and a few bytes (keys often share long prefixes like "gen_ai.usage.").
-uint64_t key_bit(std::string_view key) {
+// A hash of an attribute key from its length and four of its bytes: cheap,
+// and keys that share long prefixes ("gen_ai.usage.") still differ in it.
+// Keys that collide only cost a string comparison.
+inline uint32_t key_hash(std::string_view key) {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
   const size_t n = key.size();
-  if (n == 0) return 1;
+  if (n == 0) return 0;
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(key[i]); };
   uint64_t h = n;
-  h = h * 0x9E3779B97F4A7C15ULL + static_cast<unsigned char>(key[n - 1]);
-  h = h * 0x9E3779B97F4A7C15ULL + static_cast<unsigned char>(key[n / 2]);
-  h = h * 0x9E3779B97F4A7C15ULL + static_cast<unsigned char>(key[n - 1 - n / 4]);
-  h = h * 0x9E3779B97F4A7C15ULL + static_cast<unsigned char>(key[n / 4]);
-  return uint64_t{1} << (h >> 58);
+  h = h * kMul + byte(n - 1);
+  h = h * kMul + byte(n / 2);
+  h = h * kMul + byte(n - 1 - n / 4);
+  h = h * kMul + byte(n / 4);
+  return static_cast<uint32_t>(h >> 32);
+}
+
+inline uint64_t key_bit(uint32_t hash) { return uint64_t{1} << (hash >> 26); }
+
+// Whether two byte ranges of equal length `n` hold the same bytes. Inline,
+// a word at a time: attribute keys and values are short, and a call to
+// memcmp cost more than the comparison.
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) return false;
+    }
+    // The tail, as the last 8 bytes (overlapping what was compared).
+    uint64_t x, y;
+    std::memcpy(&x, a + n - 8, 8);
+    std::memcpy(&y, b + n - 8, 8);
+    return x == y;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+inline bool same_string(const std::string& a, std::string_view b) {
+  return a.size() == b.size() && same_bytes(a.data(), b.data(), b.size());
+}
+
+// The index of the live attribute `key` (whose hash is `hash`), or -1.
+inline ptrdiff_t find_slot(const SpanRecord& record, std::string_view key, uint32_t hash) {
+  if (!(record.key_bits & key_bit(hash))) return -1;
+  const std::vector<Attribute>& attrs = record.data->attributes;
+  const size_t live = record.attribute_count;
+  const size_t hashed = live < SpanRecord::kHashedKeys ? live : SpanRecord::kHashedKeys;
+  for (size_t i = 0; i < hashed; ++i) {
+    if (record.key_hashes[i] == hash && same_string(attrs[i].key, key)) {
+      return static_cast<ptrdiff_t>(i);
+    }
+  }
+  for (size_t i = hashed; i < live; ++i) {
+    if (same_string(attrs[i].key, key)) return static_cast<ptrdiff_t>(i);
+  }
+  return -1;
 }
 
 // The live slot holding `key`, or a new slot with `key` written into it — a
@@ -39,13 +90,10 @@ uint64_t key_bit(std::string_view key) {
 // counted) when the count limit is reached.
 Attribute* attribute_slot(SpanRecord& record, std::string_view key) {
   std::vector<Attribute>& attrs = record.data->attributes;
+  const uint32_t hash = key_hash(key);
+  const ptrdiff_t found = find_slot(record, key, hash);
+  if (found >= 0) return &attrs[static_cast<size_t>(found)];
   const size_t live = record.attribute_count;
-  const uint64_t bit = key_bit(key);
-  if (record.key_bits & bit) {
-    for (size_t i = 0; i < live; ++i) {
-      if (attrs[i].key == key) return &attrs[i];
-    }
-  }
   if (live >= record.sdk->attribute_count_limit) {
     ++record.data->dropped_attributes_count;
     return nullptr;
@@ -54,15 +102,31 @@ Attribute* attribute_slot(SpanRecord& record, std::string_view key) {
   Attribute& slot = attrs[live];
   // Spans of one kind set the same keys in the same order, so a recycled
   // slot usually holds this key already: comparing is cheaper than copying.
-  if (slot.key != key) slot.key.assign(key.data(), key.size());
+  if (!same_string(slot.key, key)) slot.key.assign(key.data(), key.size());
+  if (live < SpanRecord::kHashedKeys) record.key_hashes[live] = hash;
   record.attribute_count = live + 1;
-  record.key_bits |= bit;
+  record.key_bits |= key_bit(hash);
   return &slot;
 }
 
+// Released records kept per thread for reuse. The flag is trivially
+// destructible, so it stays readable after the cache itself is destroyed at
+// thread exit (a Span in a static object may end after that).
+constexpr size_t kCachedRecords = 16;
+thread_local bool record_cache_gone = false;
+struct RecordCache {
+  SpanRecord* records[kCachedRecords];
+  size_t size = 0;
+  ~RecordCache() {
+    record_cache_gone = true;
+    for (size_t i = 0; i < size; ++i) ::operator delete(records[i]);
+  }
+};
+thread_local RecordCache record_cache;
+
 void assign_string(AttributeValue& into, std::string_view value) {
   if (auto* s = std::get_if<std::string>(&into)) {
-    if (*s != value) s->assign(value.data(), value.size());
+    if (!same_string(*s, value)) s->assign(value.data(), value.size());
   } else {
     into.emplace<std::string>(value);
   }
@@ -74,6 +138,49 @@ void set_record_attribute(SpanRecord& record, std::string_view key, std::string_
   size_t limit = record.sdk->attribute_value_length_limit;
   if (limit != 0 && value.size() > limit) value = value.substr(0, limit);
   if (Attribute* slot = attribute_slot(record, key)) assign_string(slot->value, value);
+}
+
+// Numbers and booleans: written into the slot's variant directly when it
+// already holds that type (a recycled slot of a same-shaped span does).
+template <typename T>
+void set_record_scalar(SpanRecord& record, std::string_view key, T value) {
+  Attribute* slot = attribute_slot(record, key);
+  if (!slot) return;
+  if (T* held = std::get_if<T>(&slot->value)) {
+    *held = value;
+  } else {
+    slot->value.emplace<T>(value);
+  }
+}
+
+void set_record_attribute(SpanRecord& record, std::string_view key, int64_t value) {
+  set_record_scalar(record, key, value);
+}
+
+void set_record_attribute(SpanRecord& record, std::string_view key, double value) {
+  set_record_scalar(record, key, value);
+}
+
+void set_record_attribute(SpanRecord& record, std::string_view key, bool value) {
+  set_record_scalar(record, key, value);
+}
+
+void set_record_attribute(SpanRecord& record, std::string_view key,
+                          const std::vector<std::string>& value) {
+  Attribute* slot = attribute_slot(record, key);
+  if (!slot) return;
+  // Copy-assigning into a held vector reuses its buffers (finish reasons are
+  // set on every model call).
+  if (auto* held = std::get_if<std::vector<std::string>>(&slot->value)) {
+    *held = value;
+  } else {
+    slot->value.emplace<std::vector<std::string>>(value);
+  }
+  truncate_to_limit(slot->value, record.sdk->attribute_value_length_limit);
+}
+
+void set_record_attribute(SpanRecord& record, std::string_view key, const char* value) {
+  set_record_attribute(record, key, std::string_view(value ? value : ""));
 }
 
 void set_record_attribute(SpanRecord& record, std::string_view key, const std::string& value) {
@@ -104,16 +211,30 @@ void set_record_attribute(SpanRecord& record, std::string_view key, AttributeVal
 
 const AttributeValue* find_record_attribute(const SpanRecord& record, std::string_view key) {
   if (!record.data) return nullptr;
-  const std::vector<Attribute>& attrs = record.data->attributes;
-  for (size_t i = 0; i < record.attribute_count; ++i) {
-    if (attrs[i].key == key) return &attrs[i].value;
+  const ptrdiff_t found = find_slot(record, key, key_hash(key));
+  return found < 0 ? nullptr : &record.data->attributes[static_cast<size_t>(found)].value;
+}
+
+SpanRecord* new_span_record() {
+  if (!record_cache_gone && record_cache.size > 0) {
+    return new (record_cache.records[--record_cache.size]) SpanRecord;
   }
-  return nullptr;
+  return new SpanRecord;
+}
+
+void free_span_record(SpanRecord* record) noexcept {
+  if (!record) return;
+  record->~SpanRecord();
+  if (!record_cache_gone && record_cache.size < kCachedRecords) {
+    record_cache.records[record_cache.size++] = record;
+  } else {
+    ::operator delete(record);
+  }
 }
 
 Span::~Span() {
   end();
-  delete rec_;
+  free_span_record(rec_);
 }
 
 Span::Span(Span&& other) noexcept : rec_(other.rec_) { other.rec_ = nullptr; }
@@ -121,7 +242,7 @@ Span::Span(Span&& other) noexcept : rec_(other.rec_) { other.rec_ = nullptr; }
 Span& Span::operator=(Span&& other) noexcept {
   if (this != &other) {
     end();
-    delete rec_;
+    free_span_record(rec_);
     rec_ = other.rec_;
     other.rec_ = nullptr;
   }
@@ -139,12 +260,17 @@ void Span::set_attribute(std::string_view key, std::string_view value) {
 
 void Span::set_attribute(std::string_view key, bool value) {
   if (!is_recording(rec_)) return;
-  set_record_attribute(*rec_, key, AttributeValue(value));
+  set_record_attribute(*rec_, key, value);
 }
 
 void Span::set_attribute(std::string_view key, double value) {
   if (!is_recording(rec_)) return;
-  set_record_attribute(*rec_, key, AttributeValue(value));
+  set_record_attribute(*rec_, key, value);
+}
+
+void Span::set_int_attribute(std::string_view key, int64_t value) {
+  if (!is_recording(rec_)) return;
+  set_record_attribute(*rec_, key, value);
 }
 
 void Span::set_attribute_value(std::string_view key, AttributeValue value) {
@@ -197,9 +323,8 @@ void Span::end() {
   SpanData& data = *rec_->data;
   // Spare slots of a recycled record are not part of this span.
   if (data.attributes.size() > rec_->attribute_count) data.attributes.resize(rec_->attribute_count);
-  auto elapsed =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(now_steady() - rec_->start_steady);
-  data.end_unix_nano = data.start_unix_nano + static_cast<uint64_t>(elapsed.count());
+  int64_t elapsed = steady_nanos() - rec_->start_steady;
+  data.end_unix_nano = data.start_unix_nano + static_cast<uint64_t>(elapsed > 0 ? elapsed : 0);
   if (sdk->shut_down.load(std::memory_order_acquire)) {
     sdk->dropped_after_shutdown.fetch_add(1, std::memory_order_relaxed);
     rec_->data.reset();

@@ -1,10 +1,10 @@
 // The SDK's storage of one live span, owned by its Span handle.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "convtrace/pricing.h"
 #include "convtrace/sdk.h"
@@ -26,11 +26,17 @@ struct SpanRecord {
   // into existing strings instead of allocating; end() drops the spares. Read
   // attributes of a live span only through the functions below.
   size_t attribute_count = 0;
-  // One bit per live key (by a cheap hash): a key whose bit is clear is new,
-  // so setting it skips the scan for an existing slot. GenAI spans carry
-  // twenty-odd attributes; scanning for each made setting them quadratic.
+  // Setting an attribute must replace a live one of the same key. GenAI spans
+  // carry twenty-odd attributes, and comparing key strings for each made
+  // setting them quadratic, with most compares reading records that another
+  // thread last wrote. So each live key's hash is kept here: one bit per key
+  // in `key_bits` (a clear bit means the key is new, no scan at all) and the
+  // full hash of the first kHashedKeys keys (a scan compares strings only
+  // when the hashes match).
+  static constexpr size_t kHashedKeys = 32;
   uint64_t key_bits = 0;
-  std::chrono::steady_clock::time_point start_steady;
+  uint32_t key_hashes[kHashedKeys];
+  int64_t start_steady = 0;  // steady_nanos() at start
   bool ended = false;
 
   // GenAI: what children of this span see, and what this span contributed.
@@ -48,11 +54,23 @@ struct SpanRecord {
   bool usage_priced = false;
 };
 
+// A fresh record, from a small per-thread cache of released ones (a span
+// record is allocated and freed once per span, usually on the same thread).
+SpanRecord* new_span_record();
+// Destroys `record`'s contents and keeps its memory for the next span.
+void free_span_record(SpanRecord* record) noexcept;
+
 // Sets or replaces one attribute on a recording span, applying the SDK's count
 // and length limits. Defined in span.cc; shared with the genai layer. The
 // string forms copy into the slot's existing buffer when it has one.
 void set_record_attribute(SpanRecord& record, std::string_view key, std::string_view value);
 void set_record_attribute(SpanRecord& record, std::string_view key, const std::string& value);
+void set_record_attribute(SpanRecord& record, std::string_view key, const char* value);
+void set_record_attribute(SpanRecord& record, std::string_view key,
+                          const std::vector<std::string>& value);
+void set_record_attribute(SpanRecord& record, std::string_view key, int64_t value);
+void set_record_attribute(SpanRecord& record, std::string_view key, double value);
+void set_record_attribute(SpanRecord& record, std::string_view key, bool value);
 void set_record_attribute(SpanRecord& record, std::string_view key, const AttributeValue& value);
 void set_record_attribute(SpanRecord& record, std::string_view key, AttributeValue&& value);
 // The live attribute `key` of a recording span, or nullptr.

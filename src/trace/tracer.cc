@@ -8,6 +8,13 @@
 #include "trace/span_record.h"
 
 namespace convtrace {
+namespace {
+
+struct RecordDeleter {
+  void operator()(SpanRecord* record) const noexcept { free_span_record(record); }
+};
+
+}  // namespace
 
 Span Tracer::start_span(std::string_view name, const StartOptions& options) const {
   return start_span_on(sdk_ ? sdk_->state_ : nullptr, scope_, name, options);
@@ -18,16 +25,11 @@ Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationS
   if (!sdk || sdk->disabled) return Span();
   if (sdk->shut_down.load(std::memory_order_acquire)) return Span();
   try {
-    Context current;
-    const Context* parent = options.parent;
-    if (!parent) {
-      current = Context::current();
-      parent = &current;
-    }
+    const Context* parent = options.parent ? options.parent : &current_context();
     const SpanContext& parent_span = parent->span_context();
     const bool has_parent = parent_span.valid();
 
-    auto rec = std::make_unique<SpanRecord>();
+    std::unique_ptr<SpanRecord, RecordDeleter> rec(new_span_record());
     rec->sdk = sdk;
     rec->kind = options.kind;
     rec->genai = parent->genai();
@@ -43,7 +45,7 @@ Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationS
     SamplingInput input{*parent, rec->context.trace_id, name, options.span_kind};
     bool sampled = sdk->sampler->should_sample(input);
     rec->context.flags = sampled ? 0x01 : 0x00;
-    rec->start_steady = now_steady();
+    rec->start_steady = steady_nanos();
 
     if (sampled) {
       std::unique_ptr<SpanData> data =
@@ -58,7 +60,8 @@ Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationS
       data->parent_is_remote = has_parent && parent_span.remote;
       data->name.assign(name.data(), name.size());
       data->kind = options.span_kind;
-      data->start_unix_nano = options.start_unix_nano ? options.start_unix_nano : now_unix_nano();
+      data->start_unix_nano =
+          options.start_unix_nano ? options.start_unix_nano : unix_nano_at(rec->start_steady);
       data->end_unix_nano = 0;
       data->events.clear();
       data->links = options.links;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
 #include <set>
 #include <thread>
@@ -103,6 +104,84 @@ TEST(Span, TimesAndAttributesOfAllTypes) {
   EXPECT_EQ(find_string(s.resource->attributes, "service.name")->rfind("unknown_service:", 0), 0u);
   ASSERT_TRUE(s.scope);
   EXPECT_EQ(s.scope->name, "convtrace");
+}
+
+TEST(Span, TimesFollowTheWallClockAndDurationsTheMonotonicOne) {
+  TestSdk t(sync_config());
+  auto wall_ns = [] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  };
+  uint64_t before = wall_ns();
+  {
+    Span s = start_span("timed");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  uint64_t after = wall_ns();
+  auto spans = t.spans();
+  ASSERT_EQ(spans.size(), 1u);
+  // Start times come from a per-thread offset between the clocks, refreshed
+  // each second: allow for the clocks drifting apart by a few milliseconds.
+  const uint64_t slack = 5000000;
+  EXPECT_GE(spans[0].start_unix_nano + slack, before);
+  EXPECT_LE(spans[0].end_unix_nano, after + slack);
+  EXPECT_GE(spans[0].end_unix_nano - spans[0].start_unix_nano, 20000000u);
+}
+
+TEST(Span, ManyAttributesAreReplacedInPlace) {
+  TestSdk t(sync_config());
+  {
+    Span s = start_span("wide");
+    // More keys than the record keeps hashes for, so both look-up paths run.
+    for (int i = 0; i < 40; ++i) s.set_attribute("attribute.number." + std::to_string(i), i);
+    s.set_attribute("attribute.number.3", "three");
+    s.set_attribute("attribute.number.35", 3.5);
+    s.set_attribute("attribute.number.39", true);
+  }
+  auto spans = t.spans();
+  ASSERT_EQ(spans.size(), 1u);
+  const std::vector<Attribute>& attrs = spans[0].attributes;
+  EXPECT_EQ(attrs.size(), 40u);
+  EXPECT_EQ(*find_string(attrs, "attribute.number.3"), "three");
+  EXPECT_EQ(*find_double(attrs, "attribute.number.35"), 3.5);
+  EXPECT_EQ(std::get<bool>(*find_attribute(attrs, "attribute.number.39")), true);
+  EXPECT_EQ(*find_int(attrs, "attribute.number.38"), 38);
+}
+
+TEST(Span, KeysDifferingOnlyInUnhashedBytesStayDistinct) {
+  TestSdk t(sync_config());
+  {
+    Span s = start_span("similar");
+    // Same length and same bytes where the key hash samples them.
+    s.set_attribute("abcdefgh", 1);
+    s.set_attribute("xbcdefgh", 2);
+    s.set_attribute("abcdefgh", 3);
+  }
+  auto spans = t.spans();
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].attributes.size(), 2u);
+  EXPECT_EQ(*find_int(spans[0].attributes, "abcdefgh"), 3);
+  EXPECT_EQ(*find_int(spans[0].attributes, "xbcdefgh"), 2);
+}
+
+TEST(Span, SpansEndedOnAnotherThreadAreExported) {
+  TestSdk t(sync_config());
+  std::vector<Span> started;
+  for (int i = 0; i < 100; ++i) started.push_back(start_span("handed-over"));
+  std::thread other([&] {
+    for (Span& s : started) s.set_attribute("ended.on", "other thread");
+    started.clear();  // ends and frees every span here
+  });
+  other.join();
+  {
+    Span after = start_span("after");  // reuses memory freed on this thread
+    after.set_attribute("k", 1);
+  }
+  auto spans = t.spans();
+  ASSERT_EQ(spans.size(), 101u);
+  EXPECT_EQ(str_attr(spans[0], "ended.on"), "other thread");
+  EXPECT_EQ(*find_int(only(spans, "after")->attributes, "k"), 1);
 }
 
 TEST(Span, StatusRulesFollowOpenTelemetry) {
