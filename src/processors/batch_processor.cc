@@ -40,7 +40,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   }
 
   void on_end(std::unique_ptr<SpanData> span) noexcept override {
-    counters_.ended.fetch_add(1, std::memory_order_relaxed);
+    counters_.ended.add();
     if (stopping_.load(std::memory_order_acquire)) {
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);
       return;

@@ -13,7 +13,7 @@ class SimpleProcessor : public SpanProcessor {
       : exporter_(std::move(exporter)) {}
 
   void on_end(std::unique_ptr<SpanData> span) noexcept override {
-    counters_.ended.fetch_add(1, std::memory_order_relaxed);
+    counters_.ended.add();
     std::lock_guard<std::mutex> lock(mu_);
     if (shut_down_) {
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);

@@ -204,7 +204,7 @@ bool Sdk::shutdown(std::chrono::milliseconds timeout) {
 
 SdkStats Sdk::stats() const {
   SdkStats s;
-  s.spans_started = state_->spans_started.load(std::memory_order_relaxed);
+  s.spans_started = state_->spans_started.load();
   s.spans_unsampled = state_->spans_unsampled.load(std::memory_order_relaxed);
   s.processor = state_->processor->stats();
   s.processor.dropped += state_->dropped_after_shutdown.load(std::memory_order_relaxed);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/striped_counter.h"
 #include "convtrace/processor.h"
 #include "convtrace/sampler.h"
 #include "convtrace/sdk.h"
@@ -44,7 +45,7 @@ struct Sdk::State {
   bool disabled = false;
   std::chrono::milliseconds shutdown_timeout{5000};
   std::atomic<bool> shut_down{false};
-  std::atomic<uint64_t> spans_started{0};
+  StripedCounter spans_started;
   std::atomic<uint64_t> spans_unsampled{0};
   std::atomic<uint64_t> dropped_after_shutdown{0};
 

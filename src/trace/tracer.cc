@@ -40,7 +40,7 @@ Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationS
       rec->context.trace_id = random_trace_id();
     }
     rec->context.span_id = random_span_id();
-    sdk->spans_started.fetch_add(1, std::memory_order_relaxed);
+    sdk->spans_started.add();
 
     SamplingInput input{*parent, rec->context.trace_id, name, options.span_kind};
     bool sampled = sdk->sampler->should_sample(input);

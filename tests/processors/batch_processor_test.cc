@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/striped_counter.h"
 #include "convtrace/convtrace.h"
 
 namespace convtrace {
@@ -153,6 +154,19 @@ TEST(BatchProcessor, ManyProducersLoseNothingWhenTheQueueIsLargeEnough) {
   for (auto& t : threads) t.join();
   EXPECT_TRUE((*p)->shutdown(std::chrono::seconds(10)));
   EXPECT_EQ(gate->received(), 20000u);
+  EXPECT_EQ((*p)->stats().ended, 20000u);
+}
+
+TEST(StripedCounter, SumsTheAddsOfMoreThreadsThanStripes) {
+  StripedCounter counter;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 12; ++t) {
+    threads.emplace_back([&counter, t] {
+      for (int i = 0; i < 1000; ++i) counter.add(static_cast<uint64_t>(t + 1));
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(counter.load(), 1000u * (12u * 13u / 2u));
 }
 
 TEST(BatchProcessor, RejectsInconsistentOptions) {
