@@ -1,9 +1,24 @@
 #include "genai/registry.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <functional>
 
 namespace convtrace {
+namespace {
+
+// The monotonic clock at tick resolution (a few milliseconds): enough for an
+// idle time-to-live of minutes, and a fraction of the cost of a precise read
+// on the path of every turn.
+std::chrono::steady_clock::time_point coarse_now() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::chrono::steady_clock::time_point(std::chrono::seconds(ts.tv_sec) +
+                                               std::chrono::nanoseconds(ts.tv_nsec));
+}
+
+}  // namespace
 
 ConversationRegistry::ConversationRegistry(size_t max_conversations, std::chrono::seconds idle_ttl)
     : max_per_shard_(std::max<size_t>(1, (max_conversations + kShards - 1) / kShards)),
@@ -27,7 +42,7 @@ void ConversationRegistry::after_fork_child() noexcept {
 
 std::shared_ptr<ConversationEntry> ConversationRegistry::get(std::string_view id) {
   Shard& shard = shards_[std::hash<std::string_view>()(id) % kShards];
-  auto now = std::chrono::steady_clock::now();
+  auto now = coarse_now();
   std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.index.find(id);
   if (it != shard.index.end()) {
