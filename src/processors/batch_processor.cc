@@ -46,15 +46,19 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
       return;
     }
     SpanData* raw = span.release();
-    if (!queue_.try_push(raw)) {
+    size_t position = 0;
+    if (!queue_.try_push(raw, &position)) {
       // Never wait for the exporter: a full queue drops, and the drop is counted.
       recycle(raw);
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);
       report_warning("queue_full", "span queue full; spans are being dropped");
       return;
     }
-    // Wake the worker once per batch's worth, not on every span.
-    if (queue_.size_approx() >= options_.max_export_batch_size &&
+    // Wake the worker once per batch's worth of spans, not on every span.
+    // Counted from this push's position rather than from the queue's size,
+    // which would read the consumer's index: a cache line the export thread
+    // writes on every pop.
+    if ((position + 1) % options_.max_export_batch_size == 0 &&
         !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
       // Taking the mutex closes the window between the worker testing its
       // predicate and starting to wait, so this wake-up cannot be lost.

@@ -22,8 +22,9 @@ class BoundedQueue {
 
   size_t capacity() const { return capacity_; }
 
-  // False when full; the caller keeps ownership of `value` then.
-  bool try_push(T* value) {
+  // False when full; the caller keeps ownership of `value` then. On success,
+  // `position` (when given) receives the count of pushes before this one.
+  bool try_push(T* value, size_t* position = nullptr) {
     size_t pos = enqueue_pos_.load(std::memory_order_relaxed);
     for (;;) {
       Cell& cell = cells_[pos % capacity_];
@@ -33,6 +34,7 @@ class BoundedQueue {
         if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
           cell.value = value;
           cell.sequence.store(pos + 1, std::memory_order_release);
+          if (position) *position = pos;
           return true;
         }
       } else if (diff < 0) {
