@@ -39,7 +39,7 @@
 namespace convtrace {
 
 // The schema version this build writes. Files with a newer version are refused.
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 
 struct StoreOptions {
   // Opens an existing file for queries only: nothing is created or migrated.
