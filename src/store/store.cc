@@ -87,6 +87,22 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptio
     if (options.read_only) {
       int version = store::read_schema_version(impl->db);
       if (version < 0) return Error{Error::io_error, path + " is not a convtrace database"};
+      // Version 0 is a SQLite file convtrace never wrote: not ours to change.
+      if (options.migrate_older && version >= 1 && version < kStoreSchemaVersion) {
+        Error e;
+        auto writable = store::Db::open(path, false, options.busy_timeout);
+        if (!writable) {
+          e = writable.error();
+        } else {
+          e = store::migrate(*writable, options.busy_timeout);
+        }
+        if (e) {
+          return Error{e.code, path + " has schema version " + std::to_string(version) +
+                                   " and cannot be migrated to version " +
+                                   std::to_string(kStoreSchemaVersion) + ": " + e.message};
+        }
+        version = store::read_schema_version(impl->db);
+      }
       if (version != kStoreSchemaVersion) {
         return Error{Error::io_error, path + " has schema version " + std::to_string(version) +
                                           ", this convtrace reads version " +
