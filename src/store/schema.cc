@@ -344,6 +344,11 @@ int read_schema_version(Db& db) {
 Error migrate(Db& db, std::chrono::milliseconds busy_timeout, int target_version) {
   // WAL lets readers (the CLI) run while a collector writes. A file on a
   // read-only medium keeps its mode; the version check below reports it.
+  // 16 KiB pages for a new file (an existing one keeps its size). The WAL
+  // takes a page per frame and two write calls per frame: with the default
+  // 4 KiB, those system calls were a third of the time to insert a batch.
+  // Must come before WAL mode is set, which writes the file header.
+  db.exec("PRAGMA page_size=16384", "cannot set the page size");
   db.exec("PRAGMA journal_mode=WAL", "cannot enable WAL");
   db.exec("PRAGMA synchronous=NORMAL", "cannot set synchronous");
 
