@@ -1,5 +1,4 @@
 // Writing spans: every field and attribute, plus the extracted query columns.
-#include <charconv>
 #include <cmath>
 #include <map>
 
