@@ -284,8 +284,8 @@ TEST(Migration, VersionOneFileKeepsEveryAttributeEventAndLink) {
   ASSERT_TRUE(store) << store.error().message;
   EXPECT_EQ((*store)->schema_version(), 2);
   EXPECT_EQ(*(*store)->span_count(), 3);
-  for (const char* gone :
-       {"attributes", "events", "event_attributes", "links", "link_attributes", "spans_v2"}) {
+  for (const char* gone : {"attributes", "events", "event_attributes", "links", "link_attributes",
+                           "spans_user", "spans_workflow_type", "spans_model", "spans_start"}) {
     EXPECT_FALSE(has_table(path, gone)) << gone;
   }
 
@@ -317,6 +317,33 @@ TEST(Migration, VersionOneFileKeepsEveryAttributeEventAndLink) {
   more.span_id = span_of(3);
   ASSERT_FALSE((*store)->insert(std::vector<SpanData>{more}));
   EXPECT_EQ(*(*store)->span_count(), 4);
+}
+
+TEST(Migration, ViewsOfTheUsersDoNotStopIt) {
+  TempDir dir;
+  std::string path = dir.file("v1.db");
+  make_v1_file(path);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE VIEW my_models AS SELECT name, COUNT(*) AS n FROM spans "
+                         "GROUP BY name; CREATE VIEW my_keys AS SELECT key FROM attributes",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = Store::open(path);
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->schema_version(), 2);
+
+  // The view over spans still works; the one over the dropped table is the
+  // user's to remove.
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT SUM(n) FROM my_models", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), 3);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST(Migration, VersionOneValuesComeBackAsVersionOneReadThem) {
