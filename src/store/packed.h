@@ -5,8 +5,8 @@
 // Binary rather than JSON because it must give back exactly what was stored:
 // strings are arbitrary bytes (JSON would need valid UTF-8), doubles keep
 // every bit (NaN, infinities, -0.0), and an empty array keeps its element
-// type. It is also about half the size of the same data as JSON, and writing
-// it is a few copies.
+// type. It is also smaller than JSON (no quoting, escaping or number text),
+// and writing it is a few copies.
 //
 // Layout (varint: unsigned LEB128; zigzag: a signed integer mapped to an
 // unsigned one as in protobuf's sint64; str: varint byte length, then bytes):
