@@ -29,6 +29,7 @@ std::unique_ptr<Store> open_store_for_reading(std::string_view command, const st
   }
   StoreOptions options;
   options.read_only = true;
+  options.migrate_older = true;  // a file from an earlier release stays readable
   auto store = Store::open(path, options);
   if (!store) fail(command, store.error().message, kExitBadInput);
   return std::move(*store);

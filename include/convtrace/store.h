@@ -39,11 +39,17 @@
 namespace convtrace {
 
 // The schema version this build writes. Files with a newer version are refused.
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 
 struct StoreOptions {
-  // Opens an existing file for queries only: nothing is created or migrated.
+  // Opens an existing file for queries only: nothing is created or migrated
+  // (but see migrate_older).
   bool read_only = false;
+  // With read_only: a file an earlier convtrace wrote (older schema version)
+  // is first migrated to kStoreSchemaVersion, in one write transaction as a
+  // writable open would, and then opened read-only. Without it such a file is
+  // refused (io_error).
+  bool migrate_older = false;
   // How long a write waits for another connection (or process) to release the
   // file before it fails with `unavailable`.
   std::chrono::milliseconds busy_timeout{5000};

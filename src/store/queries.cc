@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "convtrace/attributes.h"
+#include "store/packed.h"
 #include "store/store_impl.h"
 
 namespace convtrace {
@@ -172,17 +173,28 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
       if (!got) return got.error();
       rows = std::move(*got);
 
-      auto msgs = impl_->db.prepare(
-          "SELECT key, value FROM attributes WHERE span_row = ?1 AND key IN (?2, ?3)");
+      auto msgs = impl_->db.prepare("SELECT attributes FROM spans WHERE id = ?1");
       if (!msgs) return msgs.error();
+      std::vector<Attribute> attrs;
       for (const Row& r : rows) {
         msgs->bind(1, r.id);
-        msgs->bind(2, attr::kInputMessages);
-        msgs->bind(3, attr::kOutputMessages);
-        int rc;
-        while ((rc = msgs->step()) == SQLITE_ROW) {
-          auto& slot = content[r.id];
-          (msgs->text(0) == attr::kInputMessages ? slot.first : slot.second) = msgs->text(1);
+        int rc = msgs->step();
+        if (rc == SQLITE_ROW) {
+          attrs.clear();
+          if (Error e = store::unpack_attributes(store::blob_view(*msgs, 0), &attrs)) {
+            msgs->reset();
+            return Error{e.code,
+                         "span " + r.span_id + " of trace " + r.trace_id + ": " + e.message};
+          }
+          // A key may repeat: its last value wins.
+          for (const Attribute& a : attrs) {
+            bool input = a.key == attr::kInputMessages;
+            if (input || a.key == attr::kOutputMessages) {
+              auto& slot = content[r.id];
+              (input ? slot.first : slot.second) = store::typed_value_text(a.value);
+            }
+          }
+          rc = SQLITE_DONE;
         }
         msgs->reset();
         if (rc != SQLITE_DONE) {

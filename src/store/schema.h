@@ -4,11 +4,13 @@
 #include <chrono>
 
 #include "convtrace/expected.h"
+#include "convtrace/store.h"
 #include "store/sqlite.h"
 
 namespace convtrace::store {
 
-// Value type codes of the attribute tables (column `type`).
+// Value type codes of the typed attribute columns (`type`) and of the packed
+// form (store/packed.h).
 enum class ValueType : int {
   string = 1,
   boolean = 2,
@@ -20,9 +22,12 @@ enum class ValueType : int {
   real_array = 8,
 };
 
-// Brings the file to kStoreSchemaVersion (in one write transaction), and turns
+// Brings the file to `target_version` (in one write transaction), and turns
 // on WAL mode. io_error when the file's version is newer than this build.
-Error migrate(Db& db, std::chrono::milliseconds busy_timeout);
+// Only tests ask for an older version than kStoreSchemaVersion (to build files
+// as an earlier release wrote them).
+Error migrate(Db& db, std::chrono::milliseconds busy_timeout,
+              int target_version = kStoreSchemaVersion);
 
 // PRAGMA user_version of the file; -1 when it cannot be read.
 int read_schema_version(Db& db);

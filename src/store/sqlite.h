@@ -29,12 +29,15 @@ class Stmt {
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
-  // Parameters are 1-based. Text is copied by SQLite only when `copy` is set;
-  // otherwise it must outlive the next step().
+  // Parameters are 1-based. Text and blobs are not copied: they must outlive
+  // the next step().
   void bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
   void bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
   void bind(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void bind_blob(int i, std::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
   }
   void bind_null(int i) { sqlite3_bind_null(stmt_, i); }
   void bind_opt(int i, const std::optional<int64_t>& v) {

@@ -1,9 +1,6 @@
-#include <simdjson.h>
-
-#include <cmath>
-#include <limits>
 
 #include "common/diagnostics.h"
+#include "store/packed.h"
 #include "store/schema.h"
 #include "store/store_impl.h"
 
@@ -11,79 +8,13 @@ namespace convtrace {
 namespace {
 
 using store::Stmt;
-using store::ValueType;
-
-// Reads back an attribute stored by the writer: `type` and `value` columns.
-AttributeValue read_value(const Stmt& stmt, int type_col, int value_col) {
-  auto type = static_cast<ValueType>(stmt.int64(type_col));
-  switch (type) {
-    case ValueType::boolean:
-      return AttributeValue(stmt.int64(value_col) != 0);
-    case ValueType::integer:
-      return AttributeValue(stmt.int64(value_col));
-    case ValueType::real:
-      // SQLite stores NaN as NULL.
-      return AttributeValue(stmt.is_null(value_col) ? std::numeric_limits<double>::quiet_NaN()
-                                                    : stmt.real(value_col));
-    case ValueType::string:
-      return AttributeValue(stmt.text(value_col));
-    default:
-      break;
-  }
-  std::string text = stmt.text(value_col);
-  simdjson::dom::parser parser;
-  simdjson::dom::array array;
-  if (parser.parse(text).get_array().get(array) != simdjson::SUCCESS) {
-    return AttributeValue(text);  // not written by us: keep the text
-  }
-  switch (type) {
-    case ValueType::bool_array: {
-      std::vector<bool> out;
-      for (auto item : array) {
-        bool v = false;
-        if (item.get_bool().get(v) != simdjson::SUCCESS) v = false;
-        out.push_back(v);
-      }
-      return AttributeValue(std::move(out));
-    }
-    case ValueType::int_array: {
-      std::vector<int64_t> out;
-      for (auto item : array) {
-        int64_t v = 0;
-        if (item.get_int64().get(v) != simdjson::SUCCESS) v = 0;
-        out.push_back(v);
-      }
-      return AttributeValue(std::move(out));
-    }
-    case ValueType::real_array: {
-      std::vector<double> out;
-      for (auto item : array) {
-        double v = std::numeric_limits<double>::quiet_NaN();
-        if (!item.is_null() && item.get_double().get(v) != simdjson::SUCCESS) {
-          v = std::numeric_limits<double>::quiet_NaN();
-        }
-        out.push_back(v);
-      }
-      return AttributeValue(std::move(out));
-    }
-    default: {
-      std::vector<std::string> out;
-      for (auto item : array) {
-        std::string_view v;
-        if (item.get_string().get(v) != simdjson::SUCCESS) v = {};
-        out.emplace_back(v);
-      }
-      return AttributeValue(std::move(out));
-    }
-  }
-}
 
 Expected<std::vector<Attribute>> read_attributes(store::Db& db, Stmt& stmt, int64_t owner) {
   std::vector<Attribute> out;
   stmt.bind(1, owner);
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) {
-    out.push_back(Attribute{stmt.text(0), read_value(stmt, 1, 2)});
+    out.push_back(Attribute{stmt.text(0), store::read_typed_value(stmt, 1, 2)});
   }
   stmt.reset();
   if (rc != SQLITE_DONE) return store::sqlite_error(db.raw(), rc, "cannot read attributes");
@@ -156,6 +87,22 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptio
     if (options.read_only) {
       int version = store::read_schema_version(impl->db);
       if (version < 0) return Error{Error::io_error, path + " is not a convtrace database"};
+      // Version 0 is a SQLite file convtrace never wrote: not ours to change.
+      if (options.migrate_older && version >= 1 && version < kStoreSchemaVersion) {
+        Error e;
+        auto writable = store::Db::open(path, false, options.busy_timeout);
+        if (!writable) {
+          e = writable.error();
+        } else {
+          e = store::migrate(*writable, options.busy_timeout);
+        }
+        if (e) {
+          return Error{e.code, path + " has schema version " + std::to_string(version) +
+                                   " and cannot be migrated to version " +
+                                   std::to_string(kStoreSchemaVersion) + ": " + e.message};
+        }
+        version = store::read_schema_version(impl->db);
+      }
       if (version != kStoreSchemaVersion) {
         return Error{Error::io_error, path + " has schema version " + std::to_string(version) +
                                           ", this convtrace reads version " +
@@ -211,23 +158,12 @@ Expected<std::vector<SpanData>> Store::load_trace(std::string_view trace_id) con
         "SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, "
         "s.parent_is_remote, s.name, s.kind, s.start_ns, s.end_ns, s.status_code, "
         "s.status_message, s.dropped_attributes, s.dropped_events, s.dropped_links, "
-        "s.resource_id, sc.name, sc.version FROM spans s LEFT JOIN scopes sc ON sc.id = s.scope_id "
-        "WHERE s.trace_id = ?1 ORDER BY s.start_ns, s.id");
-    auto attrs =
-        db.prepare("SELECT key, type, value FROM attributes WHERE span_row = ?1 ORDER BY seq");
-    auto events = db.prepare(
-        "SELECT id, name, time_ns, dropped_attributes FROM events WHERE span_row = ?1 ORDER BY "
-        "seq");
-    auto event_attrs = db.prepare(
-        "SELECT key, type, value FROM event_attributes WHERE event_id = ?1 ORDER BY seq");
-    auto links = db.prepare(
-        "SELECT id, trace_id, span_id, trace_state, flags, dropped_attributes FROM links "
-        "WHERE span_row = ?1 ORDER BY seq");
-    auto link_attrs =
-        db.prepare("SELECT key, type, value FROM link_attributes WHERE link_id = ?1 ORDER BY seq");
+        "s.resource_id, sc.name, sc.version, s.attributes, s.events, s.links FROM spans s "
+        "LEFT JOIN scopes sc ON sc.id = s.scope_id WHERE s.trace_id = ?1 ORDER BY s.start_ns, "
+        "s.id");
     auto resource_attrs = db.prepare(
         "SELECT key, type, value FROM resource_attributes WHERE resource_id = ?1 ORDER BY seq");
-    for (auto* s : {&spans, &attrs, &events, &event_attrs, &links, &link_attrs, &resource_attrs}) {
+    for (auto* s : {&spans, &resource_attrs}) {
       if (!*s) return s->error();
     }
 
@@ -240,7 +176,6 @@ Expected<std::vector<SpanData>> Store::load_trace(std::string_view trace_id) con
     int rc;
     while ((rc = spans->step()) == SQLITE_ROW) {
       SpanData d;
-      int64_t row = spans->int64(0);
       TraceId::from_hex(spans->text(1), &d.trace_id);
       SpanId::from_hex(spans->text(2), &d.span_id);
       if (!spans->is_null(3)) SpanId::from_hex(spans->text(3), &d.parent_span_id);
@@ -275,39 +210,20 @@ Expected<std::vector<SpanData>> Store::load_trace(std::string_view trace_id) con
           sc = std::make_shared<InstrumentationScope>(InstrumentationScope{key.first, key.second});
         d.scope = sc;
       }
-      auto a = read_attributes(db, *attrs, row);
-      if (!a) return a.error();
-      d.attributes = std::move(*a);
-
-      events->bind(1, row);
-      while ((rc = events->step()) == SQLITE_ROW) {
-        SpanEvent ev;
-        ev.name = events->text(1);
-        ev.time_unix_nano = static_cast<uint64_t>(events->int64(2));
-        ev.dropped_attributes_count = static_cast<uint32_t>(events->int64(3));
-        auto ea = read_attributes(db, *event_attrs, events->int64(0));
-        if (!ea) return ea.error();
-        ev.attributes = std::move(*ea);
-        d.events.push_back(std::move(ev));
+      // A damaged packed value fails the whole read: a partial span would
+      // look complete.
+      auto corrupt = [&](const Error& e) {
+        return Error{e.code, "span " + d.span_id.hex() + " of trace " + trace + ": " + e.message};
+      };
+      if (Error e = store::unpack_attributes(store::blob_view(*spans, 19), &d.attributes)) {
+        return corrupt(e);
       }
-      events->reset();
-      if (rc != SQLITE_DONE) return store::sqlite_error(db.raw(), rc, "cannot read events");
-
-      links->bind(1, row);
-      while ((rc = links->step()) == SQLITE_ROW) {
-        SpanLink link;
-        TraceId::from_hex(links->text(1), &link.trace_id);
-        SpanId::from_hex(links->text(2), &link.span_id);
-        link.trace_state = links->text(3);
-        link.flags = static_cast<uint32_t>(links->int64(4));
-        link.dropped_attributes_count = static_cast<uint32_t>(links->int64(5));
-        auto la = read_attributes(db, *link_attrs, links->int64(0));
-        if (!la) return la.error();
-        link.attributes = std::move(*la);
-        d.links.push_back(std::move(link));
+      if (Error e = store::unpack_events(store::blob_view(*spans, 20), &d.events)) {
+        return corrupt(e);
       }
-      links->reset();
-      if (rc != SQLITE_DONE) return store::sqlite_error(db.raw(), rc, "cannot read links");
+      if (Error e = store::unpack_links(store::blob_view(*spans, 21), &d.links)) {
+        return corrupt(e);
+      }
       out.push_back(std::move(d));
     }
     if (rc != SQLITE_DONE) return store::sqlite_error(db.raw(), rc, "cannot read spans");

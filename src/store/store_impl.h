@@ -22,8 +22,9 @@ struct Store::Impl {
 
   // Insert statements, prepared on the first insert. Guarded by mu.
   bool writer_ready = false;
-  store::Stmt ins_resource, sel_resource, ins_resource_attr, ins_scope, sel_scope, ins_span,
-      ins_attr, ins_event, ins_event_attr, ins_link, ins_link_attr;
+  store::Stmt ins_resource, sel_resource, ins_resource_attr, ins_scope, sel_scope, ins_span;
+  // Buffers of the packed columns, reused from span to span. Guarded by mu.
+  std::string packed_attrs, packed_events, packed_links;
   // Ids of rows committed earlier (rows are never deleted, so they stay valid).
   std::unordered_map<std::string, int64_t> resource_ids;             // fingerprint → id
   std::map<std::pair<std::string, std::string>, int64_t> scope_ids;  // (name, version) → id

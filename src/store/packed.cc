@@ -1,0 +1,527 @@
+#include "store/packed.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "store/schema.h"
+
+namespace convtrace::store {
+namespace {
+
+constexpr char kFormat = 0x01;
+
+// ---- writing ----
+
+void put_varint(std::string& out, uint64_t v) {
+  char buf[10];
+  size_t n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  out.append(buf, n);
+}
+
+void put_zigzag(std::string& out, int64_t v) {
+  put_varint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+
+void put_str(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s.data(), s.size());
+}
+
+void put_double(std::string& out, double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  char buf[8];
+  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(bits >> (8 * i));
+  out.append(buf, 8);
+}
+
+void put_attribute_list(std::string& out, const std::vector<Attribute>& attrs) {
+  put_varint(out, attrs.size());
+  for (const Attribute& a : attrs) {
+    put_str(out, a.key);
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            out += static_cast<char>(ValueType::string);
+            put_str(out, v);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            out += static_cast<char>(ValueType::boolean);
+            out += static_cast<char>(v ? 1 : 0);
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            out += static_cast<char>(ValueType::integer);
+            put_zigzag(out, v);
+          } else if constexpr (std::is_same_v<T, double>) {
+            out += static_cast<char>(ValueType::real);
+            put_double(out, v);
+          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            out += static_cast<char>(ValueType::string_array);
+            put_varint(out, v.size());
+            for (const std::string& s : v) put_str(out, s);
+          } else if constexpr (std::is_same_v<T, std::vector<bool>>) {
+            out += static_cast<char>(ValueType::bool_array);
+            put_varint(out, v.size());
+            for (bool b : v) out += static_cast<char>(b ? 1 : 0);
+          } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+            out += static_cast<char>(ValueType::int_array);
+            put_varint(out, v.size());
+            for (int64_t i : v) put_zigzag(out, i);
+          } else {
+            static_assert(std::is_same_v<T, std::vector<double>>);
+            out += static_cast<char>(ValueType::real_array);
+            put_varint(out, v.size());
+            for (double d : v) put_double(out, d);
+          }
+        },
+        a.value);
+  }
+}
+
+// ---- reading ----
+
+// A bounds-checked cursor. The first failure sticks: later reads return
+// zero values, and `error` says what went wrong and where.
+class Reader {
+ public:
+  Reader(std::string_view data, const char* what) : data_(data), what_(what) {}
+
+  bool ok() const { return error_.empty(); }
+  size_t left() const { return data_.size() - pos_; }
+
+  uint8_t byte() {
+    if (!need(1)) return 0;
+    return static_cast<uint8_t>(data_[pos_++]);
+  }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (!need(1)) return 0;
+      auto b = static_cast<uint8_t>(data_[pos_++]);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    fail("varint longer than 10 bytes");
+    return 0;
+  }
+  int64_t zigzag() {
+    uint64_t u = varint();
+    return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  }
+  double real() {
+    if (!need(8)) return 0;
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i)
+      bits |= static_cast<uint64_t>(static_cast<uint8_t>(data_[pos_ + i])) << (8 * i);
+    pos_ += 8;
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  }
+  std::string_view bytes(size_t n) {
+    if (!need(n)) return {};
+    std::string_view s = data_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  std::string str() {
+    uint64_t n = varint();
+    if (!ok()) return {};
+    if (n > left()) {
+      fail("string length " + std::to_string(n) + " exceeds the " + std::to_string(left()) +
+           " bytes left");
+      return {};
+    }
+    return std::string(bytes(static_cast<size_t>(n)));
+  }
+  // A count of items that each take at least `min_size` bytes: checked
+  // against what is left before anything is allocated for them.
+  size_t count(size_t min_size) {
+    uint64_t n = varint();
+    if (ok() && n > left() / min_size) {
+      fail("count " + std::to_string(n) + " exceeds the " + std::to_string(left()) + " bytes left");
+      return 0;
+    }
+    return static_cast<size_t>(n);
+  }
+  bool header() {
+    if (data_.empty()) return false;  // NULL column: nothing stored
+    uint8_t format = byte();
+    if (format != kFormat) fail("unknown format " + std::to_string(format));
+    return ok();
+  }
+  void fail(std::string message) {
+    if (ok()) error_ = std::move(message) + " at byte " + std::to_string(pos_);
+  }
+  Error finish() {
+    if (ok() && left() != 0) fail(std::to_string(left()) + " trailing bytes");
+    if (ok()) return Error{};
+    return Error{Error::io_error, std::string("corrupt packed ") + what_ + ": " + error_};
+  }
+
+ private:
+  bool need(size_t n) {
+    if (!ok()) return false;
+    if (n > left()) {
+      fail("value truncated");
+      return false;
+    }
+    return true;
+  }
+
+  std::string_view data_;
+  const char* what_;
+  size_t pos_ = 0;
+  std::string error_;
+};
+
+AttributeValue read_value(Reader& r) {
+  auto type = static_cast<ValueType>(r.byte());
+  switch (type) {
+    case ValueType::string:
+      return r.str();
+    case ValueType::boolean: {
+      uint8_t b = r.byte();
+      if (b > 1) r.fail("bool value " + std::to_string(b));
+      return b != 0;
+    }
+    case ValueType::integer:
+      return r.zigzag();
+    case ValueType::real:
+      return r.real();
+    case ValueType::string_array: {
+      std::vector<std::string> v(r.count(1));
+      for (std::string& s : v) s = r.str();
+      return v;
+    }
+    case ValueType::bool_array: {
+      std::vector<bool> v(r.count(1));
+      for (size_t i = 0; i < v.size(); ++i) {
+        uint8_t b = r.byte();
+        if (b > 1) r.fail("bool value " + std::to_string(b));
+        v[i] = b != 0;
+      }
+      return v;
+    }
+    case ValueType::int_array: {
+      std::vector<int64_t> v(r.count(1));
+      for (int64_t& i : v) i = r.zigzag();
+      return v;
+    }
+    case ValueType::real_array: {
+      std::vector<double> v(r.count(8));
+      for (double& d : v) d = r.real();
+      return v;
+    }
+  }
+  r.fail("unknown value type " + std::to_string(static_cast<int>(type)));
+  return false;
+}
+
+void read_attribute_list(Reader& r, std::vector<Attribute>* out) {
+  // A key's length and a value's type take at least two bytes.
+  size_t n = r.count(2);
+  out->reserve(out->size() + n);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    Attribute a;
+    a.key = r.str();
+    a.value = read_value(r);
+    out->push_back(std::move(a));
+  }
+}
+
+uint32_t read_u32(Reader& r, const char* what) {
+  uint64_t v = r.varint();
+  if (v > std::numeric_limits<uint32_t>::max()) {
+    r.fail(std::string(what) + " out of range");
+    return 0;
+  }
+  return static_cast<uint32_t>(v);
+}
+
+}  // namespace
+
+void pack_attributes(const std::vector<Attribute>& attrs, std::string& out) {
+  out.clear();
+  out += kFormat;
+  put_attribute_list(out, attrs);
+}
+
+void pack_events(const std::vector<SpanEvent>& events, std::string& out) {
+  out.clear();
+  out += kFormat;
+  put_varint(out, events.size());
+  for (const SpanEvent& ev : events) {
+    put_str(out, ev.name);
+    put_varint(out, ev.time_unix_nano);
+    put_varint(out, ev.dropped_attributes_count);
+    put_attribute_list(out, ev.attributes);
+  }
+}
+
+void pack_links(const std::vector<SpanLink>& links, std::string& out) {
+  out.clear();
+  out += kFormat;
+  put_varint(out, links.size());
+  for (const SpanLink& link : links) {
+    out.append(reinterpret_cast<const char*>(link.trace_id.bytes.data()),
+               link.trace_id.bytes.size());
+    out.append(reinterpret_cast<const char*>(link.span_id.bytes.data()), link.span_id.bytes.size());
+    put_str(out, link.trace_state);
+    put_varint(out, link.flags);
+    put_varint(out, link.dropped_attributes_count);
+    put_attribute_list(out, link.attributes);
+  }
+}
+
+Error unpack_attributes(std::string_view data, std::vector<Attribute>* out) {
+  Reader r(data, "attributes");
+  if (r.header()) read_attribute_list(r, out);
+  return r.finish();
+}
+
+Error unpack_events(std::string_view data, std::vector<SpanEvent>* out) {
+  Reader r(data, "events");
+  if (r.header()) {
+    // Name length, time, dropped count and attribute count: four bytes at least.
+    size_t n = r.count(4);
+    out->reserve(out->size() + n);
+    for (size_t i = 0; i < n && r.ok(); ++i) {
+      SpanEvent ev;
+      ev.name = r.str();
+      ev.time_unix_nano = r.varint();
+      ev.dropped_attributes_count = read_u32(r, "dropped attribute count");
+      read_attribute_list(r, &ev.attributes);
+      out->push_back(std::move(ev));
+    }
+  }
+  return r.finish();
+}
+
+Error unpack_links(std::string_view data, std::vector<SpanLink>* out) {
+  Reader r(data, "links");
+  if (r.header()) {
+    constexpr size_t kIds = 16 + 8;
+    size_t n = r.count(kIds + 4);
+    out->reserve(out->size() + n);
+    for (size_t i = 0; i < n && r.ok(); ++i) {
+      SpanLink link;
+      std::string_view ids = r.bytes(kIds);
+      if (!r.ok()) break;
+      std::memcpy(link.trace_id.bytes.data(), ids.data(), 16);
+      std::memcpy(link.span_id.bytes.data(), ids.data() + 16, 8);
+      link.trace_state = r.str();
+      link.flags = read_u32(r, "flags");
+      link.dropped_attributes_count = read_u32(r, "dropped attribute count");
+      read_attribute_list(r, &link.attributes);
+      out->push_back(std::move(link));
+    }
+  }
+  return r.finish();
+}
+
+std::string_view blob_view(const Stmt& stmt, int col) {
+  const void* p = sqlite3_column_blob(stmt.raw(), col);
+  if (!p) return {};
+  return std::string_view(static_cast<const char*>(p),
+                          static_cast<size_t>(sqlite3_column_bytes(stmt.raw(), col)));
+}
+
+// ---- the typed-column form ----
+
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+template <typename T>
+std::string array_json_of(const std::vector<T>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    if constexpr (std::is_same_v<T, std::string>) {
+      append_json_string(out, values[i]);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      out += values[i] ? "true" : "false";
+    } else if constexpr (std::is_same_v<T, double>) {
+      append_json_double(out, values[i]);
+    } else {
+      out += std::to_string(values[i]);
+    }
+  }
+  out += ']';
+  return out;
+}
+
+}  // namespace
+
+void append_json_double(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";  // JSON has no NaN or infinity; read back as NaN
+    return;
+  }
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+std::string array_json(const AttributeValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::vector<bool>> ||
+                      std::is_same_v<T, std::vector<int64_t>> ||
+                      std::is_same_v<T, std::vector<double>> ||
+                      std::is_same_v<T, std::vector<std::string>>) {
+          return array_json_of(v);
+        } else {
+          return std::string();
+        }
+      },
+      value);
+}
+
+void bind_typed_value(Stmt& stmt, int type_col, int value_col, const AttributeValue& value,
+                      std::string& scratch) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          stmt.bind(type_col, int64_t{static_cast<int>(ValueType::boolean)});
+          stmt.bind(value_col, int64_t{v ? 1 : 0});
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          stmt.bind(type_col, int64_t{static_cast<int>(ValueType::integer)});
+          stmt.bind(value_col, v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          stmt.bind(type_col, int64_t{static_cast<int>(ValueType::real)});
+          stmt.bind(value_col, v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          stmt.bind(type_col, int64_t{static_cast<int>(ValueType::string)});
+          stmt.bind(value_col, std::string_view(v));
+        } else {
+          ValueType type = std::is_same_v<T, std::vector<bool>>      ? ValueType::bool_array
+                           : std::is_same_v<T, std::vector<int64_t>> ? ValueType::int_array
+                           : std::is_same_v<T, std::vector<double>>  ? ValueType::real_array
+                                                                     : ValueType::string_array;
+          stmt.bind(type_col, int64_t{static_cast<int>(type)});
+          scratch = array_json_of(v);
+          stmt.bind(value_col, std::string_view(scratch));
+        }
+      },
+      value);
+}
+
+AttributeValue read_typed_value(const Stmt& stmt, int type_col, int value_col) {
+  auto type = static_cast<ValueType>(stmt.int64(type_col));
+  switch (type) {
+    case ValueType::boolean:
+      return AttributeValue(stmt.int64(value_col) != 0);
+    case ValueType::integer:
+      return AttributeValue(stmt.int64(value_col));
+    case ValueType::real:
+      // SQLite stores NaN as NULL.
+      return AttributeValue(stmt.is_null(value_col) ? std::numeric_limits<double>::quiet_NaN()
+                                                    : stmt.real(value_col));
+    case ValueType::string:
+      return AttributeValue(stmt.text(value_col));
+    default:
+      break;
+  }
+  std::string text = stmt.text(value_col);
+  simdjson::dom::parser parser;
+  simdjson::dom::array array;
+  if (parser.parse(text).get_array().get(array) != simdjson::SUCCESS) {
+    return AttributeValue(text);  // not written by us: keep the text
+  }
+  switch (type) {
+    case ValueType::bool_array: {
+      std::vector<bool> out;
+      for (auto item : array) {
+        bool v = false;
+        if (item.get_bool().get(v) != simdjson::SUCCESS) v = false;
+        out.push_back(v);
+      }
+      return AttributeValue(std::move(out));
+    }
+    case ValueType::int_array: {
+      std::vector<int64_t> out;
+      for (auto item : array) {
+        int64_t v = 0;
+        if (item.get_int64().get(v) != simdjson::SUCCESS) v = 0;
+        out.push_back(v);
+      }
+      return AttributeValue(std::move(out));
+    }
+    case ValueType::real_array: {
+      std::vector<double> out;
+      for (auto item : array) {
+        double v = std::numeric_limits<double>::quiet_NaN();
+        if (!item.is_null() && item.get_double().get(v) != simdjson::SUCCESS) {
+          v = std::numeric_limits<double>::quiet_NaN();
+        }
+        out.push_back(v);
+      }
+      return AttributeValue(std::move(out));
+    }
+    default: {
+      std::vector<std::string> out;
+      for (auto item : array) {
+        std::string_view v;
+        if (item.get_string().get(v) != simdjson::SUCCESS) v = {};
+        out.emplace_back(v);
+      }
+      return AttributeValue(std::move(out));
+    }
+  }
+}
+
+std::string typed_value_text(const AttributeValue& value) {
+  return std::visit(
+      [&](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return v;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return v ? "1" : "0";
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          return std::to_string(v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          if (std::isnan(v)) return std::string();  // stored as NULL
+          // SQLite's own rendering of a REAL as text.
+          char* text = sqlite3_mprintf("%!.15g", v);
+          std::string out = text ? text : "";
+          sqlite3_free(text);
+          return out;
+        } else {
+          return array_json_of(v);
+        }
+      },
+      value);
+}
+
+}  // namespace convtrace::store
