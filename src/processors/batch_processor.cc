@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -22,7 +23,9 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
       : exporter_(std::move(exporter)),
         options_(options),
         pool_(std::move(pool)),
-        queue_(options.max_queue_size) {
+        queue_(options.max_queue_size),
+        check_interval_(
+            std::min<size_t>(64, std::max<size_t>(1, options.max_export_batch_size / 8))) {
     batch_.reserve(options_.max_export_batch_size);
     worker_ = std::thread([this] { run(); });
     register_fork_aware(this);
@@ -52,13 +55,19 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
       recycle(raw);
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);
       report_warning("queue_full", "span queue full; spans are being dropped");
+      wake_if_batch_ready();  // a full queue is a batch's worth
       return;
     }
-    // Wake the worker once per batch's worth of spans, not on every span.
-    // Counted from this push's position rather than from the queue's size,
-    // which would read the consumer's index: a cache line the export thread
-    // writes on every pop.
-    if ((position + 1) % options_.max_export_batch_size == 0 &&
+    // The queue's size reads the consumer's index, a cache line the export
+    // thread writes on every pop, so only every check_interval_-th push looks
+    // at it. The queue grows by at most that much between two looks, and a
+    // full queue looks on every drop: no wake-up is missed.
+    if ((position + 1) % check_interval_ == 0) wake_if_batch_ready();
+  }
+
+  // Wakes the worker once per batch's worth of queued spans, not on every span.
+  void wake_if_batch_ready() noexcept {
+    if (queue_.size_approx() >= options_.max_export_batch_size &&
         !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
       // Taking the mutex closes the window between the worker testing its
       // predicate and starting to wait, so this wake-up cannot be lost.
@@ -180,6 +189,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   const BatchOptions options_;
   const std::shared_ptr<SpanDataPool> pool_;  // null: exported spans are freed
   BoundedQueue<SpanData> queue_;
+  const size_t check_interval_;   // pushes between looks at the queue's size
   std::vector<SpanData*> batch_;  // used by the worker only
 
   std::mutex mu_;

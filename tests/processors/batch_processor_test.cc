@@ -169,6 +169,32 @@ TEST(StripedCounter, SumsTheAddsOfMoreThreadsThanStripes) {
   EXPECT_EQ(counter.load(), 1000u * (12u * 13u / 2u));
 }
 
+// Bursts that leave part of a batch queued between them are the pattern in
+// which a wake-up can be lost; the schedule delay is far longer than the test
+// may wait, so only producer wake-ups can get the spans exported.
+TEST(BatchProcessor, EveryFullBatchWakesTheWorkerWithoutTheTimer) {
+  auto exporter = std::make_unique<GateExporter>();
+  GateExporter* gate = exporter.get();
+  auto p = make_batch_processor(
+      std::move(exporter),
+      BatchOptions{2048, 512, std::chrono::minutes(10), std::chrono::seconds(5)});
+  ASSERT_TRUE(p);
+  size_t pushed = 0;
+  for (int burst = 0; burst < 8; ++burst) {
+    for (int i = 0; i < 700; ++i) (*p)->on_end(span_named("s"));
+    pushed += 700;
+    // Everything but the last partial batch must be exported promptly.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (gate->received() + 511 < pushed && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_GE(gate->received() + 511, pushed) << "burst " << burst;
+  }
+  EXPECT_EQ((*p)->stats().dropped, 0u);
+  EXPECT_TRUE((*p)->shutdown(std::chrono::seconds(10)));
+  EXPECT_EQ(gate->received(), pushed);
+}
+
 TEST(BatchProcessor, RejectsInconsistentOptions) {
   EXPECT_FALSE(make_batch_processor(std::make_unique<GateExporter>(), BatchOptions{0, 0, {}, {}}));
   EXPECT_FALSE(
