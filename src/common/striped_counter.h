@@ -13,10 +13,18 @@
 
 namespace convtrace {
 
+// A small number for the calling thread, the same on every call: threads are
+// numbered in the order they first ask. Spreads per-thread state over stripes.
+inline size_t this_thread_stripe() noexcept {
+  static std::atomic<size_t> next{0};
+  thread_local size_t stripe = next.fetch_add(1, std::memory_order_relaxed);
+  return stripe;
+}
+
 class StripedCounter {
  public:
   void add(uint64_t n = 1) noexcept {
-    cells_[this_thread_stripe()].value.fetch_add(n, std::memory_order_relaxed);
+    cells_[this_thread_stripe() % kStripes].value.fetch_add(n, std::memory_order_relaxed);
   }
 
   uint64_t load() const noexcept {
@@ -30,12 +38,6 @@ class StripedCounter {
   struct alignas(64) Cell {
     std::atomic<uint64_t> value{0};
   };
-
-  static size_t this_thread_stripe() noexcept {
-    static std::atomic<size_t> next{0};
-    thread_local size_t stripe = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
-    return stripe;
-  }
 
   Cell cells_[kStripes];
 };

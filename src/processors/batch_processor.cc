@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -16,6 +17,30 @@
 namespace convtrace {
 namespace {
 
+// A queued span carries in the low bits of its address (records are at least
+// 8-byte aligned) what the pool needs when the record comes back: whether to
+// keep it (decided in on_end, see SpanDataPool::worth_keeping) and the pool
+// stripe of the thread that wrote it.
+constexpr uintptr_t kUnkeptBit = 1;
+constexpr uintptr_t kStripeShift = 1;
+constexpr uintptr_t kTagMask = 7;
+static_assert(alignof(SpanData) >= 8, "tags need three free low bits");
+static_assert(SpanDataPool::kStripes <= 4, "two bits carry the stripe");
+
+SpanData* tagged(SpanData* span, bool keep, size_t stripe) {
+  uintptr_t tags = (keep ? 0 : kUnkeptBit) | (static_cast<uintptr_t>(stripe) << kStripeShift);
+  return reinterpret_cast<SpanData*>(reinterpret_cast<uintptr_t>(span) | tags);
+}
+bool is_kept(const SpanData* queued) {
+  return (reinterpret_cast<uintptr_t>(queued) & kUnkeptBit) == 0;
+}
+size_t stripe_of(const SpanData* queued) {
+  return (reinterpret_cast<uintptr_t>(queued) & kTagMask) >> kStripeShift;
+}
+SpanData* untagged(SpanData* queued) {
+  return reinterpret_cast<SpanData*>(reinterpret_cast<uintptr_t>(queued) & ~kTagMask);
+}
+
 class BatchProcessor : public SpanProcessor, private ForkAware {
  public:
   BatchProcessor(std::unique_ptr<SpanExporter> exporter, const BatchOptions& options,
@@ -27,6 +52,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
         check_interval_(
             std::min<size_t>(64, std::max<size_t>(1, options.max_export_batch_size / 8))) {
     batch_.reserve(options_.max_export_batch_size);
+    tags_.reserve(options_.max_export_batch_size);
     worker_ = std::thread([this] { run(); });
     register_fork_aware(this);
   }
@@ -36,8 +62,8 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
     shutdown(options_.export_timeout);
     if (worker_.joinable()) worker_.join();
     // A span pushed while shutdown was finishing is still here: free it.
-    while (SpanData* span = queue_.try_pop()) {
-      recycle(span);
+    while (SpanData* queued = queue_.try_pop()) {
+      recycle(untagged(queued), is_kept(queued), stripe_of(queued));
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -48,11 +74,13 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    const bool keep = pool_ && SpanDataPool::worth_keeping(*span);
+    const size_t stripe = SpanDataPool::this_thread_stripe();
     SpanData* raw = span.release();
     size_t position = 0;
-    if (!queue_.try_push(raw, &position)) {
+    if (!queue_.try_push(tagged(raw, keep, stripe), &position)) {
       // Never wait for the exporter: a full queue drops, and the drop is counted.
-      recycle(raw);
+      recycle(raw, keep, stripe);
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);
       report_warning("queue_full", "span queue full; spans are being dropped");
       wake_if_batch_ready();  // a full queue is a batch's worth
@@ -132,9 +160,9 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
     mu_.unlock();
   }
 
-  void recycle(SpanData* span) noexcept {
+  void recycle(SpanData* span, bool keep, size_t stripe) noexcept {
     if (pool_) {
-      pool_->give(span);
+      pool_->give(span, keep, stripe);
     } else {
       delete span;
     }
@@ -173,15 +201,19 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   void drain() {
     for (;;) {
       batch_.clear();
+      tags_.clear();
       while (batch_.size() < options_.max_export_batch_size) {
-        SpanData* span = queue_.try_pop();
-        if (!span) break;
-        batch_.push_back(span);
+        SpanData* queued = queue_.try_pop();
+        if (!queued) break;
+        batch_.push_back(untagged(queued));
+        tags_.push_back(queued);
       }
       if (batch_.empty()) return;
       ExportResult result = exporter_->export_batch(SpanBatch(batch_.data(), batch_.size()));
       counters_.count_export(result == ExportResult::success, batch_.size());
-      for (SpanData* span : batch_) recycle(span);
+      for (size_t i = 0; i < batch_.size(); ++i) {
+        recycle(batch_[i], is_kept(tags_[i]), stripe_of(tags_[i]));
+      }
     }
   }
 
@@ -191,6 +223,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   BoundedQueue<SpanData> queue_;
   const size_t check_interval_;   // pushes between looks at the queue's size
   std::vector<SpanData*> batch_;  // used by the worker only
+  std::vector<SpanData*> tags_;   // batch_ as queued, with their tags
 
   std::mutex mu_;
   std::condition_variable cv_;       // wakes the worker
