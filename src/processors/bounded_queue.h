@@ -2,7 +2,11 @@
 //
 // Dmitry Vyukov's array-based MPMC design: each cell carries a sequence
 // number, producers claim a position with one compare-and-swap, and a full
-// queue makes `try_push` return false at once. Application threads push
+// queue makes `try_push` return false at once. The sequence of the cell of
+// position p is 2p while it waits for a push, 2p + 1 while it holds a value;
+// counting in twos keeps the two states apart even with a single cell, where
+// the classic p / p + 1 numbering let a push overwrite an unread value and a
+// pop then spin forever. Application threads push
 // finished spans; the export thread pops. No lock is taken on either side,
 // so span end never waits for the exporter.
 #pragma once
@@ -16,8 +20,12 @@ namespace convtrace {
 template <typename T>
 class BoundedQueue {
  public:
-  explicit BoundedQueue(size_t capacity) : capacity_(capacity), cells_(new Cell[capacity]) {
-    for (size_t i = 0; i < capacity; ++i) cells_[i].sequence.store(i, std::memory_order_relaxed);
+  explicit BoundedQueue(size_t capacity)
+      : capacity_(capacity),
+        mask_(capacity > 1 && (capacity & (capacity - 1)) == 0 ? capacity - 1 : 0),
+        cells_(new Cell[capacity]) {
+    for (size_t i = 0; i < capacity; ++i)
+      cells_[i].sequence.store(2 * i, std::memory_order_relaxed);
   }
 
   size_t capacity() const { return capacity_; }
@@ -27,13 +35,13 @@ class BoundedQueue {
   bool try_push(T* value, size_t* position = nullptr) {
     size_t pos = enqueue_pos_.load(std::memory_order_relaxed);
     for (;;) {
-      Cell& cell = cells_[pos % capacity_];
+      Cell& cell = cells_[index(pos)];
       size_t seq = cell.sequence.load(std::memory_order_acquire);
-      intptr_t diff = static_cast<intptr_t>(seq) - static_cast<intptr_t>(pos);
+      intptr_t diff = static_cast<intptr_t>(seq) - static_cast<intptr_t>(2 * pos);
       if (diff == 0) {
         if (enqueue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
           cell.value = value;
-          cell.sequence.store(pos + 1, std::memory_order_release);
+          cell.sequence.store(2 * pos + 1, std::memory_order_release);
           if (position) *position = pos;
           return true;
         }
@@ -49,13 +57,13 @@ class BoundedQueue {
   T* try_pop() {
     size_t pos = dequeue_pos_.load(std::memory_order_relaxed);
     for (;;) {
-      Cell& cell = cells_[pos % capacity_];
+      Cell& cell = cells_[index(pos)];
       size_t seq = cell.sequence.load(std::memory_order_acquire);
-      intptr_t diff = static_cast<intptr_t>(seq) - static_cast<intptr_t>(pos + 1);
+      intptr_t diff = static_cast<intptr_t>(seq) - static_cast<intptr_t>(2 * pos + 1);
       if (diff == 0) {
         if (dequeue_pos_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
           T* value = cell.value;
-          cell.sequence.store(pos + capacity_, std::memory_order_release);
+          cell.sequence.store(2 * (pos + capacity_), std::memory_order_release);
           return value;
         }
       } else if (diff < 0) {
@@ -70,7 +78,8 @@ class BoundedQueue {
   // claimed a cell it never published, which would block every later pop.
   // Starts the queue empty; what it held is abandoned (the parent owns it).
   void reset_after_fork() {
-    for (size_t i = 0; i < capacity_; ++i) cells_[i].sequence.store(i, std::memory_order_relaxed);
+    for (size_t i = 0; i < capacity_; ++i)
+      cells_[i].sequence.store(2 * i, std::memory_order_relaxed);
     enqueue_pos_.store(0, std::memory_order_relaxed);
     dequeue_pos_.store(0, std::memory_order_relaxed);
   }
@@ -87,7 +96,12 @@ class BoundedQueue {
     std::atomic<size_t> sequence;
     T* value = nullptr;
   };
+  // A position's cell. A power-of-two capacity (the default 2048) avoids a
+  // division on every push and pop.
+  size_t index(size_t pos) const { return mask_ ? pos & mask_ : pos % capacity_; }
+
   const size_t capacity_;
+  const size_t mask_;  // capacity_ - 1 for a power of two above 1, else 0
   std::unique_ptr<Cell[]> cells_;
   alignas(64) std::atomic<size_t> enqueue_pos_{0};
   alignas(64) std::atomic<size_t> dequeue_pos_{0};

@@ -195,6 +195,21 @@ TEST(BatchProcessor, EveryFullBatchWakesTheWorkerWithoutTheTimer) {
   EXPECT_EQ(gate->received(), pushed);
 }
 
+TEST(BatchProcessor, AQueueOfOneSpanLosesNothingUncounted) {
+  auto exporter = std::make_unique<GateExporter>();
+  GateExporter* gate = exporter.get();
+  auto p = make_batch_processor(
+      std::move(exporter),
+      BatchOptions{1, 1, std::chrono::milliseconds(1), std::chrono::seconds(5)});
+  ASSERT_TRUE(p);
+  for (int i = 0; i < 1000; ++i) (*p)->on_end(span_named("s"));
+  EXPECT_TRUE((*p)->shutdown(std::chrono::seconds(10)));
+  ProcessorStats stats = (*p)->stats();
+  EXPECT_EQ(stats.ended, 1000u);
+  EXPECT_EQ(gate->received() + stats.dropped, 1000u);
+  EXPECT_LE(gate->max_batch(), 1u);
+}
+
 TEST(BatchProcessor, RejectsInconsistentOptions) {
   EXPECT_FALSE(make_batch_processor(std::make_unique<GateExporter>(), BatchOptions{0, 0, {}, {}}));
   EXPECT_FALSE(
