@@ -11,8 +11,8 @@
 #include "common/fork_safety.h"
 #include "convtrace/processor.h"
 #include "processors/batch_processor.h"
-#include "processors/bounded_queue.h"
 #include "processors/counters.h"
+#include "processors/striped_queue.h"
 
 namespace convtrace {
 namespace {
@@ -220,7 +220,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   std::unique_ptr<SpanExporter> exporter_;
   const BatchOptions options_;
   const std::shared_ptr<SpanDataPool> pool_;  // null: exported spans are freed
-  BoundedQueue<SpanData> queue_;
+  StripedQueue<SpanData> queue_;
   const size_t check_interval_;   // pushes between looks at the queue's size
   std::vector<SpanData*> batch_;  // used by the worker only
   std::vector<SpanData*> tags_;   // batch_ as queued, with their tags
