@@ -282,7 +282,8 @@ void Span::add_event(std::string_view name, std::vector<Attribute> attributes) {
   if (!is_recording(rec_)) return;
   SpanEvent event;
   event.name = std::string(name);
-  event.time_unix_nano = now_unix_nano();
+  // On the same time line as the span's start and end.
+  event.time_unix_nano = unix_nano_at(steady_nanos());
   event.attributes = std::move(attributes);
   // Events are bounded like attributes so a loop cannot grow a span without end.
   if (rec_->data->events.size() >= rec_->sdk->attribute_count_limit) {
