@@ -49,8 +49,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
         options_(options),
         pool_(std::move(pool)),
         queue_(options.max_queue_size),
-        check_interval_(
-            std::min<size_t>(64, std::max<size_t>(1, options.max_export_batch_size / 8))) {
+        check_mask_(check_interval(options.max_export_batch_size) - 1) {
     batch_.reserve(options_.max_export_batch_size);
     tags_.reserve(options_.max_export_batch_size);
     worker_ = std::thread([this] { run(); });
@@ -86,11 +85,20 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
       wake_if_batch_ready();  // a full queue is a batch's worth
       return;
     }
-    // The queue's size reads the consumer's index, a cache line the export
-    // thread writes on every pop, so only every check_interval_-th push looks
-    // at it. The queue grows by at most that much between two looks, and a
-    // full queue looks on every drop: no wake-up is missed.
-    if ((position + 1) % check_interval_ == 0) wake_if_batch_ready();
+    // The queue's size reads the consumers' indexes, cache lines the export
+    // thread writes on every pop, so only every check_interval()-th push into
+    // a stripe looks at it. Every stripe grows by at most that much between
+    // two looks, the stripes together by less than a batch, and a full queue
+    // looks on every drop: no wake-up is missed.
+    if (((position + 1) & check_mask_) == 0) wake_if_batch_ready();
+  }
+
+  // Pushes into one stripe between two looks at the queue's size: a power of
+  // two (no division on the hot path), at most 64 and at most batch/8.
+  static size_t check_interval(size_t batch) {
+    size_t interval = 1;
+    while (interval < 64 && interval * 2 * 8 <= batch) interval *= 2;
+    return interval;
   }
 
   // Wakes the worker once per batch's worth of queued spans, not on every span.
@@ -221,7 +229,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   const BatchOptions options_;
   const std::shared_ptr<SpanDataPool> pool_;  // null: exported spans are freed
   StripedQueue<SpanData> queue_;
-  const size_t check_interval_;   // pushes between looks at the queue's size
+  const size_t check_mask_;       // check_interval() - 1
   std::vector<SpanData*> batch_;  // used by the worker only
   std::vector<SpanData*> tags_;   // batch_ as queued, with their tags
 
