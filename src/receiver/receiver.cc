@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/diagnostics.h"
+#include "common/varint.h"
 
 namespace convtrace::receiver {
 namespace {
@@ -51,14 +52,6 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
     diff |= static_cast<unsigned>(x ^ y);
   }
   return diff == 0;
-}
-
-void append_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
 }
 
 std::string json_escape(std::string_view s) {

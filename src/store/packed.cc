@@ -8,6 +8,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "common/varint.h"
 #include "store/schema.h"
 
 namespace convtrace::store {
@@ -17,23 +18,12 @@ constexpr char kFormat = 0x01;
 
 // ---- writing ----
 
-void put_varint(std::string& out, uint64_t v) {
-  char buf[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out.append(buf, n);
-}
-
 void put_zigzag(std::string& out, int64_t v) {
-  put_varint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  append_varint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
 }
 
 void put_str(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
+  append_varint(out, s.size());
   out.append(s.data(), s.size());
 }
 
@@ -46,7 +36,7 @@ void put_double(std::string& out, double v) {
 }
 
 void put_attribute_list(std::string& out, const std::vector<Attribute>& attrs) {
-  put_varint(out, attrs.size());
+  append_varint(out, attrs.size());
   for (const Attribute& a : attrs) {
     put_str(out, a.key);
     std::visit(
@@ -66,20 +56,20 @@ void put_attribute_list(std::string& out, const std::vector<Attribute>& attrs) {
             put_double(out, v);
           } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
             out += static_cast<char>(ValueType::string_array);
-            put_varint(out, v.size());
+            append_varint(out, v.size());
             for (const std::string& s : v) put_str(out, s);
           } else if constexpr (std::is_same_v<T, std::vector<bool>>) {
             out += static_cast<char>(ValueType::bool_array);
-            put_varint(out, v.size());
+            append_varint(out, v.size());
             for (bool b : v) out += static_cast<char>(b ? 1 : 0);
           } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
             out += static_cast<char>(ValueType::int_array);
-            put_varint(out, v.size());
+            append_varint(out, v.size());
             for (int64_t i : v) put_zigzag(out, i);
           } else {
             static_assert(std::is_same_v<T, std::vector<double>>);
             out += static_cast<char>(ValueType::real_array);
-            put_varint(out, v.size());
+            append_varint(out, v.size());
             for (double d : v) put_double(out, d);
           }
         },
@@ -259,11 +249,11 @@ void pack_attributes(const std::vector<Attribute>& attrs, std::string& out) {
 void pack_events(const std::vector<SpanEvent>& events, std::string& out) {
   out.clear();
   out += kFormat;
-  put_varint(out, events.size());
+  append_varint(out, events.size());
   for (const SpanEvent& ev : events) {
     put_str(out, ev.name);
-    put_varint(out, ev.time_unix_nano);
-    put_varint(out, ev.dropped_attributes_count);
+    append_varint(out, ev.time_unix_nano);
+    append_varint(out, ev.dropped_attributes_count);
     put_attribute_list(out, ev.attributes);
   }
 }
@@ -271,14 +261,14 @@ void pack_events(const std::vector<SpanEvent>& events, std::string& out) {
 void pack_links(const std::vector<SpanLink>& links, std::string& out) {
   out.clear();
   out += kFormat;
-  put_varint(out, links.size());
+  append_varint(out, links.size());
   for (const SpanLink& link : links) {
     out.append(reinterpret_cast<const char*>(link.trace_id.bytes.data()),
                link.trace_id.bytes.size());
     out.append(reinterpret_cast<const char*>(link.span_id.bytes.data()), link.span_id.bytes.size());
     put_str(out, link.trace_state);
-    put_varint(out, link.flags);
-    put_varint(out, link.dropped_attributes_count);
+    append_varint(out, link.flags);
+    append_varint(out, link.dropped_attributes_count);
     put_attribute_list(out, link.attributes);
   }
 }
