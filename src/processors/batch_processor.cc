@@ -89,7 +89,9 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
     // thread writes on every pop, so only every check_interval()-th push into
     // a stripe looks at it. Every stripe grows by at most that much between
     // two looks, the stripes together by less than a batch, and a full queue
-    // looks on every drop: no wake-up is missed.
+    // looks on every drop: no wake-up is missed, though one may come up to
+    // check_interval() - 1 pushes per stripe after a batch is queued (the
+    // schedule delay exports what is left when a burst ends in between).
     if (((position + 1) & check_mask_) == 0) wake_if_batch_ready();
   }
 
