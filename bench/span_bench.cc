@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "bench_support.h"
+#include "trace/clock.h"
 
 namespace convtrace::bench {
 namespace {
@@ -66,6 +67,19 @@ void BM_SpanNoSdk(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_SpanNoSdk);
+
+// A span reads the steady clock twice: the scaled time-stamp counter where
+// the CPU has an invariant one, against clock_gettime(CLOCK_MONOTONIC).
+void BM_ClockSteadyNanos(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(steady_nanos());
+  state.counters["uses_tsc"] = steady_nanos_uses_tsc() ? 1 : 0;
+}
+BENCHMARK(BM_ClockSteadyNanos);
+
+void BM_ClockGettimeMonotonic(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(monotonic_nanos());
+}
+BENCHMARK(BM_ClockGettimeMonotonic);
 
 }  // namespace
 }  // namespace convtrace::bench
