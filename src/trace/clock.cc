@@ -73,8 +73,8 @@ int64_t steady_nanos_slow() noexcept {
     anchor.valid_ticks = 0;
     return now.mono;
   }
-  const uint64_t scale = static_cast<uint64_t>(
-      (static_cast<unsigned __int128>(since) << 32) / (now.tsc - origin.tsc));
+  const uint64_t scale =
+      static_cast<uint64_t>((static_cast<unsigned __int128>(since) << 32) / (now.tsc - origin.tsc));
   const uint64_t previous = measured_scale.exchange(scale, std::memory_order_relaxed);
   const double change =
       previous ? static_cast<double>(scale > previous ? scale - previous : previous - scale) /
@@ -90,15 +90,16 @@ int64_t steady_nanos_slow() noexcept {
   int64_t value = now.mono;
   if (anchor.scale != 0 && now.tsc > anchor.tsc) {
     const int64_t extrapolated =
-        anchor.mono + static_cast<int64_t>(
-                          (static_cast<unsigned __int128>(now.tsc - anchor.tsc) * anchor.scale) >> 32);
+        anchor.mono +
+        static_cast<int64_t>(
+            (static_cast<unsigned __int128>(now.tsc - anchor.tsc) * anchor.scale) >> 32);
     if (extrapolated > value && extrapolated - value < 1'000'000) value = extrapolated;
   }
   anchor.tsc = now.tsc;
   anchor.mono = value;
   anchor.scale = scale;
-  anchor.valid_ticks = static_cast<uint64_t>((static_cast<unsigned __int128>(kAnchorNanos) << 32) /
-                                             scale);
+  anchor.valid_ticks =
+      static_cast<uint64_t>((static_cast<unsigned __int128>(kAnchorNanos) << 32) / scale);
   return value;
 }
 
