@@ -157,16 +157,20 @@ TEST(BatchProcessor, ManyProducersLoseNothingWhenTheQueueIsLargeEnough) {
   EXPECT_EQ((*p)->stats().ended, 20000u);
 }
 
-TEST(StripedCounter, SumsTheAddsOfMoreThreadsThanStripes) {
+// Forty threads: the first to count own a cell each, the rest share cells.
+TEST(StripedCounter, SumsTheAddsOfMoreThreadsThanCells) {
   StripedCounter counter;
+  std::atomic<bool> go{false};
   std::vector<std::thread> threads;
-  for (int t = 0; t < 12; ++t) {
-    threads.emplace_back([&counter, t] {
-      for (int i = 0; i < 1000; ++i) counter.add(static_cast<uint64_t>(t + 1));
+  for (int t = 0; t < 40; ++t) {
+    threads.emplace_back([&counter, &go, t] {
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < 50000; ++i) counter.add(static_cast<uint64_t>(t + 1));
     });
   }
+  go = true;
   for (auto& t : threads) t.join();
-  EXPECT_EQ(counter.load(), 1000u * (12u * 13u / 2u));
+  EXPECT_EQ(counter.load(), 50000u * (40u * 41u / 2u));
 }
 
 // Bursts that leave part of a batch queued between them are the pattern in
