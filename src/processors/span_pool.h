@@ -49,15 +49,10 @@ class SpanDataPool {
   static size_t this_thread_stripe() { return convtrace::this_thread_stripe() % kStripes; }
 
   // A record to overwrite: one the calling thread wrote before when
-  // available, else one of another stripe, else a new one. A thread whose
-  // spans are all in flight borrows from the others rather than allocate:
-  // one application thread alone can use every pooled record.
+  // available, else a new one.
   std::unique_ptr<SpanData> take() {
-    const size_t own = this_thread_stripe();
-    for (size_t i = 0; i < kStripes; ++i) {
-      if (SpanData* recycled = free_[(own + i) % kStripes].try_pop()) {
-        return std::unique_ptr<SpanData>(recycled);
-      }
+    if (SpanData* recycled = free_[this_thread_stripe()].try_pop()) {
+      return std::unique_ptr<SpanData>(recycled);
     }
     return std::make_unique<SpanData>();
   }
@@ -73,14 +68,8 @@ class SpanDataPool {
 
   // Takes back a record nobody uses any more; `keep` is worth_keeping() of
   // it and `stripe` the writing thread's this_thread_stripe().
-  // A full stripe passes the record on to the next one with room.
   void give(SpanData* span, bool keep, size_t stripe) noexcept {
-    if (keep) {
-      for (size_t i = 0; i < kStripes; ++i) {
-        if (free_[(stripe + i) % kStripes].try_push(span)) return;
-      }
-    }
-    delete span;
+    if (!keep || !free_[stripe % kStripes].try_push(span)) delete span;
   }
 
   // Frees every pooled record (at SDK shutdown).
