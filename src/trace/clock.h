@@ -53,9 +53,11 @@ int64_t steady_nanos_slow() noexcept;
 // rate on every core (x86-64 "invariant TSC"), reading it costs about 11 ns,
 // so each thread scales the counter from an anchor it takes on
 // CLOCK_MONOTONIC once a second, with a rate measured against that clock over
-// the process's life. Readings stay within about a microsecond of the clock
-// and never go backwards on one thread. Elsewhere, and in a process's first
-// 100 ms while the rate is measured, this is clock_gettime.
+// the process's life. Readings stay within about a microsecond of the clock,
+// and a thread's readings do not step back when its anchor is renewed. A
+// rate that changes (a resumed or migrated virtual machine) sends the whole
+// process back to clock_gettime. Elsewhere, and in a process's first 100 ms
+// while the rate is measured, this is clock_gettime.
 inline int64_t steady_nanos() {
 #if CONVTRACE_STEADY_TSC
   const SteadyAnchor& a = steady_anchor;
