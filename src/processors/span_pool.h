@@ -15,9 +15,11 @@
 // allocates, so memory stays bounded by the capacity.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -37,10 +39,7 @@ class SpanDataPool {
   static constexpr size_t kStripes = 4;
 
   explicit SpanDataPool(size_t capacity)
-      : free_{BoundedQueue<SpanData>(stripe_capacity(capacity)),
-              BoundedQueue<SpanData>(stripe_capacity(capacity)),
-              BoundedQueue<SpanData>(stripe_capacity(capacity)),
-              BoundedQueue<SpanData>(stripe_capacity(capacity))} {}
+      : free_(make_stripes(capacity / kStripes + 1, std::make_index_sequence<kStripes>())) {}
   ~SpanDataPool() { clear(); }
   SpanDataPool(const SpanDataPool&) = delete;
   SpanDataPool& operator=(const SpanDataPool&) = delete;
@@ -110,9 +109,14 @@ class SpanDataPool {
     return n;
   }
 
-  static size_t stripe_capacity(size_t capacity) { return capacity / kStripes + 1; }
+  using Stripes = std::array<BoundedQueue<SpanData>, kStripes>;
+  // The queues can be neither copied nor moved; each is built in place.
+  template <size_t... I>
+  static Stripes make_stripes(size_t stripe_capacity, std::index_sequence<I...>) {
+    return {{(static_cast<void>(I), BoundedQueue<SpanData>(stripe_capacity))...}};
+  }
 
-  BoundedQueue<SpanData> free_[kStripes];
+  Stripes free_;
 };
 
 }  // namespace convtrace
