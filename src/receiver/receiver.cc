@@ -11,6 +11,7 @@
 
 #include "common/diagnostics.h"
 #include "common/varint.h"
+#include "otlp/otlp_json.h"
 
 namespace convtrace::receiver {
 namespace {
@@ -54,22 +55,6 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // gRPC status codes used in google.rpc.Status bodies.
 constexpr int kInvalidArgument = 3;
 constexpr int kResourceExhausted = 8;
@@ -77,9 +62,10 @@ constexpr int kUnavailable = 14;
 
 void set_status_body(httplib::Response& res, Encoding enc, int code, std::string_view message) {
   if (enc == Encoding::json) {
-    res.set_content(
-        "{\"code\":" + std::to_string(code) + ",\"message\":\"" + json_escape(message) + "\"}",
-        kJsonType);
+    std::string body = "{\"code\":" + std::to_string(code) + ",\"message\":";
+    otlp::append_json_string(message, body);
+    body += '}';
+    res.set_content(body, kJsonType);
   } else {
     // google.rpc.Status { int32 code = 1; string message = 2; }
     std::string body;

@@ -177,7 +177,10 @@ TEST(Collect, BadRequestsGetTheRightStatusAndTheReceiverKeepsServing) {
   EXPECT_EQ(reply[0], '\x08');  // google.rpc.Status.code
   EXPECT_EQ(reply[1], '\x03');  // INVALID_ARGUMENT
   EXPECT_EQ(post(port, "{\"resourceSpans\": [", kJson, {}, &reply), 400);
-  EXPECT_NE(reply.find("\"code\":3"), std::string::npos) << reply;
+  // A google.rpc.Status in JSON: {"code":3,"message":"<escaped text>"}.
+  EXPECT_EQ(reply.rfind("{\"code\":3,\"message\":\"", 0), 0u) << reply;
+  EXPECT_GT(reply.size(), 25u) << reply;  // the message says what was wrong
+  EXPECT_EQ(reply.substr(reply.size() - 2), "\"}") << reply;
 
   std::string zipped = gzip(protobuf_body(make_spans(2)));
   EXPECT_EQ(post(port, zipped.substr(0, zipped.size() / 2), kProto, {{"Content-Encoding", "gzip"}}),
