@@ -330,10 +330,10 @@ std::string_view blob_view(const Stmt& stmt, int col) {
 
 namespace {
 
-// Not otlp::append_json_string: this text goes into files written by
-// earlier versions and into resource fingerprints, which must not change,
-// so it keeps its own escaping (bytes kept as they are, every control
-// character as \u00XX).
+// Not otlp::append_json_string: this text is stored in `value` columns of
+// existing files and is part of resource fingerprints, so a change would
+// make an existing resource look new. It keeps its own escaping: bytes as
+// they are, every control character as \u00XX.
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (char c : s) {
