@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include <atomic>
 #include <cstdint>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -44,6 +45,24 @@ inline thread_local SteadyAnchor steady_anchor;
 
 // Reads CLOCK_MONOTONIC and renews the calling thread's anchor.
 int64_t steady_nanos_slow() noexcept;
+
+// A time-stamp counter reading and a CLOCK_MONOTONIC reading taken together.
+struct TscPair {
+  uint64_t tsc = 0;
+  int64_t mono = 0;
+};
+
+// What the process has learnt about its counter, shared by all threads.
+struct TscRate {
+  TscPair origin;                  // the process's first pair
+  std::atomic<uint64_t> scale{0};  // the latest measured rate, 32.32 fixed point
+  std::atomic<bool> unusable{false};
+};
+
+// The anchor-renewal step of steady_nanos_slow(), without reading any clock:
+// renews `anchor` from the pair `now` and returns the reading to give. Pure
+// but for `rate`, so that tests can feed it any counter behaviour.
+int64_t renew_steady_anchor(SteadyAnchor& anchor, TscRate& rate, const TscPair& now) noexcept;
 
 // Monotonic nanoseconds on CLOCK_MONOTONIC's time line: for durations only.
 //

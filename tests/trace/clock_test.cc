@@ -71,6 +71,66 @@ TEST(SteadyClock, NeverGoesBackOnAThreadAcrossAnchors) {
   for (size_t t = 0; t < backwards.size(); ++t) EXPECT_EQ(backwards[t], 0) << "thread " << t;
 }
 
+// A counter at 2.5 GHz that started at 1000 ticks when the clock read 0.
+TscPair pair_at(int64_t mono_ns) {
+  return TscPair{1000 + static_cast<uint64_t>(mono_ns) * 5 / 2, mono_ns};
+}
+
+TEST(SteadyAnchor, TheCounterIsUsedOnlyOnceItsRateIsMeasured) {
+  TscRate rate;
+  rate.origin = pair_at(0);
+  SteadyAnchor anchor;
+  EXPECT_EQ(renew_steady_anchor(anchor, rate, pair_at(50'000'000)), 50'000'000);
+  EXPECT_EQ(anchor.valid_ticks, 0u);  // 50 ms: too soon
+  EXPECT_EQ(renew_steady_anchor(anchor, rate, pair_at(200'000'000)), 200'000'000);
+  ASSERT_NE(anchor.valid_ticks, 0u);
+  // 0.4 ns a tick; the anchor lasts about a second of ticks.
+  EXPECT_NEAR(static_cast<double>(anchor.scale) / 4294967296.0, 0.4, 1e-9);
+  EXPECT_NEAR(static_cast<double>(anchor.valid_ticks), 2.5e9, 1.0);
+  // Scaling a later counter value from the anchor gives the clock's time.
+  const TscPair later = pair_at(900'000'000);
+  const uint64_t ticks = later.tsc - anchor.tsc;
+  ASSERT_LT(ticks, anchor.valid_ticks);
+  const int64_t scaled =
+      anchor.mono +
+      static_cast<int64_t>((static_cast<unsigned __int128>(ticks) * anchor.scale) >> 32);
+  EXPECT_NEAR(static_cast<double>(scaled), 900'000'000.0, 2.0);
+}
+
+TEST(SteadyAnchor, ARenewalContinuesFromAnExtrapolationThatIsSlightlyAhead) {
+  TscRate rate;
+  rate.origin = pair_at(0);
+  SteadyAnchor anchor;
+  renew_steady_anchor(anchor, rate, pair_at(1'000'000'000));
+  // The old anchor, scaled to 2 s, says 2 s + 300 ns: the renewal keeps that
+  // lead instead of stepping back to the clock.
+  anchor.mono += 300;
+  // (Within the 32.32 fixed point's rounding.)
+  EXPECT_NEAR(static_cast<double>(renew_steady_anchor(anchor, rate, pair_at(2'000'000'000))),
+              2'000'000'300.0, 2.0);
+  // A lead of 5 ms is not a rounding error: the clock wins.
+  anchor.mono += 5'000'000;
+  EXPECT_EQ(renew_steady_anchor(anchor, rate, pair_at(3'000'000'000)), 3'000'000'000);
+  EXPECT_FALSE(rate.unusable.load());
+}
+
+TEST(SteadyAnchor, ACounterWhoseRateChangesIsGivenUpForGood) {
+  TscRate rate;
+  rate.origin = pair_at(0);
+  SteadyAnchor anchor;
+  renew_steady_anchor(anchor, rate, pair_at(1'000'000'000));
+  ASSERT_NE(anchor.valid_ticks, 0u);
+  // The counter jumped 2% ahead of the clock (a resumed virtual machine).
+  TscPair jumped = pair_at(2'000'000'000);
+  jumped.tsc += jumped.tsc / 50;
+  EXPECT_EQ(renew_steady_anchor(anchor, rate, jumped), 2'000'000'000);
+  EXPECT_EQ(anchor.valid_ticks, 0u);
+  EXPECT_TRUE(rate.unusable.load());
+  // Even a counter that looks right again is no longer used.
+  EXPECT_EQ(renew_steady_anchor(anchor, rate, pair_at(3'000'000'000)), 3'000'000'000);
+  EXPECT_EQ(anchor.valid_ticks, 0u);
+}
+
 TEST(SteadyClock, WallClockTimesFollowTheSteadyReading) {
   const uint64_t before = now_unix_nano();
   const uint64_t at = unix_nano_at(steady_nanos());
