@@ -1,6 +1,6 @@
-// Unsigned LEB128 varints (protobuf's encoding of integers), appended to a
-// byte string: the store's packed columns and the receiver's status bodies
-// both write them.
+// Unsigned LEB128 varints (protobuf's encoding of integers): the OTLP
+// protobuf encoder writes them into a buffer sized beforehand, the store's
+// packed columns and the receiver's status bodies append them to a string.
 #pragma once
 
 #include <cstddef>
@@ -9,15 +9,20 @@
 
 namespace convtrace {
 
-inline void append_varint(std::string& out, uint64_t v) {
-  char buf[10];
-  size_t n = 0;
+// Writes `v` at `p` (at most 10 bytes) and returns the byte after it.
+inline uint8_t* put_varint(uint8_t* p, uint64_t v) {
   while (v >= 0x80) {
-    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    *p++ = static_cast<uint8_t>(v | 0x80);
     v >>= 7;
   }
-  buf[n++] = static_cast<char>(v);
-  out.append(buf, n);
+  *p++ = static_cast<uint8_t>(v);
+  return p;
+}
+
+inline void append_varint(std::string& out, uint64_t v) {
+  uint8_t buf[10];
+  const size_t n = static_cast<size_t>(put_varint(buf, v) - buf);
+  out.append(reinterpret_cast<const char*>(buf), n);
 }
 
 }  // namespace convtrace

@@ -1,5 +1,6 @@
 #include "otlp/otlp_proto.h"
 
+#include "common/varint.h"
 #include "otlp/array_builder.h"
 
 #include <cassert>
@@ -206,15 +207,6 @@ size_t scope_size(const InstrumentationScope& s) {
 inline uint8_t* put_byte(uint8_t* p, uint8_t b) {
   *p = b;
   return p + 1;
-}
-
-inline uint8_t* put_varint(uint8_t* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<uint8_t>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<uint8_t>(v);
-  return p;
 }
 
 inline uint8_t* put_fixed64(uint8_t* p, uint64_t v) {
