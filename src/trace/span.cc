@@ -23,53 +23,42 @@ void truncate_to_limit(AttributeValue& value, size_t limit) {
 
 bool is_recording(const SpanRecord* rec) { return rec && rec->data && !rec->ended; }
 
-// A hash of an attribute key from its length and four of its bytes: cheap,
-// and keys that share long prefixes ("gen_ai.usage.") still differ in it.
-// Keys that collide only cost a string comparison.
-inline uint32_t key_hash(std::string_view key) {
+using record_attr::same_string;
+
+// A hash of a key from its length and its first, middle and last eight
+// bytes (fewer for short keys): keys that share a long prefix
+// ("gen_ai.usage.") differ in their tails. Keys that collide only cost a
+// string comparison.
+uint32_t key_hash(std::string_view key) {
   constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
   const size_t n = key.size();
-  if (n == 0) return 0;
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(key[i]); };
-  uint64_t h = n;
-  h = h * kMul + byte(n - 1);
-  h = h * kMul + byte(n / 2);
-  h = h * kMul + byte(n - 1 - n / 4);
-  h = h * kMul + byte(n / 4);
+  const char* p = key.data();
+  uint64_t head = 0, mid = 0, tail = 0;
+  if (n >= 8) {
+    std::memcpy(&head, p, 8);
+    std::memcpy(&mid, p + (n - 8) / 2, 8);
+    std::memcpy(&tail, p + n - 8, 8);
+  } else if (n >= 4) {
+    uint32_t h4, t4;
+    std::memcpy(&h4, p, 4);
+    std::memcpy(&t4, p + n - 4, 4);
+    head = h4;
+    tail = t4;
+  } else if (n > 0) {
+    head = static_cast<unsigned char>(p[0]) |
+           static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 |
+           static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16;
+  }
+  uint64_t h = (head ^ n) * kMul;
+  h = (h ^ mid ^ (tail << 1)) * kMul;
   return static_cast<uint32_t>(h >> 32);
 }
 
-inline uint64_t key_bit(uint32_t hash) { return uint64_t{1} << (hash >> 26); }
+uint64_t key_bit(uint32_t hash) { return uint64_t{1} << (hash >> 26); }
 
-// Whether two byte ranges of equal length `n` hold the same bytes. Inline,
-// a word at a time: attribute keys and values are short, and a call to
-// memcmp cost more than the comparison.
-inline bool same_bytes(const char* a, const char* b, size_t n) {
-  if (n >= 8) {
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-      uint64_t x, y;
-      std::memcpy(&x, a + i, 8);
-      std::memcpy(&y, b + i, 8);
-      if (x != y) return false;
-    }
-    // The tail, as the last 8 bytes (overlapping what was compared).
-    uint64_t x, y;
-    std::memcpy(&x, a + n - 8, 8);
-    std::memcpy(&y, b + n - 8, 8);
-    return x == y;
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
-
-inline bool same_string(const std::string& a, std::string_view b) {
-  return a.size() == b.size() && same_bytes(a.data(), b.data(), b.size());
-}
-
-// The index of the live attribute `key` (whose hash is `hash`), or -1.
-inline ptrdiff_t find_slot(const SpanRecord& record, std::string_view key, uint32_t hash) {
+// The index of the live attribute `key` (whose hash is `hash`) of a span
+// whose keys are indexed, or -1.
+ptrdiff_t find_indexed(const SpanRecord& record, std::string_view key, uint32_t hash) {
   if (!(record.key_bits & key_bit(hash))) return -1;
   const std::vector<Attribute>& attrs = record.data->attributes;
   const size_t live = record.attribute_count;
@@ -85,28 +74,27 @@ inline ptrdiff_t find_slot(const SpanRecord& record, std::string_view key, uint3
   return -1;
 }
 
-// The live slot holding `key`, or a new slot with `key` written into it — a
-// spare slot of a recycled record when there is one. Null (and the drop
-// counted) when the count limit is reached.
-Attribute* attribute_slot(SpanRecord& record, std::string_view key) {
-  std::vector<Attribute>& attrs = record.data->attributes;
-  const uint32_t hash = key_hash(key);
-  const ptrdiff_t found = find_slot(record, key, hash);
-  if (found >= 0) return &attrs[static_cast<size_t>(found)];
-  const size_t live = record.attribute_count;
-  if (live >= record.sdk->attribute_count_limit) {
-    ++record.data->dropped_attributes_count;
-    return nullptr;
+// The index of the live attribute `key`, or -1.
+ptrdiff_t find_slot(const SpanRecord& record, std::string_view key) {
+  if (!record.keys_follow_recycled) return find_indexed(record, key, key_hash(key));
+  // Not indexed yet (see SpanRecord::keys_follow_recycled).
+  const std::vector<Attribute>& attrs = record.data->attributes;
+  for (size_t i = 0; i < record.attribute_count; ++i) {
+    if (same_string(attrs[i].key, key)) return static_cast<ptrdiff_t>(i);
   }
-  if (live == attrs.size()) attrs.emplace_back();
-  Attribute& slot = attrs[live];
-  // Spans of one kind set the same keys in the same order, so a recycled
-  // slot usually holds this key already: comparing is cheaper than copying.
-  if (!same_string(slot.key, key)) slot.key.assign(key.data(), key.size());
-  if (live < SpanRecord::kHashedKeys) record.key_hashes[live] = hash;
-  record.attribute_count = live + 1;
-  record.key_bits |= key_bit(hash);
-  return &slot;
+  return -1;
+}
+
+// Records the hashes of the live keys, which the inline case skipped, before
+// the first key that needs them.
+void index_live_keys(SpanRecord& record) {
+  const std::vector<Attribute>& attrs = record.data->attributes;
+  for (size_t i = 0; i < record.attribute_count; ++i) {
+    const uint32_t hash = key_hash(attrs[i].key);
+    if (i < SpanRecord::kHashedKeys) record.key_hashes[i] = hash;
+    record.key_bits |= key_bit(hash);
+  }
+  record.keys_follow_recycled = false;
 }
 
 // Released records kept per thread for reuse. The flag is trivially
@@ -124,50 +112,37 @@ struct RecordCache {
 };
 thread_local RecordCache record_cache;
 
-void assign_string(AttributeValue& into, std::string_view value) {
-  if (auto* s = std::get_if<std::string>(&into)) {
-    if (!same_string(*s, value)) s->assign(value.data(), value.size());
-  } else {
-    into.emplace<std::string>(value);
-  }
-}
-
 }  // namespace
 
-void set_record_attribute(SpanRecord& record, std::string_view key, std::string_view value) {
-  size_t limit = record.sdk->attribute_value_length_limit;
-  if (limit != 0 && value.size() > limit) value = value.substr(0, limit);
-  if (Attribute* slot = attribute_slot(record, key)) assign_string(slot->value, value);
-}
+namespace record_attr {
 
-// Numbers and booleans: written into the slot's variant directly when it
-// already holds that type (a recycled slot of a same-shaped span does).
-template <typename T>
-void set_record_scalar(SpanRecord& record, std::string_view key, T value) {
-  Attribute* slot = attribute_slot(record, key);
-  if (!slot) return;
-  if (T* held = std::get_if<T>(&slot->value)) {
-    *held = value;
-  } else {
-    slot->value.emplace<T>(value);
+Attribute* slot_for_new_key(SpanRecord& record, std::string_view key) {
+  if (record.keys_follow_recycled) index_live_keys(record);
+  std::vector<Attribute>& attrs = record.data->attributes;
+  const uint32_t hash = key_hash(key);
+  const ptrdiff_t found = find_indexed(record, key, hash);
+  if (found >= 0) return &attrs[static_cast<size_t>(found)];
+  const size_t live = record.attribute_count;
+  if (live >= record.sdk->attribute_count_limit) {
+    ++record.data->dropped_attributes_count;
+    return nullptr;
   }
+  if (live == attrs.size()) attrs.emplace_back();
+  Attribute& slot = attrs[live];
+  // A recycled slot often holds this key already, a little out of order:
+  // comparing is cheaper than copying.
+  if (!same_string(slot.key, key)) slot.key.assign(key.data(), key.size());
+  if (live < SpanRecord::kHashedKeys) record.key_hashes[live] = hash;
+  record.attribute_count = live + 1;
+  record.key_bits |= key_bit(hash);
+  return &slot;
 }
 
-void set_record_attribute(SpanRecord& record, std::string_view key, int64_t value) {
-  set_record_scalar(record, key, value);
-}
-
-void set_record_attribute(SpanRecord& record, std::string_view key, double value) {
-  set_record_scalar(record, key, value);
-}
-
-void set_record_attribute(SpanRecord& record, std::string_view key, bool value) {
-  set_record_scalar(record, key, value);
-}
+}  // namespace record_attr
 
 void set_record_attribute(SpanRecord& record, std::string_view key,
                           const std::vector<std::string>& value) {
-  Attribute* slot = attribute_slot(record, key);
+  Attribute* slot = record_attr::slot(record, key);
   if (!slot) return;
   // Copy-assigning into a held vector reuses its buffers (finish reasons are
   // set on every model call).
@@ -179,20 +154,12 @@ void set_record_attribute(SpanRecord& record, std::string_view key,
   truncate_to_limit(slot->value, record.sdk->attribute_value_length_limit);
 }
 
-void set_record_attribute(SpanRecord& record, std::string_view key, const char* value) {
-  set_record_attribute(record, key, std::string_view(value ? value : ""));
-}
-
-void set_record_attribute(SpanRecord& record, std::string_view key, const std::string& value) {
-  set_record_attribute(record, key, std::string_view(value));
-}
-
 void set_record_attribute(SpanRecord& record, std::string_view key, const AttributeValue& value) {
   if (const auto* s = std::get_if<std::string>(&value)) {
     set_record_attribute(record, key, std::string_view(*s));
     return;
   }
-  Attribute* slot = attribute_slot(record, key);
+  Attribute* slot = record_attr::slot(record, key);
   if (!slot) return;
   slot->value = value;  // same type as before: copies into the existing buffers
   truncate_to_limit(slot->value, record.sdk->attribute_value_length_limit);
@@ -203,7 +170,7 @@ void set_record_attribute(SpanRecord& record, std::string_view key, AttributeVal
     set_record_attribute(record, key, std::string_view(*s));
     return;
   }
-  Attribute* slot = attribute_slot(record, key);
+  Attribute* slot = record_attr::slot(record, key);
   if (!slot) return;
   slot->value = std::move(value);
   truncate_to_limit(slot->value, record.sdk->attribute_value_length_limit);
@@ -211,7 +178,7 @@ void set_record_attribute(SpanRecord& record, std::string_view key, AttributeVal
 
 const AttributeValue* find_record_attribute(const SpanRecord& record, std::string_view key) {
   if (!record.data) return nullptr;
-  const ptrdiff_t found = find_slot(record, key, key_hash(key));
+  const ptrdiff_t found = find_slot(record, key);
   return found < 0 ? nullptr : &record.data->attributes[static_cast<size_t>(found)].value;
 }
 

@@ -1,15 +1,20 @@
 // The SDK's storage of one live span, owned by its Span handle.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "convtrace/pricing.h"
 #include "convtrace/sdk.h"
 #include "convtrace/span_data.h"
 #include "convtrace/trace.h"
+#include "trace/sdk_state.h"
 
 namespace convtrace {
 
@@ -26,13 +31,16 @@ struct SpanRecord {
   // into existing strings instead of allocating; end() drops the spares. Read
   // attributes of a live span only through the functions below.
   size_t attribute_count = 0;
-  // Setting an attribute must replace a live one of the same key. GenAI spans
-  // carry twenty-odd attributes, and comparing key strings for each made
-  // setting them quadratic, with most compares reading records that another
-  // thread last wrote. So each live key's hash is kept here: one bit per key
-  // in `key_bits` (a clear bit means the key is new, no scan at all) and the
+  // Setting an attribute must replace a live one of the same key. A record
+  // from the pool holds its previous span's keys, all distinct, and spans of
+  // one kind set the same keys in the same order: while each key set so far
+  // was the one already in its slot (`keys_follow_recycled`), a key equal to
+  // the next slot's is new to this span and needs no search. From the first
+  // key that differs, each live key's hash is kept here: one bit per key in
+  // `key_bits` (a clear bit means the key is new, no scan at all) and the
   // full hash of the first kHashedKeys keys (a scan compares strings only
   // when the hashes match).
+  bool keys_follow_recycled = true;
   static constexpr size_t kHashedKeys = 32;
   uint64_t key_bits = 0;
   uint32_t key_hashes[kHashedKeys];
@@ -60,17 +68,110 @@ SpanRecord* new_span_record();
 // Destroys `record`'s contents and keeps its memory for the next span.
 void free_span_record(SpanRecord* record) noexcept;
 
+// --- Attributes of a live span -------------------------------------------------
+//
+// Setting an attribute is most of what a span costs (an observed LLM call sets
+// twenty-odd), so the common case is inline here: the span so far has set the
+// keys of its recycled record in order, and this key is the next one (see
+// SpanRecord::keys_follow_recycled). Everything else — a replaced key, a new
+// slot, another order, the count limit — goes through slot_for_new_key().
+namespace record_attr {
+
+// Whether two byte ranges of equal length `n` hold the same bytes. Inline,
+// a word at a time: keys and values are short, and a call to memcmp cost
+// more than the comparison.
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) return false;
+    }
+    // The tail, as the last 8 bytes (overlapping what was compared).
+    uint64_t x, y;
+    std::memcpy(&x, a + n - 8, 8);
+    std::memcpy(&y, b + n - 8, 8);
+    return x == y;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+inline bool same_string(const std::string& a, std::string_view b) {
+  return a.size() == b.size() && same_bytes(a.data(), b.data(), b.size());
+}
+
+// The slot for `key` when the inline case does not apply: the live slot
+// holding it, else a new one. Null (and the drop counted) at the count limit.
+Attribute* slot_for_new_key(SpanRecord& record, std::string_view key);
+
+// The live slot holding `key`, or a new slot with `key` written into it — a
+// spare slot of a recycled record when there is one. Null at the limit.
+inline Attribute* slot(SpanRecord& record, std::string_view key) {
+  const size_t live = record.attribute_count;
+  std::vector<Attribute>& attrs = record.data->attributes;
+  if (record.keys_follow_recycled && live < attrs.size() &&
+      live < record.sdk->attribute_count_limit && same_string(attrs[live].key, key)) {
+    record.attribute_count = live + 1;
+    return &attrs[live];
+  }
+  return slot_for_new_key(record, key);
+}
+
+// Writes `value` into a slot's value, reusing the string it holds when there
+// is one (and not writing at all when it already holds these bytes).
+inline void assign_string(AttributeValue& into, std::string_view value) {
+  if (auto* s = std::get_if<std::string>(&into)) {
+    if (!same_string(*s, value)) s->assign(value.data(), value.size());
+  } else {
+    into.emplace<std::string>(value);
+  }
+}
+
+template <typename T>
+inline void assign_scalar(AttributeValue& into, T value) {
+  if (T* held = std::get_if<T>(&into)) {
+    *held = value;
+  } else {
+    into.emplace<T>(value);
+  }
+}
+
+}  // namespace record_attr
+
 // Sets or replaces one attribute on a recording span, applying the SDK's count
-// and length limits. Defined in span.cc; shared with the genai layer. The
-// string forms copy into the slot's existing buffer when it has one.
-void set_record_attribute(SpanRecord& record, std::string_view key, std::string_view value);
-void set_record_attribute(SpanRecord& record, std::string_view key, const std::string& value);
-void set_record_attribute(SpanRecord& record, std::string_view key, const char* value);
+// and length limits; shared by the trace core and the genai layer. The string
+// forms copy into the slot's existing buffer when it has one.
+inline void set_record_attribute(SpanRecord& record, std::string_view key, std::string_view value) {
+  const size_t limit = record.sdk->attribute_value_length_limit;
+  if (limit != 0 && value.size() > limit) value = value.substr(0, limit);
+  if (Attribute* slot = record_attr::slot(record, key))
+    record_attr::assign_string(slot->value, value);
+}
+inline void set_record_attribute(SpanRecord& record, std::string_view key,
+                                 const std::string& value) {
+  set_record_attribute(record, key, std::string_view(value));
+}
+inline void set_record_attribute(SpanRecord& record, std::string_view key, const char* value) {
+  set_record_attribute(record, key, std::string_view(value ? value : ""));
+}
+inline void set_record_attribute(SpanRecord& record, std::string_view key, int64_t value) {
+  if (Attribute* slot = record_attr::slot(record, key))
+    record_attr::assign_scalar(slot->value, value);
+}
+inline void set_record_attribute(SpanRecord& record, std::string_view key, double value) {
+  if (Attribute* slot = record_attr::slot(record, key))
+    record_attr::assign_scalar(slot->value, value);
+}
+inline void set_record_attribute(SpanRecord& record, std::string_view key, bool value) {
+  if (Attribute* slot = record_attr::slot(record, key))
+    record_attr::assign_scalar(slot->value, value);
+}
 void set_record_attribute(SpanRecord& record, std::string_view key,
                           const std::vector<std::string>& value);
-void set_record_attribute(SpanRecord& record, std::string_view key, int64_t value);
-void set_record_attribute(SpanRecord& record, std::string_view key, double value);
-void set_record_attribute(SpanRecord& record, std::string_view key, bool value);
 void set_record_attribute(SpanRecord& record, std::string_view key, const AttributeValue& value);
 void set_record_attribute(SpanRecord& record, std::string_view key, AttributeValue&& value);
 // The live attribute `key` of a recording span, or nullptr.

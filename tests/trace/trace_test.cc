@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -10,6 +11,7 @@
 namespace convtrace {
 namespace {
 
+using testing::named;
 using testing::only;
 using testing::str_attr;
 using testing::sync_config;
@@ -163,6 +165,53 @@ TEST(Span, KeysDifferingOnlyInUnhashedBytesStayDistinct) {
   EXPECT_EQ(spans[0].attributes.size(), 2u);
   EXPECT_EQ(*find_int(spans[0].attributes, "abcdefgh"), 3);
   EXPECT_EQ(*find_int(spans[0].attributes, "xbcdefgh"), 2);
+}
+
+// With the batch processor, a span's record comes back from the export and
+// is rewritten by a later span, keeping the earlier span's keys in its
+// slots. A later span that sets the same keys in the same order skips the
+// duplicate search; any other order must still give each key once.
+TEST(Span, RecycledRecordsKeepEachKeyOnce) {
+  TestSdk t;  // batch processor: exported records are reused
+  const auto shaped = [&](const std::string& name, const std::vector<std::string>& keys) {
+    for (int n = 0; n < 64; ++n) {
+      Span s = start_span(name);
+      for (size_t i = 0; i < keys.size(); ++i) s.set_attribute(keys[i], static_cast<int64_t>(i));
+    }
+    t.sdk->force_flush();  // the records are back in the pool, in this order
+  };
+  // Each case rewrites the records of spans with keys a, b, c, d.
+  const auto after_first = [&](const std::string& name, const std::vector<std::string>& keys) {
+    shaped("first", {"key.a", "key.b", "key.c", "key.d"});
+    shaped(name, keys);
+  };
+  after_first("again", {"key.a", "key.b", "key.a"});
+  after_first("back", {"key.a", "key.b", "key.c", "key.b", "key.d"});
+  after_first("after", {"key.a", "key.b", "key.c", "key.d", "key.a"});
+  after_first("swapped", {"key.b", "key.a"});
+  after_first("twice", {"key.b", "key.b"});  // the second is the next slot's key, but live
+  after_first("longer", {"key.a", "key.b", "key.c", "key.d", "key.e", "key.c"});
+  const auto& spans = t.spans();
+  const auto keys_of = [](const SpanData& s) {
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (const Attribute& a : s.attributes) out.emplace_back(a.key, std::get<int64_t>(a.value));
+    return out;
+  };
+  using KV = std::vector<std::pair<std::string, int64_t>>;
+  const std::map<std::string, KV> expected = {
+      {"first", {{"key.a", 0}, {"key.b", 1}, {"key.c", 2}, {"key.d", 3}}},
+      {"again", {{"key.a", 2}, {"key.b", 1}}},
+      {"back", {{"key.a", 0}, {"key.b", 3}, {"key.c", 2}, {"key.d", 4}}},
+      {"after", {{"key.a", 4}, {"key.b", 1}, {"key.c", 2}, {"key.d", 3}}},
+      {"swapped", {{"key.b", 0}, {"key.a", 1}}},
+      {"twice", {{"key.b", 1}}},
+      {"longer", {{"key.a", 0}, {"key.b", 1}, {"key.c", 5}, {"key.d", 3}, {"key.e", 4}}},
+  };
+  for (const auto& [name, kv] : expected) {
+    const auto with_name = named(spans, name);
+    ASSERT_EQ(with_name.size(), name == "first" ? 6 * 64u : 64u) << name;
+    for (const SpanData* s : with_name) ASSERT_EQ(keys_of(*s), kv) << name;
+  }
 }
 
 TEST(Span, SpansEndedOnAnotherThreadAreExported) {
