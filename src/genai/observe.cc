@@ -2,6 +2,7 @@
 #include <cxxabi.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -35,18 +36,31 @@ Span start_observed(const ObserveOptions& options) {
                         : SpanKind::internal;
   start.attributes = options.attributes;
   std::string_view operation = operation_for(options.kind);
-  std::string name = options.name;
   bool conventional = !options.model.empty() && !operation.empty() &&
                       (options.kind == Kind::llm || options.kind == Kind::embedding);
+  // The conventional name "{operation} {model}", built on the stack when it
+  // fits: start_span copies it into the span.
+  char short_name[96];
+  std::string long_name;
+  std::string_view name = options.name;
   if (conventional) {
-    name = std::string(operation) + " " + options.model;
+    const size_t size = operation.size() + 1 + options.model.size();
+    if (size <= sizeof short_name) {
+      std::memcpy(short_name, operation.data(), operation.size());
+      short_name[operation.size()] = ' ';
+      std::memcpy(short_name + operation.size() + 1, options.model.data(), options.model.size());
+      name = std::string_view(short_name, size);
+    } else {
+      long_name.append(operation.data(), operation.size()).append(1, ' ').append(options.model);
+      name = long_name;
+    }
   } else if (name.empty()) {
-    name = operation.empty() ? std::string(to_string(options.kind)) : std::string(operation);
+    name = operation.empty() ? to_string(options.kind) : operation;
   }
   Span span = start_span(name, start);
   SpanRecord* rec = SpanAccess::record(span);
   if (!rec) return span;
-  rec->operation = std::string(operation);
+  rec->operation = operation;
   rec->name_is_given = !options.name.empty() && !conventional;
   if (options.price) rec->price_override = std::make_shared<ModelPrice>(*options.price);
   if (!operation.empty()) span.set_attribute(attr::kOperationName, operation);

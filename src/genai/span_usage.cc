@@ -191,7 +191,10 @@ void Span::set_model(std::string_view model) {
   if (!rec_->data) return;
   set_record_attribute(*rec_, attr::kRequestModel, model);
   if (!rec_->name_is_given && !rec_->operation.empty()) {
-    rec_->data->name = rec_->operation + " " + std::string(model);
+    std::string& name = rec_->data->name;
+    name.assign(rec_->operation.data(), rec_->operation.size());
+    name += ' ';
+    name.append(model.data(), model.size());
   }
 }
 

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -87,17 +88,33 @@ class SpanDataPool {
   static constexpr size_t kMaxKeptBytes = 16 * 1024;
 
   static size_t string_bytes(const std::string& s) { return s.capacity(); }
+  template <size_t I, typename T>
+  static constexpr bool holds_at = std::is_same_v<std::variant_alternative_t<I, AttributeValue>, T>;
+  static_assert(holds_at<3, std::string> && holds_at<4, std::vector<bool>> &&
+                    holds_at<5, std::vector<int64_t>> && holds_at<6, std::vector<double>> &&
+                    holds_at<7, std::vector<std::string>>,
+                "value_bytes() switches on AttributeValue's alternatives by index");
   static size_t value_bytes(const AttributeValue& value) {
-    if (const auto* s = std::get_if<std::string>(&value)) return string_bytes(*s);
-    if (const auto* v = std::get_if<std::vector<std::string>>(&value)) {
-      size_t n = v->capacity() * sizeof(std::string);
-      for (const std::string& s : *v) n += string_bytes(s);
-      return n;
+    // By index, not a chain of get_if: this runs for every attribute of
+    // every span.
+    switch (value.index()) {
+      case 3:
+        return string_bytes(*std::get_if<std::string>(&value));
+      case 4:
+        return std::get_if<std::vector<bool>>(&value)->capacity() / 8;
+      case 5:
+        return std::get_if<std::vector<int64_t>>(&value)->capacity() * 8;
+      case 6:
+        return std::get_if<std::vector<double>>(&value)->capacity() * 8;
+      case 7: {
+        const auto& v = *std::get_if<std::vector<std::string>>(&value);
+        size_t n = v.capacity() * sizeof(std::string);
+        for (const std::string& s : v) n += string_bytes(s);
+        return n;
+      }
+      default:  // bool, int64_t, double: held in place
+        return 0;
     }
-    if (const auto* v = std::get_if<std::vector<int64_t>>(&value)) return v->capacity() * 8;
-    if (const auto* v = std::get_if<std::vector<double>>(&value)) return v->capacity() * 8;
-    if (const auto* v = std::get_if<std::vector<bool>>(&value)) return v->capacity() / 8;
-    return 0;
   }
   static size_t approx_bytes(const SpanData& span) {
     size_t n = string_bytes(span.name) + string_bytes(span.trace_state) +

@@ -50,10 +50,10 @@ struct SpanRecord {
   // GenAI: what children of this span see, and what this span contributed.
   Kind kind = Kind::none;
   std::shared_ptr<const GenAiState> genai;
-  bool turn_root = false;     // this span claimed its conversation's turn
-  bool name_is_given = true;  // false while the name is the conventional default
-  std::string operation;      // gen_ai.operation.name, when known
-  std::string request_model;  // gen_ai.request.model, when known
+  bool turn_root = false;      // this span claimed its conversation's turn
+  bool name_is_given = true;   // false while the name is the conventional default
+  std::string_view operation;  // gen_ai.operation.name (a constant of operation_for), when known
+  std::string request_model;   // gen_ai.request.model, when known
   std::shared_ptr<const ModelPrice> price_override;  // ObserveOptions::price
   int64_t cost_pico = 0;                             // last recorded usage, to replace it exactly
   int64_t input_tokens = 0;

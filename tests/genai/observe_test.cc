@@ -81,6 +81,26 @@ TEST(Observe, DecoratorStyle) {
   EXPECT_EQ(int_attr(*only(spans, "chat gpt-4o"), attr::kInputTokens), 10);
 }
 
+TEST(Observe, SpanNamesFollowTheConventions) {
+  TestSdk t(sync_config());
+  const std::string long_model = "ft:" + std::string(120, 'm');  // longer than any stack buffer
+  observe({"ignored", Kind::llm, long_model}, [] {});
+  observe({"", Kind::embedding, "text-embedding-3-small"}, [] {});
+  observe({"lookup", Kind::tool}, [] {});
+  observe({"", Kind::tool}, [] {});
+  observe({"", Kind::chain}, [] {});
+  // The model known only once the call is under way.
+  observe({"", Kind::llm}, [](Span& span) { span.set_model("gpt-4o-mini"); });
+  auto spans = t.spans();
+  ASSERT_EQ(spans.size(), 6u);
+  EXPECT_EQ(spans[0].name, "chat " + long_model);
+  EXPECT_EQ(spans[1].name, "embeddings text-embedding-3-small");
+  EXPECT_EQ(spans[2].name, "lookup");
+  EXPECT_EQ(spans[3].name, "execute_tool");
+  EXPECT_EQ(spans[4].name, "chain");
+  EXPECT_EQ(spans[5].name, "chat gpt-4o-mini");
+}
+
 TEST(Observe, ContentCaptureIsOffByDefault) {
   TestSdk t(sync_config());
   ObserveOptions o{"chat", Kind::llm};
