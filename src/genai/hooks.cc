@@ -64,7 +64,7 @@ void genai_on_start(SpanRecord& rec, const Context& /*parent*/) {
 
 void genai_on_end(SpanRecord& rec) {
   if (!rec.turn_root || !rec.genai || !rec.genai->conversation) return;
-  int64_t turn_cost = rec.genai->turn_totals->cost_pico.load(std::memory_order_relaxed);
+  int64_t turn_cost = snapshot(*rec.genai->turn_totals).cost_pico;
   int64_t total =
       rec.genai->conversation->total_cost_pico.fetch_add(turn_cost, std::memory_order_relaxed) +
       turn_cost;

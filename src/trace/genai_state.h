@@ -7,25 +7,39 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/striped_counter.h"
 #include "convtrace/propagation.h"
 #include "convtrace/span_data.h"
 
 namespace convtrace {
 
-// Exact running totals of a workflow or a turn. Additions walk up `parent`, so a
-// nested workflow's calls also count in every enclosing workflow.
-struct TotalsCell {
+// One set of running totals; see TotalsCell.
+struct TotalsFields {
   std::atomic<int64_t> cost_pico{0};
   std::atomic<int64_t> input_tokens{0};
   std::atomic<int64_t> output_tokens{0};
   std::atomic<int64_t> llm_calls{0};
   std::atomic<int64_t> tool_calls{0};
   std::atomic<int64_t> unpriced_calls{0};
+};
+
+// Exact running totals of a workflow or a turn. Additions walk up `parent`, so a
+// nested workflow's calls also count in every enclosing workflow.
+//
+// Most calls of a workflow or turn run on the thread that opened it. That
+// thread adds to `own` with plain loads and stores; other threads add to
+// `shared` with atomic read-modify-writes, each a full barrier on x86 that
+// waits for the span's earlier stores. A reading sums both (totals.h).
+struct TotalsCell {
+  size_t owner = this_thread_stripe();  // the only thread that writes `own`
+  TotalsFields own;
+  TotalsFields shared;
   std::shared_ptr<TotalsCell> parent;
 };
 

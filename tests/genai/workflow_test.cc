@@ -123,12 +123,19 @@ TEST(Workflow, CallsOnOtherThreadsCount) {
                 [](Span& s) { s.record_usage(usage_of(1234, 567, "gpt-4o")); });
       }));
     }
+    // The workflow's own thread adds at the same time as the others.
+    for (int i = 0; i < 3; ++i) {
+      observe({"gen", Kind::llm, "gpt-4o"},
+              [](Span& s) { s.record_usage(usage_of(1234, 567, "gpt-4o")); });
+    }
     for (auto& th : threads) th.join();
+    EXPECT_EQ(wf.totals().cost_pico, 7 * 8755000000LL);
+    EXPECT_EQ(wf.totals().input_tokens, 7 * 1234);
   }
   const SpanData* wf = only(t.spans(), "workflow fanout");
   ASSERT_NE(wf, nullptr);
-  EXPECT_EQ(int_attr(*wf, attr::kWorkflowTotalCostPico), 4 * 8755000000LL);
-  EXPECT_EQ(int_attr(*wf, attr::kWorkflowLlmCalls), 4);
+  EXPECT_EQ(int_attr(*wf, attr::kWorkflowTotalCostPico), 7 * 8755000000LL);
+  EXPECT_EQ(int_attr(*wf, attr::kWorkflowLlmCalls), 7);
 }
 
 TEST(Workflow, UnknownModelGetsNoCostAndAMarker) {
