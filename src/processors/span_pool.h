@@ -11,6 +11,8 @@
 //
 // Records in the pool keep their old contents; SpanRecord::attribute_count
 // says how many attributes of a taken record are live (see span_record.h).
+// Their attributes have distinct keys, as every span's do: span_record.h
+// relies on that to skip the duplicate search for a span of the same shape.
 // Thread-safe, lock-free; a full pool frees what it is given, an empty one
 // allocates, so memory stays bounded by the capacity.
 #pragma once

@@ -70,8 +70,8 @@ void free_span_record(SpanRecord* record) noexcept;
 
 // --- Attributes of a live span -------------------------------------------------
 //
-// Setting an attribute is most of what a span costs (an observed LLM call sets
-// twenty-odd), so the common case is inline here: the span so far has set the
+// Setting attributes is a large part of what a span costs (an observed LLM
+// call sets twenty-odd), so the common case is inline here: the span so far has set the
 // keys of its recycled record in order, and this key is the next one (see
 // SpanRecord::keys_follow_recycled). Everything else — a replaced key, a new
 // slot, another order, the count limit — goes through slot_for_new_key().
