@@ -129,9 +129,8 @@ Attribute* slot_for_new_key(SpanRecord& record, std::string_view key) {
   }
   if (live == attrs.size()) attrs.emplace_back();
   Attribute& slot = attrs[live];
-  // A recycled slot often holds this key already, a little out of order:
-  // comparing is cheaper than copying.
-  if (!same_string(slot.key, key)) slot.key.assign(key.data(), key.size());
+  // A recycled slot often holds this key already, a little out of order.
+  record_attr::rewrite(slot.key, key);
   if (live < SpanRecord::kHashedKeys) record.key_hashes[live] = hash;
   record.attribute_count = live + 1;
   record.key_bits |= key_bit(hash);

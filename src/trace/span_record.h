@@ -104,6 +104,13 @@ inline bool same_string(const std::string& a, std::string_view b) {
   return a.size() == b.size() && same_bytes(a.data(), b.data(), b.size());
 }
 
+// Makes `s` hold `value`, writing only when it holds other bytes: a recycled
+// record's strings usually hold the same text already, and comparing reads
+// less than assigning writes.
+inline void rewrite(std::string& s, std::string_view value) {
+  if (!same_string(s, value)) s.assign(value.data(), value.size());
+}
+
 // The slot for `key` when the inline case does not apply: the live slot
 // holding it, else a new one. Null (and the drop counted) at the count limit.
 Attribute* slot_for_new_key(SpanRecord& record, std::string_view key);
@@ -125,7 +132,7 @@ inline Attribute* slot(SpanRecord& record, std::string_view key) {
 // is one (and not writing at all when it already holds these bytes).
 inline void assign_string(AttributeValue& into, std::string_view value) {
   if (auto* s = std::get_if<std::string>(&into)) {
-    if (!same_string(*s, value)) s->assign(value.data(), value.size());
+    rewrite(*s, value);
   } else {
     into.emplace<std::string>(value);
   }

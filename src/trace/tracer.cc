@@ -54,14 +54,11 @@ Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationS
       // field, assigning into strings and vectors so their capacity is reused.
       data->trace_id = rec->context.trace_id;
       data->span_id = rec->context.span_id;
-      // A recycled record usually holds the same name and trace state already.
-      if (!record_attr::same_string(data->trace_state, rec->context.trace_state)) {
-        data->trace_state.assign(rec->context.trace_state);
-      }
+      record_attr::rewrite(data->trace_state, rec->context.trace_state);
       data->flags = rec->context.flags;
       data->parent_span_id = has_parent ? parent_span.span_id : SpanId{};
       data->parent_is_remote = has_parent && parent_span.remote;
-      if (!record_attr::same_string(data->name, name)) data->name.assign(name.data(), name.size());
+      record_attr::rewrite(data->name, name);
       data->kind = options.span_kind;
       data->start_unix_nano =
           options.start_unix_nano ? options.start_unix_nano : unix_nano_at(rec->start_steady);
