@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "common/hex.h"
+#include "common/utf8.h"
 
 namespace convtrace::otlp {
 
@@ -20,38 +21,6 @@ namespace convtrace::otlp {
 namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
-
-// Length of the valid UTF-8 sequence starting at s[0] (s non-empty, s[0] >= 0x80),
-// or 0 when it is invalid; then *bad receives how many bytes the invalid
-// prefix spans, so one U+FFFD replaces each maximal invalid subpart.
-size_t utf8_sequence(const unsigned char* s, size_t n, size_t* bad) {
-  unsigned char c = s[0];
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;  // overlong
-    if (c == 0xED) hi = 0x9F;  // surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;  // overlong
-    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-  } else {
-    *bad = 1;
-    return 0;
-  }
-  for (size_t i = 1; i < len; ++i) {
-    unsigned char lower = i == 1 ? lo : 0x80;
-    unsigned char upper = i == 1 ? hi : 0xBF;
-    if (i >= n || s[i] < lower || s[i] > upper) {
-      *bad = i;
-      return 0;
-    }
-  }
-  return len;
-}
 
 void append_uint(uint64_t v, std::string& out) {
   char buf[24];
@@ -212,7 +181,7 @@ void append_json_string(std::string_view s, std::string& out) {
     }
     if (c >= 0x80) {
       size_t bad = 0;
-      size_t len = utf8_sequence(p + i, n - i, &bad);
+      size_t len = utf8::sequence_length(p + i, n - i, &bad);
       if (len != 0) {
         i += len;
         continue;
