@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/diagnostics.h"
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "convtrace/trace.h"
 #include "genai/content.h"
@@ -21,6 +22,8 @@ void record_content(SpanRecord* rec, std::string_view key, std::string_view cont
   if (!capture.enabled) return;
   try {
     std::string value = capture.redact ? capture.redact(key, content) : std::string(content);
+    // Repaired before it is cut: a repair lengthens the text.
+    utf8::repair(value, "captured content");
     set_record_attribute(*rec, key, truncate_content(value, capture.max_length));
   } catch (...) {
     // A throwing redaction callback must not leak the unredacted value.
@@ -187,14 +190,17 @@ void Span::record_output(std::string_view content) {
 
 void Span::set_model(std::string_view model) {
   if (!rec_ || rec_->ended || model.empty()) return;
-  rec_->request_model = std::string(model);
-  if (!rec_->data) return;
-  set_record_attribute(*rec_, attr::kRequestModel, model);
-  if (!rec_->name_is_given && !rec_->operation.empty()) {
-    std::string& name = rec_->data->name;
-    name.assign(rec_->operation.data(), rec_->operation.size());
-    name += ' ';
-    name.append(model.data(), model.size());
+  try {
+    utf8::assign(rec_->request_model, model, "model name");
+    if (!rec_->data) return;
+    set_record_attribute(*rec_, attr::kRequestModel, rec_->request_model);
+    if (!rec_->name_is_given && !rec_->operation.empty()) {
+      std::string& name = rec_->data->name;
+      name.assign(rec_->operation.data(), rec_->operation.size());
+      name += ' ';
+      name += rec_->request_model;
+    }
+  } catch (...) {
   }
 }
 
