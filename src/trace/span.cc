@@ -2,6 +2,7 @@
 #include <new>
 #include <utility>
 
+#include "common/unix_time.h"
 #include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "trace/clock.h"
@@ -338,6 +339,8 @@ void Span::end() {
   if (data.attributes.size() > rec_->attribute_count) data.attributes.resize(rec_->attribute_count);
   int64_t elapsed = steady_nanos() - rec_->start_steady;
   data.end_unix_nano = data.start_unix_nano + static_cast<uint64_t>(elapsed > 0 ? elapsed : 0);
+  // A given start time near the end of the range must not carry the end past it.
+  if (data.end_unix_nano > unix_time::kMax) data.end_unix_nano = unix_time::kMax;
   if (sdk->shut_down.load(std::memory_order_acquire)) {
     sdk->dropped_after_shutdown.fetch_add(1, std::memory_order_relaxed);
     rec_->data.reset();

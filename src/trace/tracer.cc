@@ -1,3 +1,5 @@
+#include "common/diagnostics.h"
+#include "common/unix_time.h"
 #include "convtrace/sdk.h"
 #include "convtrace/trace.h"
 #include "processors/span_pool.h"
@@ -60,8 +62,17 @@ Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationS
       data->parent_is_remote = has_parent && parent_span.remote;
       record_attr::rewrite(data->name, name, "span name");
       data->kind = options.span_kind;
-      data->start_unix_nano =
-          options.start_unix_nano ? options.start_unix_nano : unix_nano_at(rec->start_steady);
+      data->start_unix_nano = unix_nano_at(rec->start_steady);
+      if (options.start_unix_nano != 0) {
+        if (unix_time::in_range(options.start_unix_nano)) {
+          data->start_unix_nano = options.start_unix_nano;
+        } else {
+          report_warning("time_out_of_range", "StartOptions::start_unix_nano " +
+                                                  std::to_string(options.start_unix_nano) +
+                                                  " is after " + std::string(unix_time::kMaxText) +
+                                                  "; the span starts now");
+        }
+      }
       data->end_unix_nano = 0;
       data->events.clear();
       data->links = options.links;

@@ -136,5 +136,28 @@ TEST_F(BadText, ResourceAndScopeNames) {
   EXPECT_EQ(*find_string(spans[0].resource->attributes, "service.name"), "svc" + R);
 }
 
+TEST(StartTime, OutOfRangeStartTimesAreNotUsed) {
+  TEST_reset_warnings();
+  TestSdk t(sync_config());
+  {
+    StartOptions options;
+    options.start_unix_nano = 9223372036854775807ULL;  // the last representable instant
+    Span s = start_span("last", options);
+  }
+  {
+    StartOptions options;
+    options.start_unix_nano = 9223372036854775808ULL;  // one past it
+    Span s = start_span("past", options);
+  }
+  auto spans = t.spans();
+  const SpanData* last = only(spans, "last");
+  const SpanData* past = only(spans, "past");
+  ASSERT_TRUE(last && past);
+  EXPECT_EQ(last->start_unix_nano, 9223372036854775807ULL);
+  EXPECT_EQ(last->end_unix_nano, 9223372036854775807ULL) << "the end is clamped to the range";
+  EXPECT_LT(past->start_unix_nano, 9223372036854775807ULL / 2) << "started now instead";
+  EXPECT_EQ(warning_count("time_out_of_range"), 1u);
+}
+
 }  // namespace
 }  // namespace convtrace
