@@ -7,7 +7,11 @@
 
 namespace convtrace::utf8 {
 
-size_t sequence_length(const unsigned char* p, size_t n, size_t* bad) noexcept {
+namespace {
+
+// sequence_length, inlined into the loops below (non-ASCII text is checked
+// one character at a time).
+inline size_t length_of_sequence(const unsigned char* p, size_t n, size_t* bad) noexcept {
   // The well-formed sequences (Unicode Table 3-7): the lead byte fixes the
   // length and the allowed range of the second byte, which excludes overlong
   // forms (E0, F0), surrogates (ED) and code points above U+10FFFF (F4).
@@ -39,7 +43,13 @@ size_t sequence_length(const unsigned char* p, size_t n, size_t* bad) noexcept {
   return len;
 }
 
-bool valid_after_ascii(const char* p, size_t n) noexcept {
+}  // namespace
+
+size_t sequence_length(const unsigned char* p, size_t n, size_t* bad) noexcept {
+  return length_of_sequence(p, n, bad);
+}
+
+bool valid_text(const char* p, size_t n) noexcept {
   const auto* u = reinterpret_cast<const unsigned char*>(p);
   size_t i = 0;
   while (i < n) {
@@ -48,7 +58,7 @@ bool valid_after_ascii(const char* p, size_t n) noexcept {
       continue;
     }
     size_t bad = 0;
-    const size_t len = sequence_length(u + i, n - i, &bad);
+    const size_t len = length_of_sequence(u + i, n - i, &bad);
     if (len == 0) return false;
     i += len;
   }
@@ -65,7 +75,7 @@ size_t append_repaired(std::string_view s, std::string& out) {
     i += ascii_prefix(s.data() + i, n - i);
     if (i >= n) break;
     size_t bad = 0;
-    const size_t len = sequence_length(u + i, n - i, &bad);
+    const size_t len = length_of_sequence(u + i, n - i, &bad);
     if (len != 0) {
       i += len;
       continue;

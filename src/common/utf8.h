@@ -31,6 +31,32 @@ inline constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 // The warning category counted for every repaired text.
 inline constexpr std::string_view kWarning = "invalid_utf8";
 
+// Whether p[0, n) is all ASCII: eight bytes at a time, the last (partial)
+// word read overlapping the one before, no branch per byte.
+inline bool is_ascii(const char* p, size_t n) noexcept {
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  if (n >= 8) {
+    uint64_t any = 0;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      any |= word;
+    }
+    uint64_t last;
+    std::memcpy(&last, p + n - 8, 8);
+    return ((any | last) & kHigh) == 0;
+  }
+  if (n >= 4) {
+    uint32_t head, tail;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    return ((head | tail) & 0x80808080U) == 0;
+  }
+  unsigned any = 0;
+  for (size_t i = 0; i < n; ++i) any |= static_cast<unsigned char>(p[i]);
+  return any < 0x80;
+}
+
 // The length of the ASCII prefix of p[0, n).
 inline size_t ascii_prefix(const char* p, size_t n) noexcept {
   size_t i = 0;
@@ -48,13 +74,13 @@ inline size_t ascii_prefix(const char* p, size_t n) noexcept {
 // length (1–3) of its maximal subpart, the bytes one U+FFFD replaces.
 size_t sequence_length(const unsigned char* p, size_t n, size_t* bad) noexcept;
 
-// Whether p[0, n) is well-formed, for text known to start with a byte >= 0x80.
-bool valid_after_ascii(const char* p, size_t n) noexcept;
+// Whether p[0, n) is well-formed, character by character (out of line: for
+// text that is not all ASCII).
+bool valid_text(const char* p, size_t n) noexcept;
 
 // Whether `s` is well-formed UTF-8.
 inline bool valid(std::string_view s) noexcept {
-  const size_t ascii = ascii_prefix(s.data(), s.size());
-  return ascii == s.size() || valid_after_ascii(s.data() + ascii, s.size() - ascii);
+  return is_ascii(s.data(), s.size()) || valid_text(s.data(), s.size());
 }
 
 // Appends `s` to `out` with each maximal subpart of an ill-formed sequence

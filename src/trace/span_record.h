@@ -146,9 +146,13 @@ inline Attribute* slot(SpanRecord& record, std::string_view key) {
 // is one (and not writing at all when it already holds these bytes). `key`
 // names the attribute in the warning for ill-formed text.
 inline void assign_string(AttributeValue& into, std::string_view value, std::string_view key) {
-  std::string* s = std::get_if<std::string>(&into);
-  if (!s) s = &into.emplace<std::string>();
-  rewrite(*s, value, "attribute", key);
+  if (auto* s = std::get_if<std::string>(&into)) {
+    rewrite(*s, value, "attribute", key);
+  } else if (utf8::valid(value)) {
+    into.emplace<std::string>(value);
+  } else {
+    assign_repaired(into.emplace<std::string>(), value, "attribute", key);
+  }
 }
 
 // Writes `value`, ill-formed UTF-8 longer than `limit` (0: no limit),

@@ -72,6 +72,19 @@ TEST(Utf8, KeepsValidTextByteForByte) {
   }
 }
 
+TEST(Utf8, TheAsciiCheckSeesEveryByteOfEveryLength) {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string s(n, 'a');
+    EXPECT_TRUE(is_ascii(s.data(), n)) << n;
+    for (size_t at = 0; at < n; ++at) {
+      s[at] = '\x80';
+      EXPECT_FALSE(is_ascii(s.data(), n)) << n << " " << at;
+      EXPECT_FALSE(valid(s)) << n << " " << at;
+      s[at] = 'a';
+    }
+  }
+}
+
 TEST(Utf8, FindsABadByteAtEveryOffsetOfTheAsciiFastPath) {
   for (size_t at = 0; at < 40; ++at) {
     std::string s(40, 'a');
