@@ -1,4 +1,5 @@
 // The GenAI methods of Span: usage, cost, content, model.
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <string>
@@ -8,6 +9,7 @@
 #include "convtrace/trace.h"
 #include "genai/content.h"
 #include "genai/totals.h"
+#include "trace/clock.h"
 #include "trace/genai_state.h"
 #include "trace/sdk_state.h"
 #include "trace/span_record.h"
@@ -125,6 +127,11 @@ bool Span::record_usage(const Usage& usage) {
     rec.output_tokens = output;
     rec.usage_recorded = true;
     rec.usage_priced = priced;
+    rec.has_input_tokens = usage.input_tokens.has_value();
+    rec.has_output_tokens = usage.output_tokens.has_value();
+    if (!usage.model.empty()) record_attr::rewrite(rec.response_model, usage.model);
+    const bool provider_known = !rec.provider.empty();
+    if (!usage.provider.empty() && !provider_known) rec.provider = usage.provider;
 
     if (!rec.data) return true;  // unsampled: totals only
     if (usage.input_tokens) set_record_attribute(rec, attr::kInputTokens, *usage.input_tokens);
@@ -143,7 +150,8 @@ bool Span::record_usage(const Usage& usage) {
     if (!usage.finish_reasons.empty()) {
       set_record_attribute(rec, attr::kResponseFinishReasons, usage.finish_reasons);
     }
-    if (!usage.provider.empty() && !find_record_attribute(rec, attr::kProviderName)) {
+    if (!usage.provider.empty() && !provider_known &&
+        !find_record_attribute(rec, attr::kProviderName)) {
       set_record_attribute(rec, attr::kProviderName, usage.provider);
     }
     if (priced) {
@@ -183,6 +191,29 @@ void Span::record_input(std::string_view content) {
 
 void Span::record_output(std::string_view content) {
   record_content(rec_, attr::kOutputMessages, content);
+}
+
+void Span::record_first_chunk() {
+  if (!rec_ || rec_->ended) return;
+  record_time_to_first_chunk(std::chrono::nanoseconds(steady_nanos() - rec_->start_steady));
+}
+
+void Span::record_time_to_first_chunk(std::chrono::nanoseconds since_start) {
+  if (!rec_ || rec_->ended || rec_->first_chunk_ns >= 0) return;
+  rec_->first_chunk_ns = std::max<int64_t>(since_start.count(), 0);
+  if (rec_->data) {
+    set_record_attribute(*rec_, attr::kTimeToFirstChunk,
+                         static_cast<double>(rec_->first_chunk_ns) / 1e9);
+  }
+}
+
+void Span::set_server(std::string_view address, int port) {
+  if (!rec_ || rec_->ended || address.empty()) return;
+  rec_->server_address.assign(address.data(), address.size());
+  rec_->server_port = port > 0 ? port : 0;
+  if (!rec_->data) return;
+  set_record_attribute(*rec_, attr::kServerAddress, address);
+  if (port > 0) set_record_attribute(*rec_, attr::kServerPort, static_cast<int64_t>(port));
 }
 
 void Span::set_model(std::string_view model) {

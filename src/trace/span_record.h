@@ -60,6 +60,19 @@ struct SpanRecord {
   int64_t output_tokens = 0;
   bool usage_recorded = false;
   bool usage_priced = false;
+  bool has_input_tokens = false;   // the last usage reported input tokens
+  bool has_output_tokens = false;  // … and output tokens
+
+  // What a call's metrics are keyed by (metrics.h), kept whether or not the
+  // span is sampled: metrics count every call.
+  std::string provider;         // gen_ai.provider.name
+  std::string response_model;   // gen_ai.response.model
+  std::string error_type;       // error.type of a failed observed call
+  bool failed = false;          // set_status(error): error.type "_OTHER" when none is known
+  std::string server_address;   // server.address
+  int64_t server_port = 0;      // server.port; 0 when unknown
+  int64_t first_chunk_ns = -1;  // streamed calls: first chunk, nanoseconds after start
+  int64_t end_steady = 0;       // steady_nanos() at end, read once for the span and its metrics
 };
 
 // A fresh record, from a small per-thread cache of released ones (a span

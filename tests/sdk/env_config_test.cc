@@ -714,5 +714,62 @@ TEST(SdkDefaults, TheEmbeddedStoreIsTheDefaultExporter) {
   std::remove(path.c_str());
 }
 
+// --- Metrics ------------------------------------------------------------------
+
+TEST(EnvConfig, MetricsFollowTheOtlpSpanExporterUnlessTold) {
+  Env env({{"OTEL_TRACES_EXPORTER", "otlp"},
+           {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"},
+           {"OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x-key=abc"},
+           {"OTEL_METRIC_EXPORT_INTERVAL", "15000"},
+           {"OTEL_METRIC_EXPORT_TIMEOUT", "2000"},
+           {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "Delta"},
+           {"CONVTRACE_METRICS_ATTRIBUTES", "workflow.type, user.id"},
+           {"CONVTRACE_METRICS_CARDINALITY_LIMIT", "500"},
+           {"OTEL_METRICS_EXEMPLAR_FILTER", "always_off"}});
+  Config c = env.apply();
+  EXPECT_EQ(resolved_metrics_exporter(c), MetricsExporterKind::otlp);
+  ASSERT_TRUE(c.otlp_metrics);
+  EXPECT_EQ(c.otlp_metrics->endpoint, "http://collector:4318/v1/metrics");
+  ASSERT_EQ(c.otlp_metrics->headers.size(), 1u);
+  EXPECT_EQ(c.otlp_metrics->headers[0].first, "x-key");
+  ASSERT_TRUE(c.otlp);
+  EXPECT_TRUE(c.otlp->headers.empty());  // the METRICS_ variable is the metrics exporter's only
+  EXPECT_EQ(c.metrics.export_interval, std::chrono::milliseconds(15000));
+  EXPECT_EQ(c.metrics.export_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.metrics.temporality, Temporality::delta);
+  EXPECT_EQ(c.metrics.workflow_type_attribute, true);
+  EXPECT_EQ(c.metrics.user_id_attribute, true);
+  EXPECT_EQ(c.metrics.cardinality_limit, 500u);
+  EXPECT_EQ(c.metrics.exemplars, false);
+  EXPECT_EQ(env.warnings(), 0u);
+}
+
+TEST(EnvConfig, MetricsAreOffByDefaultAndBadValuesWarn) {
+  Env env({{"OTEL_METRIC_EXPORT_INTERVAL", "0"},
+           {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "sometimes"},
+           {"CONVTRACE_METRICS_ATTRIBUTES", "gen_ai.conversation.id"},
+           {"OTEL_METRICS_EXPORTER", "prometheus"}});
+  Config c = env.apply();
+  EXPECT_EQ(resolved_metrics_exporter(c), MetricsExporterKind::none);
+  EXPECT_FALSE(c.otlp_metrics);
+  EXPECT_FALSE(c.metrics.export_interval);
+  EXPECT_FALSE(c.metrics.temporality);
+  EXPECT_FALSE(c.metrics.user_id_attribute);
+  EXPECT_EQ(env.warnings(), 4u);
+  EXPECT_THAT(env.log(), HasSubstr("OTEL_METRICS_EXPORTER='prometheus'"));
+  EXPECT_THAT(env.log(),
+              HasSubstr("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE='sometimes'"));
+}
+
+TEST(EnvConfig, MetricsExporterCanBeTurnedOnAlone) {
+  Env env({{"OTEL_METRICS_EXPORTER", "otlp"},
+           {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4318/custom"}});
+  Config c = env.apply();
+  EXPECT_EQ(resolved_metrics_exporter(c), MetricsExporterKind::otlp);
+  ASSERT_TRUE(c.otlp_metrics);
+  EXPECT_EQ(c.otlp_metrics->endpoint, "http://m:4318/custom");
+  EXPECT_FALSE(c.otlp);
+}
+
 }  // namespace
 }  // namespace convtrace
