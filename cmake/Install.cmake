@@ -19,6 +19,9 @@ if(BUILD_SHARED_LIBS)
   set(CONVTRACE_PC_PRIVATE_LIBS "")
 else()
   set(CONVTRACE_PC_PRIVATE_LIBS "-lsimdjson -lcurl -lsqlite3 -lcpp-httplib -lz")
+  if(CONVTRACE_WITH_GRPC)
+    string(APPEND CONVTRACE_PC_PRIVATE_LIBS " -lgrpc++ -lgrpc -lgpr")
+  endif()
 endif()
 # The .pc file finds its prefix relative to itself, so `cmake --install --prefix`
 # anywhere gives a working file.
