@@ -510,7 +510,9 @@ TEST(EnvOtlp, ProtocolTimeoutCompression) {
       {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", true, false, 10000, 0, ""},
       {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json", true, false, 10000, 0, ""},
       {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", false, false, 10000, 0, ""},
+#ifndef CONVTRACE_WITH_GRPC
       {"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", false, false, 10000, 1, "no gRPC"},
+#endif
       {"OTEL_EXPORTER_OTLP_PROTOCOL", "thrift", false, false, 10000, 1, "'thrift'"},
       {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500", false, false, 2500, 0, ""},
       {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "700", false, false, 700, 0, ""},
@@ -770,6 +772,23 @@ TEST(EnvConfig, MetricsExporterCanBeTurnedOnAlone) {
   EXPECT_EQ(c.otlp_metrics->endpoint, "http://m:4318/custom");
   EXPECT_FALSE(c.otlp);
 }
+
+#ifdef CONVTRACE_WITH_GRPC
+TEST(EnvOtlp, GrpcEndpointsAreHostAndPortWithTheSchemeOrInsecureDecidingTls) {
+  Env env({{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"},
+           {"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"},
+           {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "metrics:4317"},
+           {"OTEL_EXPORTER_OTLP_METRICS_INSECURE", "true"}});
+  OtlpHttpOptions traces = env.otlp();
+  EXPECT_EQ(traces.protocol, OtlpHttpOptions::Protocol::grpc);
+  EXPECT_EQ(traces.endpoint, "https://collector:4317");  // no path appended; TLS by default
+  OtlpHttpOptions metrics = otlp_settings_from_environment(env.fn(), "METRICS");
+  EXPECT_EQ(metrics.endpoint, "http://metrics:4317");
+  EXPECT_EQ(env.warnings(), 0u);
+  Env defaults({{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}});
+  EXPECT_EQ(defaults.otlp().endpoint, "http://localhost:4317");
+}
+#endif
 
 }  // namespace
 }  // namespace convtrace
