@@ -7,6 +7,7 @@
 #include "convtrace/attributes.h"
 #include "convtrace/trace.h"
 #include "genai/content.h"
+#include "genai/hooks.h"
 #include "genai/totals.h"
 #include "trace/genai_state.h"
 #include "trace/sdk_state.h"
@@ -82,16 +83,42 @@ const ModelPrice* find_price(const Sdk::State& sdk, std::string_view model) {
   return cache.find(sdk, model);
 }
 
+// The usage itself as attributes: token counts and what the provider reported.
+void set_usage_attributes(SpanRecord& rec, const Usage& usage) {
+  if (usage.input_tokens) set_record_attribute(rec, attr::kInputTokens, *usage.input_tokens);
+  if (usage.output_tokens) set_record_attribute(rec, attr::kOutputTokens, *usage.output_tokens);
+  if (usage.cache_read_tokens) {
+    set_record_attribute(rec, attr::kCacheReadInputTokens, *usage.cache_read_tokens);
+  }
+  if (usage.cache_write_tokens) {
+    set_record_attribute(rec, attr::kCacheCreationInputTokens, *usage.cache_write_tokens);
+  }
+  if (usage.reasoning_tokens) {
+    set_record_attribute(rec, attr::kReasoningOutputTokens, *usage.reasoning_tokens);
+  }
+  if (!usage.model.empty()) set_record_attribute(rec, attr::kResponseModel, usage.model);
+  if (!usage.response_id.empty()) set_record_attribute(rec, attr::kResponseId, usage.response_id);
+  if (!usage.finish_reasons.empty()) {
+    set_record_attribute(rec, attr::kResponseFinishReasons, usage.finish_reasons);
+  }
+  if (!usage.provider.empty() && !find_record_attribute(rec, attr::kProviderName)) {
+    set_record_attribute(rec, attr::kProviderName, usage.provider);
+  }
+}
+
 }  // namespace
 
 bool Span::record_usage(const Usage& usage) {
   if (!rec_ || rec_->ended) return false;
+  return record_usage_on(*rec_, usage, true);
+}
+
+bool record_usage_on(SpanRecord& rec, const Usage& usage, bool usage_attributes) {
   if (Error e = validate(usage)) {
     report_warning("invalid_usage", "usage rejected: " + e.message);
     return false;
   }
   try {
-    SpanRecord& rec = *rec_;
     const std::string& model = usage.model.empty() ? rec.request_model : usage.model;
     const ModelPrice* price = rec.price_override.get();
     if (!price && !model.empty()) price = find_price(*rec.sdk, model);
@@ -127,25 +154,7 @@ bool Span::record_usage(const Usage& usage) {
     rec.usage_priced = priced;
 
     if (!rec.data) return true;  // unsampled: totals only
-    if (usage.input_tokens) set_record_attribute(rec, attr::kInputTokens, *usage.input_tokens);
-    if (usage.output_tokens) set_record_attribute(rec, attr::kOutputTokens, *usage.output_tokens);
-    if (usage.cache_read_tokens) {
-      set_record_attribute(rec, attr::kCacheReadInputTokens, *usage.cache_read_tokens);
-    }
-    if (usage.cache_write_tokens) {
-      set_record_attribute(rec, attr::kCacheCreationInputTokens, *usage.cache_write_tokens);
-    }
-    if (usage.reasoning_tokens) {
-      set_record_attribute(rec, attr::kReasoningOutputTokens, *usage.reasoning_tokens);
-    }
-    if (!usage.model.empty()) set_record_attribute(rec, attr::kResponseModel, usage.model);
-    if (!usage.response_id.empty()) set_record_attribute(rec, attr::kResponseId, usage.response_id);
-    if (!usage.finish_reasons.empty()) {
-      set_record_attribute(rec, attr::kResponseFinishReasons, usage.finish_reasons);
-    }
-    if (!usage.provider.empty() && !find_record_attribute(rec, attr::kProviderName)) {
-      set_record_attribute(rec, attr::kProviderName, usage.provider);
-    }
+    if (usage_attributes) set_usage_attributes(rec, usage);
     if (priced) {
       const CostKeys& keys = rec.sdk->cost_keys;
       if (keys.cost_usd) {
