@@ -89,6 +89,12 @@ struct Config {
   std::optional<OtlpHttpOptions> otlp;
   // Batch (default) or simple (synchronous) processing.
   bool synchronous_export = false;
+  // When set, every finished span goes to this processor, and no exporter or
+  // batch processor is built: `exporter`, `custom_exporter`, the file paths,
+  // `otlp`, `synchronous_export` and `batch` must then be left unset (an
+  // invalid_argument error otherwise). For pipelines convtrace does not
+  // build itself, such as the opentelemetry-cpp bridge (opentelemetry.h).
+  std::unique_ptr<SpanProcessor> processor;
   std::optional<BatchOptions> batch;  // default: OTEL_BSP_* variables, else OTel defaults
 
   // Sampling. Default: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else
@@ -167,6 +173,7 @@ class Sdk : public std::enable_shared_from_this<Sdk> {
 
  private:
   friend class Tracer;
+  friend struct SdkAccess;  // the library's own parts, e.g. the opentelemetry-cpp bridge
   friend State* installed_state();
   explicit Sdk(State* state) : state_(state) {}
   State* state_;  // kept valid for the life of the process (see sdk.cc)

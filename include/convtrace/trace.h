@@ -74,7 +74,8 @@ class Context {
   std::shared_ptr<const GenAiState> genai_;
 };
 
-// Restores the previous current context when destroyed. Move-only.
+// Restores the previous current context when destroyed. Move-only; ends on
+// the thread that made it.
 class [[nodiscard]] ContextScope {
  public:
   ContextScope() = default;
@@ -87,6 +88,7 @@ class [[nodiscard]] ContextScope {
  private:
   Context previous_;
   bool active_ = false;
+  void* mirror_ = nullptr;  // the same context attached in a bridged tracer (opentelemetry.h)
 };
 
 // Makes `ctx` current on this thread until the returned scope ends.

@@ -197,7 +197,7 @@ void apply_resource(Config& config, const GetEnv& fn) {
 }
 
 void apply_exporter(Config& config, const GetEnv& fn) {
-  if (config.exporter || config.custom_exporter) return;
+  if (config.exporter || config.custom_exporter || config.processor) return;
   const char* v = get(fn, "OTEL_TRACES_EXPORTER");
   if (!v) return;
   std::string_view list = v;
@@ -223,7 +223,7 @@ void apply_exporter(Config& config, const GetEnv& fn) {
 }
 
 void apply_batch(Config& config, const GetEnv& fn) {
-  if (config.batch) return;
+  if (config.batch || config.processor) return;
   BatchOptions options;
   bool any = false;
   if (auto d = read_millis(fn, "OTEL_BSP_SCHEDULE_DELAY", "5000")) {

@@ -151,6 +151,17 @@ void flush_installed_at_exit() {
 }  // namespace
 
 Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
+  if (config.processor) {
+    // Checked before the environment fills anything in: these are the
+    // settings made in code that a given processor would silently ignore.
+    if (config.exporter || config.custom_exporter || config.jsonl_path || config.sqlite_path ||
+        config.otlp || config.synchronous_export || config.batch) {
+      return Error{Error::invalid_argument,
+                   "Config::processor is set, so the exporter settings (exporter, "
+                   "custom_exporter, jsonl_path, sqlite_path, otlp, synchronous_export, batch) "
+                   "do not apply; leave them unset"};
+    }
+  }
   if (config.read_environment) {
     if (Error e = apply_environment(config)) return e;
   }
@@ -174,7 +185,9 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
   state->attribute_value_length_limit = config.attribute_value_length_limit.value_or(0);
 
   state->disabled = config.disabled.value_or(false);
-  if (state->disabled) {
+  if (config.processor) {
+    state->processor = std::move(config.processor);
+  } else if (state->disabled) {
     // Nothing is recorded, so nothing is built that could open a file or a
     // connection; spans are no-ops (tracer.cc).
     state->processor = make_simple_processor(std::make_unique<NullExporter>());
