@@ -16,17 +16,6 @@ namespace {
 
 constexpr const char* kTraceExport = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  size_t n = std::max(a.size(), b.size());
-  unsigned diff = a.size() == b.size() ? 0u : 1u;
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned>(x ^ y);
-  }
-  return diff == 0;
-}
-
 }  // namespace
 
 struct GrpcReceiver::Impl : public grpc::CallbackGenericService {

@@ -105,6 +105,10 @@ class GrpcReceiver {
 };
 #endif
 
+// Compares a presented credential with the expected one in time that depends
+// only on their lengths (both listeners check the bearer token with it).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
 // The OTLP decoder of ExportTraceServiceRequest bodies (protobuf and JSON),
 // bounded for bodies of up to `max_body_bytes`.
 Decoder otlp_decoder(size_t max_body_bytes);
