@@ -67,7 +67,7 @@ void record_metrics(SpanRecord& rec, MetricsRecorder& metrics) {
   m.operation = rec.operation;
   m.provider = rec.provider;
   m.request_model = rec.request_model;
-  m.response_model = rec.response_model;
+  m.response_model = rec.response_model.view();
   m.error_type = !rec.error_type.empty() ? std::string_view(rec.error_type)
                  : rec.failed            ? std::string_view("_OTHER")
                                          : std::string_view();

@@ -156,7 +156,7 @@ bool record_usage_on(SpanRecord& rec, const Usage& usage, bool usage_attributes)
     rec.usage_priced = priced;
     rec.has_input_tokens = usage.input_tokens.has_value();
     rec.has_output_tokens = usage.output_tokens.has_value();
-    if (!usage.model.empty()) record_attr::rewrite(rec.response_model, usage.model);
+    if (!usage.model.empty()) rec.response_model.assign(usage.model);
     if (!usage.provider.empty() && rec.provider.empty()) rec.provider = usage.provider;
 
     if (!rec.data) return true;  // unsampled: totals only

@@ -10,6 +10,7 @@
 #include "common/diagnostics.h"
 #include "common/fork_safety.h"
 #include "convtrace/attributes.h"
+#include "trace/span_record.h"
 
 namespace convtrace {
 namespace {
@@ -93,8 +94,7 @@ struct Series {
   bool matches(const KeyView& k, int64_t p) const {
     if (p != port) return false;
     for (size_t i = 0; i < kKeyFields; ++i) {
-      if (key[i].size() != k[i].size() || std::memcmp(key[i].data(), k[i].data(), k[i].size()))
-        return false;
+      if (!record_attr::same_string(key[i], k[i])) return false;
     }
     return true;
   }
@@ -293,18 +293,27 @@ struct ThreadShards {
 };
 thread_local ThreadShards thread_shards;
 
-// Which bucket of explicit `bounds` holds `v`: bucket i covers (bounds[i-1], bounds[i]].
-size_t bucket_of(const std::vector<int64_t>& bounds, int64_t v) {
-  return static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin());
+// Which bucket of explicit `bounds` holds `v`: bucket i covers (bounds[i-1],
+// bounds[i]]. A count of the bounds below `v`, without branches: the lists
+// are short (11–14 bounds) and a binary search mispredicts.
+inline size_t bucket_of(const std::vector<int64_t>& bounds, int64_t v) {
+  const int64_t* b = bounds.data();
+  const size_t n = bounds.size();
+  size_t below = 0;
+  for (size_t i = 0; i < n; ++i) below += static_cast<size_t>(b[i] < v);
+  return below;
 }
 
-void record_histogram(const Instrument& in, std::atomic<int64_t>* w, int64_t v) {
+// Adds `v`; returns its bucket (for the exemplar).
+inline size_t record_histogram(const Instrument& in, std::atomic<int64_t>* w, int64_t v) {
   std::atomic<int64_t>* h = w + in.offset;
   add_own(h[0], 1);
   add_own(h[1], v);
   if (v < h[2].load(relaxed)) h[2].store(v, relaxed);
   if (v > h[3].load(relaxed)) h[3].store(v, relaxed);
-  add_own(h[4 + bucket_of(in.bounds, v)], 1);
+  const size_t bucket = bucket_of(in.bounds, v);
+  add_own(h[4 + bucket], 1);
+  return bucket;
 }
 
 void record_sum(const Instrument& in, std::atomic<int64_t>* w, int64_t v) {
@@ -473,24 +482,23 @@ void MetricsRecorder::record_call(const CallMeasurement& m) noexcept {
     if (!cell) cell = new_cell(*shard, 0, f, k, m.server_port, h);
     std::atomic<int64_t>* w = cell->words.get();
     const std::vector<Instrument>& in = f.instruments;
-    record_histogram(in[0], w, m.duration_ns);
-    if (m.has_input) record_histogram(in[1], w, m.input_tokens);
-    if (m.has_output) record_histogram(in[2], w, m.output_tokens);
-    if (m.first_chunk_ns >= 0) record_histogram(in[3], w, m.first_chunk_ns);
-    if (m.priced) record_sum(in[4], w, m.cost_pico);
-
-    if (m.sampled && settings_.exemplars) {
-      Series& s = *cell->series;
-      const uint64_t epoch = epoch_.load(relaxed);
-      auto offer = [&](const Instrument& i, int64_t v) {
-        size_t slot = i.slot + (i.histogram ? bucket_of(i.bounds, v) : 0);
-        offer_exemplar(s, f.slots, slot, epoch, v, m.end_unix_nano, *m.sampled);
-      };
-      offer(in[0], m.duration_ns);
-      if (m.has_input) offer(in[1], m.input_tokens);
-      if (m.has_output) offer(in[2], m.output_tokens);
-      if (m.first_chunk_ns >= 0) offer(in[3], m.first_chunk_ns);
-      if (m.priced) offer(in[4], m.cost_pico);
+    const bool exemplars = m.sampled && settings_.exemplars;
+    const uint64_t epoch = exemplars ? epoch_.load(relaxed) : 0;
+    auto offer = [&](const Instrument& i, size_t bucket, int64_t v) {
+      if (exemplars) {
+        offer_exemplar(*cell->series, f.slots, i.slot + bucket, epoch, v, m.end_unix_nano,
+                       *m.sampled);
+      }
+    };
+    offer(in[0], record_histogram(in[0], w, m.duration_ns), m.duration_ns);
+    if (m.has_input) offer(in[1], record_histogram(in[1], w, m.input_tokens), m.input_tokens);
+    if (m.has_output) offer(in[2], record_histogram(in[2], w, m.output_tokens), m.output_tokens);
+    if (m.first_chunk_ns >= 0) {
+      offer(in[3], record_histogram(in[3], w, m.first_chunk_ns), m.first_chunk_ns);
+    }
+    if (m.priced) {
+      record_sum(in[4], w, m.cost_pico);
+      offer(in[4], 0, m.cost_pico);
     }
   } catch (...) {
     // Out of memory creating a series: the measurement is lost, the call is not.
@@ -508,14 +516,13 @@ void MetricsRecorder::record_workflow(const WorkflowMeasurement& m) noexcept {
     Cell* cell = shard->find(1, h, k, 0);
     if (!cell) cell = new_cell(*shard, 1, f, k, 0, h);
     std::atomic<int64_t>* w = cell->words.get();
-    record_histogram(f.instruments[0], w, m.duration_ns);
-    record_histogram(f.instruments[1], w, m.cost_pico);
+    const size_t buckets[2] = {record_histogram(f.instruments[0], w, m.duration_ns),
+                               record_histogram(f.instruments[1], w, m.cost_pico)};
     if (m.sampled && settings_.exemplars) {
       const uint64_t epoch = epoch_.load(relaxed);
       for (size_t i = 0; i < 2; ++i) {
-        const Instrument& in = f.instruments[i];
         int64_t v = i == 0 ? m.duration_ns : m.cost_pico;
-        offer_exemplar(*cell->series, f.slots, in.slot + bucket_of(in.bounds, v), epoch, v,
+        offer_exemplar(*cell->series, f.slots, f.instruments[i].slot + buckets[i], epoch, v,
                        m.end_unix_nano, *m.sampled);
       }
     }
