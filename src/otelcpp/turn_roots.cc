@@ -16,7 +16,9 @@ class TurnRoots {
   void insert(const SpanId& span, std::shared_ptr<const GenAiState> state) {
     Shard& shard = shard_for(span);
     std::lock_guard<std::mutex> lock(shard.mu);
-    if (shard.roots.emplace(key(span), std::move(state)).second) {
+    Root root;
+    root.claimed = std::move(state);
+    if (shard.roots.emplace(key(span), std::move(root)).second) {
       size_.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -27,19 +29,42 @@ class TurnRoots {
     if (shard.roots.erase(key(span))) size_.fetch_sub(1, std::memory_order_relaxed);
   }
 
-  std::shared_ptr<const GenAiState> find(const SpanId& span) {
+  // `waiting` with the turn that `span` claimed, when it is a turn root of
+  // `waiting`'s conversation; null otherwise.
+  std::shared_ptr<const GenAiState> adopt(const std::shared_ptr<const GenAiState>& waiting,
+                                          const SpanId& span) {
     // Most spans run outside any turn root: no lock then.
     if (size_.load(std::memory_order_relaxed) == 0) return nullptr;
     Shard& shard = shard_for(span);
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.roots.find(key(span));
-    return it == shard.roots.end() ? nullptr : it->second;
+    if (it == shard.roots.end()) return nullptr;
+    Root& root = it->second;
+    if (root.claimed->conversation_id != waiting->conversation_id) return nullptr;
+    // The children of one root usually start from the same scope: the state
+    // made for the last of them serves the next.
+    if (root.waiting != waiting) {
+      auto adopted = std::make_shared<GenAiState>(*waiting);
+      adopted->turn = root.claimed->turn;
+      adopted->conversation = root.claimed->conversation;
+      adopted->turn_totals = root.claimed->turn_totals;
+      root.waiting = waiting;
+      root.adopted = std::move(adopted);
+    }
+    return root.adopted;
   }
 
  private:
+  struct Root {
+    std::shared_ptr<const GenAiState> claimed;
+    // The last state adopted, and the one it was made from (held, so that a
+    // match means the same object).
+    std::shared_ptr<const GenAiState> waiting;
+    std::shared_ptr<const GenAiState> adopted;
+  };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<uint64_t, std::shared_ptr<const GenAiState>> roots;  // guarded by mu
+    std::unordered_map<uint64_t, Root> roots;  // guarded by mu
   };
 
   static uint64_t key(const SpanId& span) {
@@ -73,13 +98,7 @@ void forget_turn_root(const SpanId& span) { turn_roots().erase(span); }
 std::shared_ptr<const GenAiState> adopt_turn(const std::shared_ptr<const GenAiState>& waiting,
                                              const SpanId& parent) {
   if (!waiting || waiting->conversation_id.empty() || waiting->turn != 0) return nullptr;
-  std::shared_ptr<const GenAiState> claimed = turn_roots().find(parent);
-  if (!claimed || claimed->conversation_id != waiting->conversation_id) return nullptr;
-  auto adopted = std::make_shared<GenAiState>(*waiting);
-  adopted->turn = claimed->turn;
-  adopted->conversation = claimed->conversation;
-  adopted->turn_totals = claimed->turn_totals;
-  return adopted;
+  return turn_roots().adopt(waiting, parent);
 }
 
 bool forwarding() noexcept { return forwarding_now; }
