@@ -35,16 +35,15 @@ namespace nostd = ::opentelemetry::nostd;
 // catalog (and CONVTRACE_PRICING_FILE), its own turn registry, no exporter.
 // Made once, never destroyed: spans may end during static destruction.
 Sdk::State* fallback_state() {
-  static Sdk::State* state = [] {
+  // Held by a static pointer (not freed, and still reachable for leak checkers).
+  static std::shared_ptr<Sdk>* sdk = [] {
     Config config;
     config.exporter = ExporterKind::none;
     config.synchronous_export = true;  // no export thread for an exporter that discards
-    Expected<std::shared_ptr<Sdk>> sdk = Sdk::create(std::move(config));
-    if (!sdk) return static_cast<Sdk::State*>(nullptr);
-    auto* kept = new std::shared_ptr<Sdk>(std::move(*sdk));
-    return SdkAccess::state(**kept);
+    Expected<std::shared_ptr<Sdk>> made = Sdk::create(std::move(config));
+    return new std::shared_ptr<Sdk>(made ? std::move(*made) : nullptr);
   }();
-  return state;
+  return *sdk ? SdkAccess::state(**sdk) : nullptr;
 }
 
 // Whether the processor must keep a copy of an attribute to read it at the
