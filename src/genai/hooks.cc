@@ -108,7 +108,9 @@ void genai_on_start(SpanRecord& rec, const Context& /*parent*/) {
 }
 
 void genai_on_end(SpanRecord& rec) {
-  if (rec.sdk->metrics) record_metrics(rec, *rec.sdk->metrics);
+  // Only spans of the SDK's own tracer, which Span::end() timed; the
+  // opentelemetry-cpp bridge's shadow records carry no end time.
+  if (rec.sdk->metrics && rec.end_steady != 0) record_metrics(rec, *rec.sdk->metrics);
   if (!rec.turn_root || !rec.genai || !rec.genai->conversation) return;
   int64_t turn_cost = snapshot(*rec.genai->turn_totals).cost_pico;
   int64_t total =
