@@ -37,19 +37,6 @@ std::string media_type(std::string_view content_type) {
   return lower(trim(content_type.substr(0, content_type.find(';'))));
 }
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  // Runs over the longer input whatever the content, so timing reveals neither
-  // the token nor how much of it matched.
-  size_t n = std::max(a.size(), b.size());
-  unsigned diff = a.size() == b.size() ? 0u : 1u;
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned>(x ^ y);
-  }
-  return diff == 0;
-}
-
 // gRPC status codes used in google.rpc.Status bodies.
 constexpr int kInvalidArgument = 3;
 constexpr int kResourceExhausted = 8;
@@ -110,6 +97,45 @@ std::string out_of_range_time(const SpanData& span) {
 }
 
 }  // namespace
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  // Runs over the longer input whatever the content, so timing reveals neither
+  // the token nor how much of it matched.
+  size_t n = std::max(a.size(), b.size());
+  unsigned diff = a.size() == b.size() ? 0u : 1u;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned>(x ^ y);
+  }
+  return diff == 0;
+}
+
+otlp::PartialSuccess refuse_unstorable(std::vector<SpanData>& spans) {
+  otlp::PartialSuccess partial;
+  size_t kept = 0;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    std::string bad = out_of_range_time(spans[i]);
+    if (bad.empty()) {
+      if (kept != i) spans[kept] = std::move(spans[i]);
+      ++kept;
+      continue;
+    }
+    if (partial.rejected_spans++ == 0) {
+      partial.error_message = "span " + spans[i].trace_id.hex() + "/" + spans[i].span_id.hex() +
+                              ": " + bad + " is after " + std::string(unix_time::kMaxText) +
+                              ", the latest time convtrace stores";
+    }
+  }
+  spans.resize(kept);
+  if (partial.rejected_spans > 0) {
+    partial.error_message = std::to_string(partial.rejected_spans) + " of " +
+                            std::to_string(partial.rejected_spans + kept) + " spans refused; " +
+                            partial.error_message;
+    report_warning("time_out_of_range", "collect: " + partial.error_message);
+  }
+  return partial;
+}
 
 struct Receiver::Impl {
   ReceiverOptions options;
@@ -176,29 +202,9 @@ struct Receiver::Impl {
 
     // Spans the store cannot hold are refused one by one, the rest stored.
     std::vector<SpanData>& all = *decoded;
-    otlp::PartialSuccess partial;
-    size_t kept = 0;
-    for (size_t i = 0; i < all.size(); ++i) {
-      std::string bad = out_of_range_time(all[i]);
-      if (bad.empty()) {
-        if (kept != i) all[kept] = std::move(all[i]);
-        ++kept;
-        continue;
-      }
-      if (partial.rejected_spans++ == 0) {
-        partial.error_message = "span " + all[i].trace_id.hex() + "/" + all[i].span_id.hex() +
-                                ": " + bad + " is after " + std::string(unix_time::kMaxText) +
-                                ", the latest time convtrace stores";
-      }
-    }
-    all.resize(kept);
-    if (partial.rejected_spans > 0) {
-      std::string summary = std::to_string(partial.rejected_spans) + " of " +
-                            std::to_string(partial.rejected_spans + kept) + " spans refused; " +
-                            partial.error_message;
-      report_warning("time_out_of_range", "collect: " + summary);
-      partial.error_message = summary;
-      if (kept == 0) return fail(400, kInvalidArgument, summary);
+    otlp::PartialSuccess partial = refuse_unstorable(all);
+    if (partial.rejected_spans > 0 && all.empty()) {
+      return fail(400, kInvalidArgument, partial.error_message);
     }
     if (Error e = store->insert(all)) {
       // Not acknowledged: the client keeps the spans and retries later.
@@ -208,7 +214,7 @@ struct Receiver::Impl {
       return r;
     }
     ++requests;
-    spans += kept;
+    spans += all.size();
     rejected_spans += static_cast<uint64_t>(partial.rejected_spans);
     HttpResponse r;
     r.status = 200;

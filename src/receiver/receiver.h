@@ -40,6 +40,7 @@
 #include "convtrace/expected.h"
 #include "convtrace/span_data.h"
 #include "convtrace/store.h"
+#include "otlp/otlp_proto.h"
 
 namespace convtrace::receiver {
 
@@ -99,6 +100,50 @@ class Receiver {
   explicit Receiver(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+#ifdef CONVTRACE_WITH_GRPC
+struct GrpcReceiverOptions {
+  std::string host = "127.0.0.1";
+  int port = 4317;                           // 0 picks a free port
+  std::string token;                         // when set, calls need "authorization: Bearer <token>"
+  size_t max_body_bytes = 16 * 1024 * 1024;  // the request message, inflated
+};
+
+// The OTLP/gRPC trace receiver (TraceService/Export), beside the HTTP one:
+// the same decoder and store; OK only for committed spans, INVALID_ARGUMENT
+// for an undecodable request, UNAVAILABLE (retryable) when the store cannot
+// take it, UNAUTHENTICATED without the token, RESOURCE_EXHAUSTED above the
+// size limit, UNIMPLEMENTED for other methods.
+class GrpcReceiver {
+ public:
+  static Expected<std::unique_ptr<GrpcReceiver>> start(GrpcReceiverOptions options, Store* store,
+                                                       Decoder decoder);
+  ~GrpcReceiver();
+  GrpcReceiver(const GrpcReceiver&) = delete;
+  GrpcReceiver& operator=(const GrpcReceiver&) = delete;
+  int port() const;
+  // Stops accepting; calls in progress finish. Idempotent.
+  void stop();
+  ReceiverStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit GrpcReceiver(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+#endif
+
+// Compares a presented credential with the expected one in time that depends
+// only on their lengths (both listeners check the bearer token with it).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+// Removes from `spans` those with a start, end or event time the store cannot
+// hold (after 2262-04-11T23:47:16.854775807Z) and says what was refused, as
+// an OTLP partial success: the count, and a message naming the first such span
+// and field (also counted as a "time_out_of_range" warning). Both listeners
+// answer with it, so such spans are neither stored nor retried.
+otlp::PartialSuccess refuse_unstorable(std::vector<SpanData>& spans);
 
 // The OTLP decoder of ExportTraceServiceRequest bodies (protobuf and JSON),
 // bounded for bodies of up to `max_body_bytes`.

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "convtrace/otlp.h"
+#include "otlp/sample_spans.h"
 #include "receiver/collect_client.h"
 #include "receiver/collect_process.h"
 #include "store/temp_dir.h"
@@ -305,6 +307,35 @@ TEST(CollectLimits, SpansWithTimesTheStoreCannotHoldAreRefusedByName) {
   EXPECT_EQ(collect.stop(), 0);
   EXPECT_EQ(testing::stored_spans(db), 1);
 }
+
+#ifdef CONVTRACE_WITH_GRPC
+TEST(CollectLimits, TheGrpcListenerRefusesTheSameSpansByName) {
+  TempDir dir;
+  const std::string db = dir.file("c.db");
+  CollectProcess collect(db, {"--grpc", "127.0.0.1:0"});
+  ASSERT_GT(collect.grpc_port(), 0);
+  OtlpHttpOptions o;
+  o.protocol = OtlpHttpOptions::Protocol::grpc;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(collect.grpc_port());
+  o.timeout = std::chrono::seconds(20);
+  auto exporter = make_otlp_http_exporter(o);
+  ASSERT_TRUE(exporter) << exporter.error().message;
+  auto spans = make_spans(10, 2);
+  spans[1].start_unix_nano = ~uint64_t{0};
+  auto ptrs = convtrace::testing::pointers(spans);
+  // One stored, one refused in the partial success (not retried).
+  EXPECT_EQ((*exporter)->export_batch(SpanBatch(ptrs.data(), ptrs.size())), ExportResult::success);
+  auto stats = otlp_exporter_stats(**exporter);
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->partial_success_rejected, 1u);
+  EXPECT_EQ(stats->retries, 0u);
+  // Nothing storable: INVALID_ARGUMENT, which is not retried either.
+  EXPECT_EQ((*exporter)->export_batch(SpanBatch(ptrs.data() + 1, 1)), ExportResult::failure);
+  EXPECT_EQ(otlp_exporter_stats(**exporter)->retries, 0u);
+  EXPECT_EQ(collect.stop(), 0);
+  EXPECT_EQ(testing::stored_spans(db), 1);
+}
+#endif
 
 TEST(CollectLimits, InvalidUtf8FromOtherSdksIsStoredRepaired) {
   TempDir dir;
