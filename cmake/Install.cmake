@@ -31,7 +31,7 @@ install(FILES ${PROJECT_BINARY_DIR}/convtraceConfig.cmake ${PROJECT_BINARY_DIR}/
 if(BUILD_SHARED_LIBS)
   set(CONVTRACE_PC_PRIVATE_LIBS "")
 else()
-  set(CONVTRACE_PC_PRIVATE_LIBS "-lsimdjson -lcurl -lsqlite3 -lcpp-httplib -lz")
+  set(CONVTRACE_PC_PRIVATE_LIBS "-lsimdjson -lcurl -lsqlite3 -lz")
   if(CONVTRACE_WITH_GRPC)
     string(APPEND CONVTRACE_PC_PRIVATE_LIBS " -lgrpc++ -lgrpc -lgpr")
   endif()

@@ -56,7 +56,9 @@ struct StoreOptions {
 };
 
 // Time and attribute filters shared by the queries. Times are Unix nanoseconds
-// of a span's start; `since` is inclusive, `until` exclusive.
+// of a span's start; `since` is inclusive, `until` exclusive. A bound past
+// 2262-04-11T23:47:16.854775807Z (the latest time the store holds, INT64_MAX
+// nanoseconds) makes the query fail with invalid_argument.
 struct StoreFilter {
   std::optional<uint64_t> since_unix_nano;
   std::optional<uint64_t> until_unix_nano;
@@ -190,7 +192,10 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Stores `batch` in one transaction: all spans or none. Spans already stored
-  // are skipped.
+  // are skipped. A start, end or event time past 2262-04-11T23:47:16.854775807Z
+  // is an invalid_argument error naming the span (nothing is stored); text that
+  // is not valid UTF-8 is stored with each ill-formed sequence replaced by
+  // U+FFFD (and an `invalid_utf8` warning counted).
   Error insert(const SpanBatch& batch);
   Error insert(const std::vector<SpanData>& spans);
 

@@ -117,7 +117,10 @@ struct StartOptions {
   const Context* parent = nullptr;
   std::vector<Attribute> attributes;  // initial attributes (visible to samplers)
   std::vector<SpanLink> links;
-  uint64_t start_unix_nano = 0;  // 0 = now
+  // Unix nanoseconds; 0 = now. A time past 2262-04-11T23:47:16.854775807Z
+  // (INT64_MAX ns) is not used: the span starts now, with a counted
+  // "time_out_of_range" warning.
+  uint64_t start_unix_nano = 0;
 };
 
 class Span {

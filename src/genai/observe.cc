@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "convtrace/genai.h"
 #include "genai/operation.h"
@@ -65,12 +66,12 @@ Span start_observed(const ObserveOptions& options) {
   if (options.price) rec->price_override = std::make_shared<ModelPrice>(*options.price);
   if (!operation.empty()) span.set_attribute(attr::kOperationName, operation);
   if (!options.model.empty()) {
-    rec->request_model = options.model;
-    span.set_attribute(attr::kRequestModel, options.model);
+    utf8::assign(rec->request_model, options.model, "model name");
+    span.set_attribute(attr::kRequestModel, rec->request_model);
   }
   if (!options.provider.empty()) {
-    rec->provider = options.provider;
-    span.set_attribute(attr::kProviderName, options.provider);
+    utf8::assign(rec->provider, options.provider, "provider name");
+    span.set_attribute(attr::kProviderName, rec->provider);
   }
   if (options.kind == Kind::tool && !options.name.empty()) {
     span.set_attribute(attr::kToolName, options.name);

@@ -2,9 +2,11 @@
 #include <algorithm>
 #include <array>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/diagnostics.h"
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "convtrace/trace.h"
 #include "genai/content.h"
@@ -24,6 +26,8 @@ void record_content(SpanRecord* rec, std::string_view key, std::string_view cont
   if (!capture.enabled) return;
   try {
     std::string value = capture.redact ? capture.redact(key, content) : std::string(content);
+    // Repaired before it is cut: a repair lengthens the text.
+    utf8::repair(value, "captured content");
     set_record_attribute(*rec, key, truncate_content(value, capture.max_length));
   } catch (...) {
     // A throwing redaction callback must not leak the unredacted value.
@@ -108,6 +112,19 @@ void set_usage_attributes(SpanRecord& rec, const Usage& usage) {
   }
 }
 
+// Whether the text of `usage` (provider, model, response id, finish reasons)
+// is valid UTF-8.
+bool usage_text_valid(const Usage& usage) {
+  if (!utf8::valid(usage.provider) || !utf8::valid(usage.model) ||
+      !utf8::valid(usage.response_id)) {
+    return false;
+  }
+  for (const std::string& reason : usage.finish_reasons) {
+    if (!utf8::valid(reason)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool Span::record_usage(const Usage& usage) {
@@ -115,12 +132,25 @@ bool Span::record_usage(const Usage& usage) {
   return record_usage_on(*rec_, usage, true);
 }
 
-bool record_usage_on(SpanRecord& rec, const Usage& usage, bool usage_attributes) {
-  if (Error e = validate(usage)) {
+bool record_usage_on(SpanRecord& rec, const Usage& given, bool usage_attributes) {
+  if (Error e = validate(given)) {
     report_warning("invalid_usage", "usage rejected: " + e.message);
     return false;
   }
   try {
+    // The app's own Usage enters here: its text is repaired once, so the
+    // span's attributes and the metrics carry the same valid text.
+    std::optional<Usage> repaired;
+    if (!usage_text_valid(given)) {
+      repaired = given;
+      utf8::repair(repaired->provider, "usage provider");
+      utf8::repair(repaired->model, "usage model");
+      utf8::repair(repaired->response_id, "usage response id");
+      for (std::string& reason : repaired->finish_reasons) {
+        utf8::repair(reason, "usage finish reason");
+      }
+    }
+    const Usage& usage = repaired ? *repaired : given;
     const std::string& model = usage.model.empty() ? rec.request_model : usage.model;
     const ModelPrice* price = rec.price_override.get();
     if (!price && !model.empty()) price = find_price(*rec.sdk, model);
@@ -216,23 +246,30 @@ void Span::record_time_to_first_chunk(std::chrono::nanoseconds since_start) {
 
 void Span::set_server(std::string_view address, int port) {
   if (!rec_ || rec_->ended || address.empty()) return;
-  rec_->server_address.assign(address.data(), address.size());
+  try {
+    utf8::assign(rec_->server_address, address, "server address");
+  } catch (...) {
+    return;
+  }
   rec_->server_port = port > 0 ? port : 0;
   if (!rec_->data) return;
-  set_record_attribute(*rec_, attr::kServerAddress, address);
+  set_record_attribute(*rec_, attr::kServerAddress, rec_->server_address);
   if (port > 0) set_record_attribute(*rec_, attr::kServerPort, static_cast<int64_t>(port));
 }
 
 void Span::set_model(std::string_view model) {
   if (!rec_ || rec_->ended || model.empty()) return;
-  rec_->request_model = std::string(model);
-  if (!rec_->data) return;
-  set_record_attribute(*rec_, attr::kRequestModel, model);
-  if (!rec_->name_is_given && !rec_->operation.empty()) {
-    std::string& name = rec_->data->name;
-    name.assign(rec_->operation.data(), rec_->operation.size());
-    name += ' ';
-    name.append(model.data(), model.size());
+  try {
+    utf8::assign(rec_->request_model, model, "model name");
+    if (!rec_->data) return;
+    set_record_attribute(*rec_, attr::kRequestModel, rec_->request_model);
+    if (!rec_->name_is_given && !rec_->operation.empty()) {
+      std::string& name = rec_->data->name;
+      name.assign(rec_->operation.data(), rec_->operation.size());
+      name += ' ';
+      name += rec_->request_model;
+    }
+  } catch (...) {
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/diagnostics.h"
 #include "common/percent.h"
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "convtrace/store.h"
 
@@ -100,12 +101,15 @@ bool parse_key_values(const char* name, std::string_view text, bool secret,
       std::string_view key = eq == std::string_view::npos ? member : trim_ows(member.substr(0, eq));
       std::string problem;
       std::string value;
+      size_t replaced = 0;
       if (eq == std::string_view::npos) {
         problem = "has no '='";
       } else if (key.empty()) {
         problem = "has an empty key";
-      } else if (!percent_decode(trim_ows(member.substr(eq + 1)), value)) {
+      } else if (!percent_decode(trim_ows(member.substr(eq + 1)), value, &replaced)) {
         problem = "has a malformed percent-encoding";
+      } else if (replaced > 0) {
+        utf8::warn(std::string(name) + " entry '" + utf8::repaired(key) + "'", replaced);
       }
       if (!problem.empty()) {
         std::string message(name);

@@ -10,6 +10,7 @@
 
 #include "common/diagnostics.h"
 #include "common/fork_safety.h"
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "genai/hooks.h"
 #include "genai/registry.h"
@@ -55,6 +56,7 @@ std::shared_ptr<const Resource> build_resource(const Config& config) {
   upsert(attrs, std::string(attr::kSdkName), std::string("convtrace"));
   upsert(attrs, std::string(attr::kSdkLanguage), std::string("cpp"));
   upsert(attrs, std::string(attr::kSdkVersion), std::string(CONVTRACE_VERSION));
+  utf8::repair(attrs, "resource");
   return resource;
 }
 
@@ -248,8 +250,9 @@ Sdk::~Sdk() {
 }
 
 Tracer Sdk::tracer(std::string_view scope_name, std::string_view scope_version) {
-  auto scope = std::make_shared<InstrumentationScope>(
-      InstrumentationScope{std::string(scope_name), std::string(scope_version)});
+  auto scope = std::make_shared<InstrumentationScope>();
+  utf8::assign(scope->name, scope_name, "instrumentation scope name");
+  utf8::assign(scope->version, scope_version, "instrumentation scope version");
   return Tracer(shared_from_this(), std::move(scope));
 }
 

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "convtrace/attributes.h"
+#include "store/admit.h"
 #include "store/packed.h"
 #include "store/store_impl.h"
 
@@ -108,6 +109,7 @@ bool earlier(const Row* a, const Row* b) {
 }  // namespace
 
 Expected<std::vector<ReportRow>> Store::report(const ReportQuery& query) const {
+  if (Error e = store::check_filter(query.filter)) return e;
   try {
     std::string sql = "SELECT ";
     sql += group_expression(query.by);
@@ -341,6 +343,7 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
 }
 
 Expected<std::vector<WorkflowRun>> Store::workflows(const WorkflowQuery& query) const {
+  if (Error e = store::check_filter(query.filter)) return e;
   try {
     std::vector<Row> rows;
     {

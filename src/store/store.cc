@@ -1,5 +1,6 @@
 
 #include "common/diagnostics.h"
+#include "store/admit.h"
 #include "store/packed.h"
 #include "store/schema.h"
 #include "store/store_impl.h"
@@ -120,8 +121,11 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptio
 
 Error Store::insert(const SpanBatch& batch) {
   try {
+    store::AdmittedBatch admitted;
+    if (Error e = admitted.admit(batch)) return e;
+    SpanBatch spans = admitted.spans();
     std::lock_guard<std::mutex> lock(impl_->mu);
-    return impl_->insert_locked(batch.begin(), batch.size());
+    return impl_->insert_locked(spans.begin(), spans.size());
   } catch (const std::exception& e) {
     impl_->db.rollback();
     return Error{Error::internal, e.what()};

@@ -174,6 +174,36 @@ TEST_F(DemoStore, WorkflowsWithCostliestStep) {
   EXPECT_EQ(std::count(costly.out.begin(), costly.out.end(), '\n'), 2) << costly.out;
 }
 
+TEST_F(DemoStore, TimeBoundsAreCheckedAtTheEdgesOfTheRange) {
+  // Before: any date from 2262-04-12 on overflowed into a negative bound, so
+  // --since 2300-01-01 returned every row and --until 2300-01-01 none.
+  for (const char* args :
+       {"report --since 2300-01-01", "report --until 2300-01-01", "report --until 9999-12-31",
+        "report --since 2262-04-12", "report --since 2262-04-11T23:47:16.854775808Z",
+        "workflows --until 9999-12-31T23:59:59Z"}) {
+    auto r = run_cli(std::string(args) + " --db " + db_);
+    EXPECT_EQ(r.status, 2) << args << ": " << r.out;
+    EXPECT_NE(r.err.find("after the times convtrace stores"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << args;
+  }
+  for (const char* args : {"report --since 1969-12-31", "report --until 1970-01-01T00:30:00+01:00",
+                           "workflows --since 0001-01-01"}) {
+    auto r = run_cli(std::string(args) + " --db " + db_);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_NE(r.err.find("before the times convtrace stores"), std::string::npos) << r.err;
+  }
+  auto all = run_cli("report --by user --json --db " + db_);
+  ASSERT_EQ(all.status, 0);
+  auto whole_range = run_cli(
+      "report --by user --json --since 1970-01-01 --until 2262-04-11T23:47:16.854775807Z --db " +
+      db_);
+  ASSERT_EQ(whole_range.status, 0) << whole_range.err;
+  EXPECT_EQ(whole_range.out, all.out);
+  auto late = run_cli("report --by user --json --since 2262-04-11 --db " + db_);
+  ASSERT_EQ(late.status, 0) << late.err;
+  EXPECT_EQ(late.out, "[]\n");
+}
+
 TEST_F(DemoStore, ErrorsAreOneLineWithTheDocumentedExitStatus) {
   auto missing = run_cli("conversation nope --db " + db_);
   EXPECT_EQ(missing.status, 1);
