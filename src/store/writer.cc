@@ -3,6 +3,7 @@
 #include <map>
 
 #include "convtrace/attributes.h"
+#include "convtrace/pricing.h"
 #include "store/packed.h"
 #include "store/schema.h"
 #include "store/store_impl.h"
@@ -159,12 +160,7 @@ Error step_done(store::Db& db, Stmt& stmt, std::string_view what) {
 }  // namespace
 
 namespace store {
-std::optional<int64_t> usd_to_pico(double usd) {
-  if (!std::isfinite(usd)) return std::nullopt;
-  double pico = usd * 1e12;
-  if (std::fabs(pico) >= 9.2e18) return std::nullopt;
-  return static_cast<int64_t>(std::llround(pico));
-}
+std::optional<int64_t> usd_to_pico(double usd) { return convtrace::usd_to_pico(usd); }
 }  // namespace store
 
 Error Store::Impl::prepare_writer() {

@@ -1,0 +1,45 @@
+// B11: reading other SDKs' GenAI attributes (src/dialects), per attribute and per span.
+#include <benchmark/benchmark.h>
+
+#include "dialects/dialects.h"
+#include "genai_spans.h"
+
+namespace convtrace::bench {
+namespace {
+
+// The attribute keys of a GenAI span and of an HTTP span: what is_known_key
+// sees for every attribute of a span from another SDK.
+std::vector<std::string> mixed_keys() {
+  std::vector<std::string> keys;
+  SpanData genai = genai_span(0, nullptr, nullptr);
+  SpanData plain = plain_span(0, nullptr, nullptr);
+  for (const Attribute& a : genai.attributes) keys.push_back(a.key);
+  for (const Attribute& a : plain.attributes) keys.push_back(a.key);
+  keys.push_back("llm.token_count.prompt");
+  keys.push_back("ai.usage.inputTokens");
+  return keys;
+}
+
+void BM_B11_IsKnownKey(benchmark::State& state) {
+  static const std::vector<std::string> keys = mixed_keys();
+  size_t known = 0;
+  for (auto _ : state) {
+    for (const std::string& key : keys) known += dialects::is_known_key(key) ? 1 : 0;
+  }
+  benchmark::DoNotOptimize(known);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(keys.size()));
+}
+BENCHMARK(BM_B11_IsKnownKey);
+
+void BM_B11_ReadSpan_GenAi(benchmark::State& state) {
+  static const SpanData span = genai_span(0, nullptr, nullptr);
+  for (auto _ : state) {
+    dialects::SpanReading r = dialects::read_span(span.attributes);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_B11_ReadSpan_GenAi);
+
+}  // namespace
+}  // namespace convtrace::bench
