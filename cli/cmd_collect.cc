@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "convtrace/diagnostics.h"
 #include "receiver/receiver.h"
 #include "store_common.h"
 
@@ -18,6 +19,7 @@ struct CollectOptions {
   std::string token;
   std::string db;
   size_t max_body_mib = 16;
+  std::string pricing;
 };
 
 void run(const CollectOptions& opt) {
@@ -45,7 +47,10 @@ void run(const CollectOptions& opt) {
   }
   options.max_body_bytes = opt.max_body_mib * 1024 * 1024;
 
-  auto store = Store::open(opt.db);
+  // Received spans with tokens but no cost of their own are priced at ingest.
+  StoreOptions store_options;
+  store_options.pricing = std::make_shared<const Pricing>(load_pricing(kCommand, opt.pricing));
+  auto store = Store::open(opt.db, store_options);
   if (!store) fail(kCommand, store.error().message, kExitBadInput);
 
   // SIGINT/SIGTERM are taken by sigwait below, never by a handler: block them
@@ -74,6 +79,12 @@ void run(const CollectOptions& opt) {
   receiver::ReceiverStats stats = (*server)->stats();
   std::cerr << "convtrace collect: stopped; " << stats.requests << " requests, " << stats.spans
             << " spans stored, " << stats.rejected << " rejected" << std::endl;
+  if (uint64_t unknown = warning_count("unknown_dialect")) {
+    std::cerr << "convtrace collect: " << unknown
+              << " spans had usage-like attributes in no known dialect (stored as sent, "
+                 "without cost)"
+              << std::endl;
+  }
 }
 
 }  // namespace
@@ -88,6 +99,10 @@ void register_collect(CLI::App& app) {
       "answered 200 only once its spans are committed. Binds loopback unless told otherwise.\n"
       "Prints 'listening on http://HOST:PORT' once it accepts connections; SIGINT or SIGTERM\n"
       "stops it cleanly (exit 0).\n\n"
+      "Spans in any common GenAI dialect (OpenTelemetry GenAI conventions, OpenLLMetry,\n"
+      "OpenInference, OpenLIT, Langfuse, Vercel AI SDK) join conversations by their session\n"
+      "ids; a span with tokens and a model the catalog knows is priced, a span that sent\n"
+      "its own cost keeps it (the catalog's price is kept beside it when they differ).\n\n"
       "EXAMPLES\n"
       "  convtrace collect\n"
       "  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 python app.py\n"
@@ -101,6 +116,7 @@ void register_collect(CLI::App& app) {
   sub->add_option("--max-body-mib", opt->max_body_mib,
                   "Largest request body, compressed or inflated, in MiB (default 16)");
   add_db_option(*sub, opt->db);
+  add_pricing_option(*sub, opt->pricing);
   sub->footer("EXIT STATUS\n  0 stopped by SIGINT/SIGTERM, 2 bad option, store or address");
   sub->callback([opt] { run(*opt); });
 }

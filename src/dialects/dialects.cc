@@ -294,6 +294,7 @@ std::string lower(std::string_view s) {
 
 // Provider names as the GenAI conventions spell them (usage.h provider::).
 std::string provider_name(std::string_view value, Vocab vocab) {
+  if (vocab == Vocab::provider_semconv) return std::string(value);  // already the convention's
   std::string v = lower(value);
   if (vocab == Vocab::provider_vercel) {
     // "openai.chat", "anthropic.messages", "google.generative-ai", "amazon-bedrock", …
@@ -569,6 +570,7 @@ void read(const std::vector<Attribute>& attrs, SpanReading& r) {
     if (c.info->vocab == Vocab::cost_pico) {
       if (const int64_t* pico = std::get_if<int64_t>(c.value)) {
         r.sent_cost_pico = *pico;
+        r.priced_by_convtrace = true;
       } else {
         r.problems.push_back(
             {std::string(c.info->key), "cost is not an integer: " + describe(*c.value)});
@@ -587,10 +589,12 @@ void read(const std::vector<Attribute>& attrs, SpanReading& r) {
       if (!r.sent_cost_pico) {
         r.problems.push_back(
             {std::string(c.info->key), "cost out of range: " + describe(*c.value)});
-      } else if (*r.sent_cost_pico < 0) {
-        r.problems.push_back({std::string(c.info->key), "negative cost " + describe(*c.value)});
-        r.sent_cost_pico.reset();
       }
+    }
+    if (r.sent_cost_pico && *r.sent_cost_pico < 0) {
+      r.problems.push_back({std::string(c.info->key), "negative cost " + describe(*c.value)});
+      r.sent_cost_pico.reset();
+      r.priced_by_convtrace = false;
     }
   }
 
@@ -629,6 +633,7 @@ void read(const std::vector<Attribute>& attrs, SpanReading& r) {
     u.cache_write_tokens.reset();
     u.reasoning_tokens.reset();
     r.sent_cost_pico.reset();
+    r.priced_by_convtrace = false;
   }
   r.has_tokens = u.has_tokens();
   if (!r.has_tokens && !r.sent_cost_pico && unknown_usage) r.unknown_usage_key = unknown_usage->key;

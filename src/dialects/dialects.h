@@ -84,6 +84,10 @@ struct SpanReading {
   // The cost the span carried, in pico-USD (convtrace.cost_pico_usd exactly,
   // else the USD keys rounded to the pico-USD).
   std::optional<int64_t> sent_cost_pico;
+  // The cost came from convtrace.cost_pico_usd: a convtrace SDK priced the
+  // whole response, including what the attributes do not show (1-hour cache
+  // writes, Cohere's billed units).
+  bool priced_by_convtrace = false;
   std::string conversation_id;  // gen_ai.conversation.id, else a session id
   std::string user_id;
   Kind kind = Kind::none;  // the GenAI kind a dialect gives the span, if any

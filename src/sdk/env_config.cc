@@ -428,8 +428,13 @@ Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config) {
   switch (config.exporter.value_or(ExporterKind::sqlite)) {
     case ExporterKind::otlp:
       return make_otlp_http_exporter(config.otlp.value_or(OtlpHttpOptions{}));
-    case ExporterKind::sqlite:
-      return make_sqlite_exporter(config.sqlite_path.value_or("convtrace.db"));
+    case ExporterKind::sqlite: {
+      // The store prices spans that recorded tokens without a cost with the
+      // SDK's own catalog, as the SDK would have.
+      StoreOptions options;
+      if (config.pricing) options.pricing = std::make_shared<const Pricing>(*config.pricing);
+      return make_sqlite_exporter(config.sqlite_path.value_or("convtrace.db"), options);
+    }
     default:
       return Error{Error::invalid_argument, "this exporter is not available in this build"};
   }

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/run_cli.h"
+#include "convtrace/attributes.h"
+#include "convtrace/store.h"
 #include "store/temp_dir.h"
 
 namespace {
@@ -187,6 +189,33 @@ TEST_F(DemoStore, ErrorsAreOneLineWithTheDocumentedExitStatus) {
   auto help = run_cli("report --help");
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("EXAMPLES"), std::string::npos);
+}
+
+TEST(ReportCli, FlagsSentCostsTheCatalogDisagreesWith) {
+  namespace attr = convtrace::attr;
+  TempDir dir;
+  const std::string db = dir.file("other.db");
+  {
+    auto store = convtrace::Store::open(db);
+    ASSERT_TRUE(store) << store.error().message;
+    convtrace::SpanData s;
+    s.trace_id.bytes[0] = 1;
+    s.span_id.bytes[0] = 1;
+    s.name = "chat gpt-4o";
+    s.attributes = {{std::string(attr::kRequestModel), std::string("gpt-4o")},
+                    {std::string(attr::kInputTokens), int64_t{1000}},
+                    {std::string(attr::kOutputTokens), int64_t{100}},
+                    {std::string(attr::kCostGeneric), 0.5}};
+    ASSERT_FALSE((*store)->insert(std::vector<convtrace::SpanData>{s}));
+  }
+  auto table = run_cli("report --by model --db '" + db + "'");
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_NE(table.out.find("0.5 "), std::string::npos) << table.out;  // the sent cost is counted
+  EXPECT_NE(table.out.find("1 call(s) sent a cost that differs"), std::string::npos) << table.out;
+  auto rows = json::parse(run_cli("report --by model --json --db '" + db + "'").out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["cost_disagreements"], 1);
+  EXPECT_EQ(rows[0]["cost_pico_usd"], 500'000'000'000);
 }
 
 }  // namespace

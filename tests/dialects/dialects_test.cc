@@ -250,6 +250,7 @@ TEST(Dialects, ConvtraceSpansPreferTheExactCost) {
        at(attr::kCostUsd, 0.0001975), at(attr::kCostGeneric, 0.0001975),
        at(attr::kCostPicoUsd, int64_t{197'500'001}), at(attr::kPricedAs, "gpt-4o")});
   EXPECT_EQ(r.sent_cost_pico, 197'500'001);
+  EXPECT_TRUE(r.priced_by_convtrace);
   EXPECT_EQ(r.dialects, kConvtrace | kOtelGenAi);  // gen_ai.usage.cost is not taken for OpenLIT
 }
 
@@ -266,9 +267,13 @@ TEST(Dialects, BadCostsAreProblemsNotZero) {
     EXPECT_FALSE(r.sent_cost_pico);
     EXPECT_EQ(r.problems.size(), 1u);
   }
-  SpanReading r = read_span({at(attr::kCostPicoUsd, 1.5)});
-  EXPECT_FALSE(r.sent_cost_pico);
-  EXPECT_EQ(r.problems.size(), 1u);
+  for (AttributeValue bad : {AttributeValue(1.5), AttributeValue(int64_t{-2})}) {
+    SpanReading r = read_span({at(attr::kCostPicoUsd, bad)});
+    EXPECT_FALSE(r.sent_cost_pico);
+    EXPECT_FALSE(r.priced_by_convtrace);
+    EXPECT_EQ(r.problems.size(), 1u);
+  }
+  EXPECT_FALSE(read_span({at(attr::kCostUsd, 0.5)}).priced_by_convtrace);
 }
 
 TEST(Dialects, TokenCountsFromJsonSpeakingSdks) {
