@@ -1,4 +1,4 @@
-// The GenAI methods of Span: usage, cost, content, model.
+// The GenAI methods of Span: usage, cost, model (content: span_content.cc).
 #include <array>
 #include <mutex>
 #include <string>
@@ -7,6 +7,7 @@
 #include "convtrace/attributes.h"
 #include "convtrace/trace.h"
 #include "genai/content.h"
+#include "genai/operation.h"
 #include "genai/totals.h"
 #include "trace/genai_state.h"
 #include "trace/sdk_state.h"
@@ -14,19 +15,6 @@
 
 namespace convtrace {
 namespace {
-
-void record_content(SpanRecord* rec, std::string_view key, std::string_view content) {
-  if (!rec || rec->ended || !rec->data) return;
-  const ContentCapture& capture = rec->sdk->content;
-  if (!capture.enabled) return;
-  try {
-    std::string value = capture.redact ? capture.redact(key, content) : std::string(content);
-    set_record_attribute(*rec, key, truncate_content(value, capture.max_length));
-  } catch (...) {
-    // A throwing redaction callback must not leak the unredacted value.
-    report_warning("redaction_failed", "content redaction callback threw; content not recorded");
-  }
-}
 
 // Price look-ups of the usage path, cached per thread. Resolving a model name
 // normalizes it (case, provider prefixes, snapshot suffixes, several map
@@ -80,6 +68,29 @@ class PriceCache {
 const ModelPrice* find_price(const Sdk::State& sdk, std::string_view model) {
   thread_local PriceCache cache;
   return cache.find(sdk, model);
+}
+
+// The openinference profile: the same usage under OpenInference's keys.
+void record_openinference_usage(SpanRecord& rec, const Usage& usage) {
+  if (usage.input_tokens) set_record_attribute(rec, attr::kOiPromptTokens, *usage.input_tokens);
+  if (usage.output_tokens) {
+    set_record_attribute(rec, attr::kOiCompletionTokens, *usage.output_tokens);
+  }
+  if (usage.input_tokens && usage.output_tokens) {
+    set_record_attribute(rec, attr::kOiTotalTokens, *usage.input_tokens + *usage.output_tokens);
+  }
+  if (usage.cache_read_tokens) {
+    set_record_attribute(rec, attr::kOiCacheReadTokens, *usage.cache_read_tokens);
+  }
+  if (usage.cache_write_tokens) {
+    set_record_attribute(rec, attr::kOiCacheWriteTokens, *usage.cache_write_tokens);
+  }
+  if (usage.reasoning_tokens) {
+    set_record_attribute(rec, attr::kOiReasoningTokens, *usage.reasoning_tokens);
+  }
+  const std::string& model = usage.model.empty() ? rec.request_model : usage.model;
+  if (!model.empty()) set_record_attribute(rec, attr::kOiModelName, model);
+  if (!usage.provider.empty()) set_record_attribute(rec, attr::kOiProvider, usage.provider);
 }
 
 }  // namespace
@@ -146,15 +157,24 @@ bool Span::record_usage(const Usage& usage) {
     if (!usage.provider.empty() && !find_record_attribute(rec, attr::kProviderName)) {
       set_record_attribute(rec, attr::kProviderName, usage.provider);
     }
+    // An agent span that recorded usage is itself a model call. Backends read
+    // usage on invoke_agent spans as the sum of the agent's calls below it and
+    // skip it (Langfuse; collect reads other SDKs' so too), so it goes as chat.
+    if (rec.kind == Kind::agent && rec.operation == operation_for(Kind::agent)) {
+      rec.operation = operation_for(Kind::llm);
+      set_record_attribute(rec, attr::kOperationName, rec.operation);
+    }
+    if (rec.sdk->profile == AttributeProfile::openinference) record_openinference_usage(rec, usage);
     if (priced) {
-      const CostKeys& keys = rec.sdk->cost_keys;
-      if (keys.cost_usd) {
-        set_record_attribute(rec, attr::kCostUsd, pico_to_usd(cost.total_pico));
+      const auto& keys = rec.sdk->cost_keys;
+      const double usd = pico_to_usd(cost.total_pico);
+      if (keys.cost_usd) set_record_attribute(rec, attr::kCostUsd, usd);
+      if (keys.cost_parts) {
         set_record_attribute(rec, attr::kInputCostUsd, pico_to_usd(cost.input_pico));
         set_record_attribute(rec, attr::kOutputCostUsd, pico_to_usd(cost.output_pico));
       }
-      if (keys.cost_generic)
-        set_record_attribute(rec, attr::kCostGeneric, pico_to_usd(cost.total_pico));
+      if (keys.cost_generic) set_record_attribute(rec, attr::kCostGeneric, usd);
+      if (keys.llm_cost) set_record_attribute(rec, attr::kOiCostTotal, usd);
       set_record_attribute(rec, attr::kCostPicoUsd, cost.total_pico);
       set_record_attribute(rec, attr::kPricedAs, price->model);
     } else {
@@ -165,24 +185,6 @@ bool Span::record_usage(const Usage& usage) {
   } catch (...) {
     return false;
   }
-}
-
-bool Span::record_response(std::string_view body, std::string_view provider) {
-  if (!rec_ || rec_->ended) return false;
-  Expected<Usage> usage = extract_usage(body, provider);
-  if (!usage) {
-    report_warning("usage_extraction", "no usage recorded: " + usage.error().message);
-    return false;
-  }
-  return record_usage(*usage);
-}
-
-void Span::record_input(std::string_view content) {
-  record_content(rec_, attr::kInputMessages, content);
-}
-
-void Span::record_output(std::string_view content) {
-  record_content(rec_, attr::kOutputMessages, content);
 }
 
 void Span::set_model(std::string_view model) {

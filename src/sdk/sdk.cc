@@ -159,7 +159,13 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
   state->on_end = &genai_on_end;
   state->pricing = std::make_shared<const Pricing>(config.pricing ? std::move(*config.pricing)
                                                                   : Pricing::builtin());
-  state->cost_keys = config.cost_keys;
+  state->profile = config.attribute_profile.value_or(AttributeProfile::standard);
+  const bool langfuse = state->profile == AttributeProfile::langfuse;
+  const bool openinference = state->profile == AttributeProfile::openinference;
+  state->cost_keys.cost_usd = config.cost_keys.cost_usd.value_or(!langfuse);
+  state->cost_keys.cost_generic = config.cost_keys.cost_generic.value_or(true);
+  state->cost_keys.cost_parts = config.cost_keys.cost_parts.value_or(true);
+  state->cost_keys.llm_cost = config.cost_keys.llm_cost.value_or(openinference);
   state->content = std::move(config.content);
   state->registry = std::make_unique<ConversationRegistry>(config.conversations.max_conversations,
                                                            config.conversations.idle_ttl);

@@ -59,6 +59,7 @@ struct SpanRecord {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   bool usage_recorded = false;
+  bool output_from_body = false;  // gen_ai.output.messages came from record_response
   bool usage_priced = false;
 };
 

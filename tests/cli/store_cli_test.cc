@@ -168,7 +168,7 @@ TEST_F(DemoStore, WorkflowsWithCostliestStep) {
             expected_cost("openai_responses_reasoning.json", "o1") +
                 expected_cost("gemini_generate_content_thinking.json", "gemini-3-pro-preview"));
   EXPECT_TRUE(runs[0]["cost_from_workflow_span"].get<bool>());
-  EXPECT_EQ(runs[0]["costliest_step"], "plan");
+  EXPECT_EQ(runs[0]["costliest_step"], "invoke_agent plan");
   auto rag = run_cli("workflows --type rag_v1 --json --db " + db_);
   ASSERT_EQ(json::parse(rag.out).size(), 1u);
   auto costly = run_cli("workflows --min-cost 0.05 --csv --db " + db_);

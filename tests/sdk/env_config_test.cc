@@ -327,6 +327,47 @@ TEST(EnvConfig, CaptureContent) {
   EXPECT_THAT(bad.log(), HasSubstr("CONVTRACE_CAPTURE_CONTENT='please'"));
 }
 
+TEST(EnvConfig, AttributeProfile) {
+  EXPECT_EQ(Env({{"CONVTRACE_ATTRIBUTE_PROFILE", "OpenInference"}}).apply().attribute_profile,
+            AttributeProfile::openinference);
+  EXPECT_EQ(Env({{"CONVTRACE_ATTRIBUTE_PROFILE", "langfuse"}}).apply().attribute_profile,
+            AttributeProfile::langfuse);
+  Env bad({{"CONVTRACE_ATTRIBUTE_PROFILE", "phoenix"}});
+  EXPECT_FALSE(bad.apply().attribute_profile);
+  EXPECT_EQ(bad.warnings(), 1u);
+  EXPECT_THAT(bad.log(), HasSubstr("CONVTRACE_ATTRIBUTE_PROFILE='phoenix'"));
+  Config code;
+  code.attribute_profile = AttributeProfile::standard;
+  EXPECT_EQ(
+      Env({{"CONVTRACE_ATTRIBUTE_PROFILE", "langfuse"}}).apply(std::move(code)).attribute_profile,
+      AttributeProfile::standard);
+}
+
+TEST(EnvConfig, CostKeys) {
+  CostKeys keys = Env({{"CONVTRACE_COST_KEYS", " cost , llm_cost"}}).apply().cost_keys;
+  EXPECT_EQ(keys.cost_usd, false);
+  EXPECT_EQ(keys.cost_generic, true);
+  EXPECT_EQ(keys.cost_parts, false);
+  EXPECT_EQ(keys.llm_cost, true);
+  keys = Env({{"CONVTRACE_COST_KEYS", "none"}}).apply().cost_keys;
+  EXPECT_EQ(keys.cost_usd, false);
+  EXPECT_EQ(keys.cost_generic, false);
+  // Code wins per key; the variable fills the others.
+  Config code;
+  code.cost_keys.cost_usd = true;
+  keys = Env({{"CONVTRACE_COST_KEYS", "parts"}}).apply(std::move(code)).cost_keys;
+  EXPECT_EQ(keys.cost_usd, true);
+  EXPECT_EQ(keys.cost_parts, true);
+  EXPECT_EQ(keys.cost_generic, false);
+  // A typo applies nothing: the profile's keys stay.
+  Env bad({{"CONVTRACE_COST_KEYS", "cost,costusd"}});
+  keys = bad.apply().cost_keys;
+  EXPECT_FALSE(keys.cost_usd);
+  EXPECT_FALSE(keys.cost_generic);
+  EXPECT_EQ(bad.warnings(), 1u);
+  EXPECT_THAT(bad.log(), HasSubstr("costusd"));
+}
+
 TEST(EnvConfig, PricingFileIsMergedOverTheBuiltinCatalog) {
   std::string path = ::testing::TempDir() + "/env_pricing.json";
   {
