@@ -482,7 +482,7 @@ Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config) {
       // SDK's own catalog, as the SDK would have.
       StoreOptions options;
       if (config.pricing) options.pricing = std::make_shared<const Pricing>(*config.pricing);
-      return make_sqlite_exporter(config.sqlite_path.value_or("convtrace.db"), options);
+      return make_sqlite_exporter(config.sqlite_path.value_or(kDefaultDbPath), options);
     }
     default:
       return Error{Error::invalid_argument, "this exporter is not available in this build"};

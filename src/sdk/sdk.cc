@@ -61,8 +61,51 @@ class NullExporter : public SpanExporter {
   ExportResult export_batch(const SpanBatch&) noexcept override { return ExportResult::success; }
 };
 
+// The exporter nobody chose: an application linked with convtrace and no
+// configuration writes ./convtrace.db in whatever directory it runs. Said once,
+// at the first write, with how to choose otherwise.
+class DefaultStoreNotice : public SpanExporter {
+ public:
+  DefaultStoreNotice(std::unique_ptr<SpanExporter> store, std::string path)
+      : store_(std::move(store)), path_(std::move(path)) {}
+
+  ExportResult export_batch(const SpanBatch& batch) noexcept override {
+    if (!said_.exchange(true, std::memory_order_relaxed)) {
+      report_warning("default_store",
+                     "writing spans to " + path_ +
+                         ", the default store (no exporter or path was configured); to choose "
+                         "another, set OTEL_TRACES_EXPORTER=otlp|console|jsonl|none or "
+                         "CONVTRACE_DB=PATH (in code: Config::exporter, Config::sqlite_path)");
+    }
+    return store_->export_batch(batch);
+  }
+  bool force_flush(std::chrono::milliseconds timeout) noexcept override {
+    return store_->force_flush(timeout);
+  }
+  void shutdown(std::chrono::milliseconds timeout) noexcept override { store_->shutdown(timeout); }
+
+ private:
+  std::unique_ptr<SpanExporter> store_;
+  std::string path_;
+  std::atomic<bool> said_{false};
+};
+
+std::string absolute_path(const std::string& relative) {
+  char cwd[4096];
+  if (!relative.empty() && relative.front() == '/') return relative;
+  if (!getcwd(cwd, sizeof cwd)) return relative;
+  std::string dir(cwd);
+  return dir + "/" + (relative.rfind("./", 0) == 0 ? relative.substr(2) : relative);
+}
+
 Expected<std::unique_ptr<SpanExporter>> build_exporter(Config& config) {
   if (config.custom_exporter) return std::move(config.custom_exporter);
+  if (!config.exporter && !config.sqlite_path) {
+    auto store = build_extra_exporter(config);
+    if (!store) return store;
+    return std::unique_ptr<SpanExporter>(
+        new DefaultStoreNotice(std::move(*store), absolute_path(kDefaultDbPath)));
+  }
   // The embedded store is the default: a local run needs no server.
   ExporterKind kind = config.exporter.value_or(ExporterKind::sqlite);
   switch (kind) {

@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -751,8 +752,45 @@ TEST(SdkDefaults, TheEmbeddedStoreIsTheDefaultExporter) {
   Config c;
   c.read_environment = false;
   c.sqlite_path = path;
+  Env quiet({});
   EXPECT_EQ(spans_stored_by(std::move(c), path), 1);
+  EXPECT_EQ(warning_count("default_store"), 0u);  // a chosen path is not announced
   std::remove(path.c_str());
+}
+
+TEST(SdkDefaults, TheUnconfiguredStoreSaysSoOnceAtTheFirstWrite) {
+  // No exporter, no path: ./convtrace.db in the working directory.
+  std::string dir = ::testing::TempDir() + "/default-store-" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  char previous[4096];
+  ASSERT_NE(::getcwd(previous, sizeof previous), nullptr);
+  ASSERT_EQ(::chdir(dir.c_str()), 0);
+  Env env({});
+  {
+    Config c;
+    c.read_environment = false;
+    c.synchronous_export = true;
+    auto sdk = Sdk::create(std::move(c));
+    ASSERT_TRUE(sdk) << sdk.error().message;
+    EXPECT_EQ(warning_count("default_store"), 0u);  // nothing said before anything is written
+    for (int i = 0; i < 3; ++i) (*sdk)->tracer().start_span("stored").end();
+    (*sdk)->shutdown(std::chrono::milliseconds(1000));
+  }
+  EXPECT_EQ(warning_count("default_store"), 1u);
+  char here[4096];
+  ASSERT_NE(::getcwd(here, sizeof here), nullptr);
+  EXPECT_THAT(env.log(), HasSubstr(std::string(here) + "/convtrace.db"));
+  EXPECT_THAT(env.log(), HasSubstr("OTEL_TRACES_EXPORTER"));
+  EXPECT_THAT(env.log(), HasSubstr("CONVTRACE_DB"));
+  auto store = Store::open("convtrace.db");
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ(*(*store)->span_count(), 3);
+  store->reset();
+  std::remove("convtrace.db");
+  std::remove("convtrace.db-wal");
+  std::remove("convtrace.db-shm");
+  ASSERT_EQ(::chdir(previous), 0);
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace
