@@ -105,6 +105,9 @@ inline constexpr std::string_view kTraceloopCacheCreationTokens =
 inline constexpr std::string_view kTraceloopReasoningTokens = "gen_ai.usage.reasoning_tokens";
 inline constexpr std::string_view kLlmUsagePromptTokens = "llm.usage.prompt_tokens";
 inline constexpr std::string_view kLlmUsageCompletionTokens = "llm.usage.completion_tokens";
+inline constexpr std::string_view kLlmUsageTotalTokens = "llm.usage.total_tokens";
+inline constexpr std::string_view kTotalTokens =
+    "gen_ai.usage.total_tokens";  // OpenLIT, OpenLLMetry
 inline constexpr std::string_view kLlmRequestType = "llm.request.type";
 inline constexpr std::string_view kTraceloopSpanKind = "traceloop.span.kind";
 inline constexpr std::string_view kTraceloopSessionId =

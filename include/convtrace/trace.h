@@ -183,8 +183,9 @@ class Span {
   // becomes one user message (input) or one assistant message (output) of one
   // text part. Each text passes through the redaction callback, then the
   // whole is cut to the configured length so that it stays valid JSON.
-  // record_output does not replace output messages record_response took
-  // from a response body.
+  // observe() records the callable's result as output only when
+  // record_response took no output messages from a response body; calling
+  // record_output replaces them.
   void record_input(std::string_view content);
   void record_output(std::string_view content);
   // Sets the requested model (gen_ai.request.model) and, if still default, the

@@ -137,6 +137,18 @@ constexpr KeyInfo kKeys[] = {
 
     {a::kPricedAs, Field::marker, 0, kConvtrace},
     {a::kUnpricedModel, Field::marker, 1, kConvtrace},
+    // Totals and cost parts: known, and deliberately not read as a call's
+    // usage (they repeat it, or sum other spans').
+    {a::kInputCostUsd, Field::marker, 2, kConvtrace},
+    {a::kOutputCostUsd, Field::marker, 3, kConvtrace},
+    {a::kWorkflowTotalCostUsd, Field::marker, 4, kConvtrace},
+    {a::kWorkflowTotalCostPico, Field::marker, 5, kConvtrace},
+    {a::kWorkflowInputTokens, Field::marker, 6, kConvtrace},
+    {a::kWorkflowOutputTokens, Field::marker, 7, kConvtrace},
+    {a::kConversationTotalCostUsd, Field::marker, 8, kConvtrace},
+    {a::kOiTotalTokens, Field::marker, 9, kOpenInference},
+    {a::kTotalTokens, Field::marker, 10, 0},  // OpenLIT and OpenLLMetry alike
+    {a::kLlmUsageTotalTokens, Field::marker, 11, kOpenLlmetry},
 };
 constexpr size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
 

@@ -120,7 +120,12 @@ Span start_observed(const ObserveOptions& options) {
   return span;
 }
 
-void record_observed_output(Span& span, std::string_view output) { span.record_output(output); }
+void record_observed_output(Span& span, std::string_view output) {
+  // The callable's result is the output only when no response body gave it.
+  SpanRecord* rec = SpanAccess::record(span);
+  if (rec && rec->output_from_body) return;
+  span.record_output(output);
+}
 
 void fail_observed(Span& span, const std::type_info* type, std::string_view message) noexcept {
   try {

@@ -168,7 +168,8 @@ void Span::record_input(std::string_view content) {
 
 void Span::record_output(std::string_view content) {
   SpanRecord* rec = capturing(rec_);
-  if (!rec || rec->output_from_body) return;
+  if (!rec) return;
+  rec->output_from_body = false;
   guarded([&] {
     const ContentCapture& capture = rec->sdk->content;
     if (rec->kind == Kind::tool) {

@@ -75,6 +75,7 @@ class DemoStore : public ::testing::Test {
     db_ = "'" + dir_->file("demo.db") + "'";
     auto r = run_cli("demo --db " + db_);
     ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;  // the demo's spans read cleanly
     ASSERT_NE(r.out.find("convtrace report --by user"), std::string::npos) << r.out;
   }
   static void TearDownTestSuite() {
@@ -156,6 +157,12 @@ TEST_F(DemoStore, ConversationTurnByTurn) {
 
   auto table = run_cli("conversation support_790 --db " + db_);
   EXPECT_NE(table.out.find("FAILED"), std::string::npos) << table.out;
+  // Captured messages (stored in the GenAI message schema) are shown as their text.
+  EXPECT_NE(table.out.find("> User asks where order 5531 is"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("< 1. search_orders(5531)"), std::string::npos) << table.out;
+  json captured = json::parse(f["turns"][0]["spans"][1]["input_messages"].get<std::string>());
+  EXPECT_EQ(captured[0]["role"], "user");
+  EXPECT_EQ(captured[0]["parts"][0]["type"], "text");
 }
 
 TEST_F(DemoStore, WorkflowsWithCostliestStep) {

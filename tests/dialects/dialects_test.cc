@@ -329,6 +329,15 @@ TEST(Dialects, UnknownDialectIsNoticed) {
   // A span of a known dialect with extra token-like keys is not unknown.
   EXPECT_EQ(read_span({at("acme.tokens", 1), at(attr::kInputTokens, 3)}).unknown_usage_key, "");
   EXPECT_EQ(read_span({at("http.method", "POST")}).unknown_usage_key, "");
+  // Totals and cost parts of known dialects are not usage in an unknown one.
+  for (std::string_view total :
+       {attr::kWorkflowTotalCostUsd, attr::kWorkflowInputTokens, attr::kConversationTotalCostUsd,
+        attr::kInputCostUsd, attr::kOiTotalTokens, attr::kTotalTokens,
+        attr::kLlmUsageTotalTokens}) {
+    SpanReading r = read_span({at(total, 12.5)});
+    EXPECT_EQ(r.unknown_usage_key, "") << total;
+    EXPECT_FALSE(r.has_tokens) << total;
+  }
 }
 
 TEST(Dialects, KnownKeys) {
