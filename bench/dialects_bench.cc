@@ -2,6 +2,7 @@
 #include <benchmark/benchmark.h>
 
 #include "dialects/dialects.h"
+#include "dialects/ingest.h"
 #include "genai_spans.h"
 
 namespace convtrace::bench {
@@ -40,6 +41,30 @@ void BM_B11_ReadSpan_GenAi(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_B11_ReadSpan_GenAi);
+
+// What the store's ingest adds per span: reading, and pricing a span of
+// another SDK that carries tokens but no cost (an OpenInference LLM span).
+void BM_B11_ReadForStore_OpenInference(benchmark::State& state) {
+  static const std::vector<Attribute> attrs = {
+      {std::string(attr::kOpenInferenceSpanKind), std::string("LLM")},
+      {std::string(attr::kOiModelName), std::string("gpt-4o-2024-08-06")},
+      {std::string(attr::kOiProvider), std::string("openai")},
+      {std::string(attr::kOiPromptTokens), int64_t{1200}},
+      {std::string(attr::kOiCacheReadTokens), int64_t{1024}},
+      {std::string(attr::kOiCompletionTokens), int64_t{350}},
+      {std::string(attr::kOiTotalTokens), int64_t{1550}},
+      {std::string(attr::kSessionId), std::string("support_789")},
+      {std::string(attr::kUserId), std::string("user_123")},
+      {std::string(attr::kOiInputValue), std::string("{\"model\":\"gpt-4o\"}")},
+  };
+  dialects::IngestPricer pricer;
+  for (auto _ : state) {
+    dialects::IngestColumns c = dialects::read_for_store(attrs, pricer);
+    benchmark::DoNotOptimize(c);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_B11_ReadForStore_OpenInference);
 
 }  // namespace
 }  // namespace convtrace::bench

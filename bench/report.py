@@ -167,6 +167,10 @@ def build_table(results):
     if read:
         rows.append(("B11", "dialect reading of a GenAI span (21 attrs)",
                      f"{fmt_ns(read['cpu'])} CPU", "≤ 1 µs", verdict(read["cpu"] <= 1000)))
+    ingest = gb("BM_B11_ReadForStore_OpenInference")
+    if ingest:
+        rows.append(("B11", "store ingest of an OpenInference LLM span: read and priced",
+                     f"{fmt_ns(ingest['cpu'])} CPU", "≤ 1 µs", verdict(ingest["cpu"] <= 1000)))
     store = gb("BM_B7_StoreInsert")
     if store:
         # One iteration is one 512-span batch (one transaction).
