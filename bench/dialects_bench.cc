@@ -1,4 +1,4 @@
-// B11: reading other SDKs' GenAI attributes (src/dialects), per attribute and per span.
+// B12: reading other SDKs' GenAI attributes (src/dialects), per attribute and per span.
 #include <benchmark/benchmark.h>
 
 #include "dialects/dialects.h"
@@ -21,7 +21,7 @@ std::vector<std::string> mixed_keys() {
   return keys;
 }
 
-void BM_B11_IsKnownKey(benchmark::State& state) {
+void BM_B12_IsKnownKey(benchmark::State& state) {
   static const std::vector<std::string> keys = mixed_keys();
   size_t known = 0;
   for (auto _ : state) {
@@ -30,9 +30,9 @@ void BM_B11_IsKnownKey(benchmark::State& state) {
   benchmark::DoNotOptimize(known);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(keys.size()));
 }
-BENCHMARK(BM_B11_IsKnownKey);
+BENCHMARK(BM_B12_IsKnownKey);
 
-void BM_B11_ReadSpan_GenAi(benchmark::State& state) {
+void BM_B12_ReadSpan_GenAi(benchmark::State& state) {
   static const SpanData span = genai_span(0, nullptr, nullptr);
   for (auto _ : state) {
     dialects::SpanReading r = dialects::read_span(span.attributes);
@@ -40,11 +40,11 @@ void BM_B11_ReadSpan_GenAi(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_B11_ReadSpan_GenAi);
+BENCHMARK(BM_B12_ReadSpan_GenAi);
 
 // What the store's ingest adds per span: reading, and pricing a span of
 // another SDK that carries tokens but no cost (an OpenInference LLM span).
-void BM_B11_ReadForStore_OpenInference(benchmark::State& state) {
+void BM_B12_ReadForStore_OpenInference(benchmark::State& state) {
   static const std::vector<Attribute> attrs = {
       {std::string(attr::kOpenInferenceSpanKind), std::string("LLM")},
       {std::string(attr::kOiModelName), std::string("gpt-4o-2024-08-06")},
@@ -64,7 +64,7 @@ void BM_B11_ReadForStore_OpenInference(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_B11_ReadForStore_OpenInference);
+BENCHMARK(BM_B12_ReadForStore_OpenInference);
 
 }  // namespace
 }  // namespace convtrace::bench

@@ -11,6 +11,8 @@ packages=(
   libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libsimdjson-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
   gcovr
+  # OTLP/gRPC (-DCONVTRACE_WITH_GRPC=ON, the dev preset); no code is generated, so no protoc
+  libgrpc++-dev libprotobuf-dev
 )
 # Node.js runs the interoperability tests against the official OpenTelemetry JS packages.
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs npm); fi

@@ -51,6 +51,7 @@ inline constexpr std::string_view kRequestPresencePenalty = "gen_ai.request.pres
 inline constexpr std::string_view kRequestChoiceCount = "gen_ai.request.choice.count";
 inline constexpr std::string_view kServerAddress = "server.address";
 inline constexpr std::string_view kServerPort = "server.port";
+inline constexpr std::string_view kTokenType = "gen_ai.token.type";  // metrics: input | output
 
 // --- Extension keys (conversation-aware SDK compatibility) ---------------------
 inline constexpr std::string_view kConversationTurn = "gen_ai.conversation.turn";
@@ -91,6 +92,9 @@ inline constexpr std::string_view kSdkVersion = "telemetry.sdk.version";
 inline constexpr std::string_view kExceptionType = "exception.type";
 inline constexpr std::string_view kExceptionMessage = "exception.message";
 inline constexpr std::string_view kExceptionEventName = "exception";
+// The attribute of the metrics data point that aggregates what a cardinality
+// limit left out (OpenTelemetry metrics SDK specification).
+inline constexpr std::string_view kMetricOverflow = "otel.metric.overflow";
 
 // --- Keys other SDKs write (read by `collect`, see src/dialects) -------------
 // Deprecated GenAI convention keys, still sent by many instrumentations.

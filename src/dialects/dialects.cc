@@ -11,6 +11,7 @@
 
 #include "convtrace/attributes.h"
 #include "convtrace/pricing.h"
+#include "genai/operation.h"
 
 namespace convtrace::dialects {
 namespace {
@@ -378,16 +379,6 @@ Kind kind_from(std::string_view value, Vocab vocab) {
   }
 }
 
-Kind kind_from_operation(std::string_view op) {
-  if (op == "chat" || op == "text_completion" || op == "generate_content") return Kind::llm;
-  if (op == "embeddings") return Kind::embedding;
-  if (op == "execute_tool") return Kind::tool;
-  if (op == "invoke_agent" || op == "create_agent") return Kind::agent;
-  if (op == "retrieval") return Kind::retriever;
-  if (op == "invoke_workflow") return Kind::workflow;
-  return Kind::none;
-}
-
 // A Vercel AI SDK operation id: the calls, and the spans around them.
 bool vercel_call(std::string_view op) {
   return ends_with(op, ".doGenerate") || ends_with(op, ".doStream") || ends_with(op, ".doEmbed");
@@ -618,7 +609,7 @@ void read(const std::vector<Attribute>& attrs, SpanReading& r) {
   if (const Slot& k = slot(Field::kind); const std::string* name = text(k.value)) {
     r.kind = kind_from(*name, k.info->vocab);
   }
-  if (r.kind == Kind::none && operation) r.kind = kind_from_operation(*operation);
+  if (r.kind == Kind::none && operation) r.kind = kind_for_operation(*operation);
   if (r.kind == Kind::none && vercel) {
     if (ends_with(*vercel, ".doEmbed")) {
       r.kind = Kind::embedding;

@@ -73,6 +73,9 @@ bool Span::record_request(std::string_view body, std::string_view provider, std:
       return false;
     }
     if (!params->model.empty()) set_model(params->model);
+    if (!params->server_address.empty()) {
+      set_server(params->server_address, static_cast<int>(params->server_port.value_or(0)));
+    }
     if (!rec_->data) return true;  // unsampled
     SpanRecord& rec = *rec_;
     if (!params->provider.empty() && !find_record_attribute(rec, attr::kProviderName)) {
@@ -95,10 +98,6 @@ bool Span::record_request(std::string_view body, std::string_view provider, std:
     if (params->stream) set_record_attribute(rec, attr::kRequestStream, *params->stream);
     if (!params->stop_sequences.empty()) {
       set_record_attribute(rec, attr::kRequestStopSequences, params->stop_sequences);
-    }
-    if (!params->server_address.empty()) {
-      set_record_attribute(rec, attr::kServerAddress, params->server_address);
-      set_int(attr::kServerPort, params->server_port);
     }
     if (capturing(rec_) && !body.empty()) {
       auto content = usage_internal::request_content(body, params->provider);
