@@ -148,39 +148,35 @@ bool Span::record_response(std::string_view body, std::string_view provider) {
   return recorded;
 }
 
-void Span::record_input(std::string_view content) {
-  SpanRecord* rec = capturing(rec_);
+namespace {
+
+// record_input and record_output: the arguments or result on tool spans, a
+// message of the application's text elsewhere.
+void record_text(SpanRecord* rec, std::string_view content, bool input) {
   if (!rec) return;
   guarded([&] {
     const ContentCapture& capture = rec->sdk->content;
     if (rec->kind == Kind::tool) {
-      set_captured(*rec, attr::kToolCallArguments,
-                   json_value(content, capture, attr::kToolCallArguments));
+      const std::string_view key = input ? attr::kToolCallArguments : attr::kToolCallResult;
+      set_captured(*rec, key, json_value(content, capture, key));
     } else {
-      set_captured(
-          *rec, attr::kInputMessages,
-          messages_json(messages_of(content, "user"), false, capture, attr::kInputMessages));
+      const std::string_view key = input ? attr::kInputMessages : attr::kOutputMessages;
+      set_captured(*rec, key,
+                   messages_json(messages_of(content, input ? "user" : "assistant"), !input,
+                                 capture, key, input ? "stop" : first_finish_reason(*rec)));
     }
-    set_openinference_value(*rec, attr::kOiInputValue, content);
+    set_openinference_value(*rec, input ? attr::kOiInputValue : attr::kOiOutputValue, content);
   });
 }
 
+}  // namespace
+
+void Span::record_input(std::string_view content) { record_text(capturing(rec_), content, true); }
+
 void Span::record_output(std::string_view content) {
   SpanRecord* rec = capturing(rec_);
-  if (!rec) return;
-  rec->output_from_body = false;
-  guarded([&] {
-    const ContentCapture& capture = rec->sdk->content;
-    if (rec->kind == Kind::tool) {
-      set_captured(*rec, attr::kToolCallResult,
-                   json_value(content, capture, attr::kToolCallResult));
-    } else {
-      set_captured(*rec, attr::kOutputMessages,
-                   messages_json(messages_of(content, "assistant"), true, capture,
-                                 attr::kOutputMessages, first_finish_reason(*rec)));
-    }
-    set_openinference_value(*rec, attr::kOiOutputValue, content);
-  });
+  if (rec) rec->output_from_body = false;
+  record_text(rec, content, false);
 }
 
 }  // namespace convtrace

@@ -74,18 +74,31 @@ const ModelPrice* find_price(const Sdk::State& sdk, std::string_view model) {
 }
 
 // The usage itself as attributes: token counts and what the provider reported.
+// The five token counts of a usage under one dialect's keys.
+struct TokenKeys {
+  std::string_view input, output, cache_read, cache_write, reasoning;
+};
+constexpr TokenKeys kGenAiTokenKeys = {attr::kInputTokens, attr::kOutputTokens,
+                                       attr::kCacheReadInputTokens, attr::kCacheCreationInputTokens,
+                                       attr::kReasoningOutputTokens};
+constexpr TokenKeys kOpenInferenceTokenKeys = {attr::kOiPromptTokens, attr::kOiCompletionTokens,
+                                               attr::kOiCacheReadTokens, attr::kOiCacheWriteTokens,
+                                               attr::kOiReasoningTokens};
+
+void set_token_counts(SpanRecord& rec, const Usage& usage, const TokenKeys& keys) {
+  const std::pair<std::string_view, const std::optional<int64_t>*> counts[] = {
+      {keys.input, &usage.input_tokens},
+      {keys.output, &usage.output_tokens},
+      {keys.cache_read, &usage.cache_read_tokens},
+      {keys.cache_write, &usage.cache_write_tokens},
+      {keys.reasoning, &usage.reasoning_tokens}};
+  for (const auto& [key, count] : counts) {
+    if (*count) set_record_attribute(rec, key, **count);
+  }
+}
+
 void set_usage_attributes(SpanRecord& rec, const Usage& usage) {
-  if (usage.input_tokens) set_record_attribute(rec, attr::kInputTokens, *usage.input_tokens);
-  if (usage.output_tokens) set_record_attribute(rec, attr::kOutputTokens, *usage.output_tokens);
-  if (usage.cache_read_tokens) {
-    set_record_attribute(rec, attr::kCacheReadInputTokens, *usage.cache_read_tokens);
-  }
-  if (usage.cache_write_tokens) {
-    set_record_attribute(rec, attr::kCacheCreationInputTokens, *usage.cache_write_tokens);
-  }
-  if (usage.reasoning_tokens) {
-    set_record_attribute(rec, attr::kReasoningOutputTokens, *usage.reasoning_tokens);
-  }
+  set_token_counts(rec, usage, kGenAiTokenKeys);
   if (!usage.model.empty()) set_record_attribute(rec, attr::kResponseModel, usage.model);
   if (!usage.response_id.empty()) set_record_attribute(rec, attr::kResponseId, usage.response_id);
   if (!usage.finish_reasons.empty()) {
@@ -98,21 +111,9 @@ void set_usage_attributes(SpanRecord& rec, const Usage& usage) {
 
 // The openinference profile: the same usage under OpenInference's keys.
 void record_openinference_usage(SpanRecord& rec, const Usage& usage) {
-  if (usage.input_tokens) set_record_attribute(rec, attr::kOiPromptTokens, *usage.input_tokens);
-  if (usage.output_tokens) {
-    set_record_attribute(rec, attr::kOiCompletionTokens, *usage.output_tokens);
-  }
+  set_token_counts(rec, usage, kOpenInferenceTokenKeys);
   if (usage.input_tokens && usage.output_tokens) {
     set_record_attribute(rec, attr::kOiTotalTokens, *usage.input_tokens + *usage.output_tokens);
-  }
-  if (usage.cache_read_tokens) {
-    set_record_attribute(rec, attr::kOiCacheReadTokens, *usage.cache_read_tokens);
-  }
-  if (usage.cache_write_tokens) {
-    set_record_attribute(rec, attr::kOiCacheWriteTokens, *usage.cache_write_tokens);
-  }
-  if (usage.reasoning_tokens) {
-    set_record_attribute(rec, attr::kOiReasoningTokens, *usage.reasoning_tokens);
   }
   const std::string& model = usage.model.empty() ? rec.request_model : usage.model;
   if (!model.empty()) set_record_attribute(rec, attr::kOiModelName, model);

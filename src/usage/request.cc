@@ -109,6 +109,20 @@ Part url_part(std::string_view url) {
 
 void add_anthropic_block(dom::object block, std::vector<Part>& parts);
 
+// A tool call ("tool_call") or its result ("tool_call_response"): its id and
+// name from `ids`, its JSON from `holder`'s `json_key` (`from_text`: a string
+// holding JSON, as OpenAI sends arguments).
+Part tool_part(const char* type, dom::object ids, std::string_view id_key, dom::object holder,
+               std::string_view json_key, bool from_text = false) {
+  Part p;
+  p.type = type;
+  p.id = std::string(text_at(ids, id_key));
+  p.name = std::string(text_at(holder, "name"));
+  dom::element v;
+  if (child(holder, json_key, &v)) p.json = from_text ? json_from_text(v) : json_of(v);
+  return p;
+}
+
 // Message content: a string, or an array of typed parts (OpenAI, Cohere,
 // Mistral, and Anthropic's blocks).
 void add_openai_content(dom::element content, std::vector<Part>& parts) {
@@ -146,13 +160,7 @@ void add_openai_tool_calls(dom::object message, std::vector<Part>& parts) {
   for (dom::element call : calls) {
     dom::object c, fn;
     if (call.get_object().get(c) != SUCCESS || !object_at(c, "function", &fn)) continue;
-    Part p;
-    p.type = "tool_call";
-    p.id = std::string(text_at(c, "id"));
-    p.name = std::string(text_at(fn, "name"));
-    dom::element args;
-    if (child(fn, "arguments", &args)) p.json = json_from_text(args);
-    parts.push_back(std::move(p));
+    parts.push_back(tool_part("tool_call", c, "id", fn, "arguments", true));
   }
 }
 
@@ -161,11 +169,7 @@ Message openai_message(dom::object m) {
   msg.role = std::string(text_at(m, "role"));
   dom::element content;
   if (msg.role == "tool") {
-    Part p;
-    p.type = "tool_call_response";
-    p.id = std::string(text_at(m, "tool_call_id"));
-    if (child(m, "content", &content)) p.json = json_of(content);
-    msg.parts.push_back(std::move(p));
+    msg.parts.push_back(tool_part("tool_call_response", m, "tool_call_id", m, "content"));
     return msg;
   }
   std::string_view thinking = text_at(m, "thinking");  // Ollama
@@ -186,20 +190,9 @@ void add_anthropic_block(dom::object b, std::vector<Part>& parts) {
     } else if (type == "thinking") {
       parts.push_back(text_part(text_at(b, "thinking"), "reasoning"));
     } else if (type == "tool_use" || type == "server_tool_use") {
-      Part p;
-      p.type = "tool_call";
-      p.id = std::string(text_at(b, "id"));
-      p.name = std::string(text_at(b, "name"));
-      dom::element input;
-      if (child(b, "input", &input)) p.json = json_of(input);
-      parts.push_back(std::move(p));
+      parts.push_back(tool_part("tool_call", b, "id", b, "input"));
     } else if (type == "tool_result") {
-      Part p;
-      p.type = "tool_call_response";
-      p.id = std::string(text_at(b, "tool_use_id"));
-      dom::element result;
-      if (child(b, "content", &result)) p.json = json_of(result);
-      parts.push_back(std::move(p));
+      parts.push_back(tool_part("tool_call_response", b, "tool_use_id", b, "content"));
     } else if (type == "image" || type == "document") {
       dom::object source;
       if (!object_at(b, "source", &source)) return;
@@ -235,21 +228,9 @@ void add_gemini_parts(dom::object content, std::vector<Part>& parts) {
     if (dom::element t; child(o, "text", &t)) {
       parts.push_back(text_part(text_of(t), is_thought ? "reasoning" : "text"));
     } else if (object_at(o, "functionCall", &inner)) {
-      Part p;
-      p.type = "tool_call";
-      p.id = std::string(text_at(inner, "id"));
-      p.name = std::string(text_at(inner, "name"));
-      dom::element args;
-      if (child(inner, "args", &args)) p.json = json_of(args);
-      parts.push_back(std::move(p));
+      parts.push_back(tool_part("tool_call", inner, "id", inner, "args"));
     } else if (object_at(o, "functionResponse", &inner)) {
-      Part p;
-      p.type = "tool_call_response";
-      p.id = std::string(text_at(inner, "id"));
-      p.name = std::string(text_at(inner, "name"));
-      dom::element response;
-      if (child(inner, "response", &response)) p.json = json_of(response);
-      parts.push_back(std::move(p));
+      parts.push_back(tool_part("tool_call_response", inner, "id", inner, "response"));
     } else if (object_at(o, "inlineData", &inner)) {
       Part p;
       p.type = "blob";
@@ -277,20 +258,9 @@ void add_bedrock_blocks(dom::array blocks, std::vector<Part>& parts) {
     if (dom::element t; child(b, "text", &t)) {
       parts.push_back(text_part(text_of(t)));
     } else if (object_at(b, "toolUse", &inner)) {
-      Part p;
-      p.type = "tool_call";
-      p.id = std::string(text_at(inner, "toolUseId"));
-      p.name = std::string(text_at(inner, "name"));
-      dom::element input;
-      if (child(inner, "input", &input)) p.json = json_of(input);
-      parts.push_back(std::move(p));
+      parts.push_back(tool_part("tool_call", inner, "toolUseId", inner, "input"));
     } else if (object_at(b, "toolResult", &inner)) {
-      Part p;
-      p.type = "tool_call_response";
-      p.id = std::string(text_at(inner, "toolUseId"));
-      dom::element content;
-      if (child(inner, "content", &content)) p.json = json_of(content);
-      parts.push_back(std::move(p));
+      parts.push_back(tool_part("tool_call_response", inner, "toolUseId", inner, "content"));
     } else if (object_at(b, "reasoningContent", &inner)) {
       dom::object reasoning;
       if (object_at(inner, "reasoningText", &reasoning)) {
@@ -317,22 +287,12 @@ void add_responses_items(dom::array items, std::vector<Message>& out) {
       if (child(o, "content", &content)) add_openai_content(content, m.parts);
       out.push_back(std::move(m));
     } else if (type == "function_call") {
-      Part p;
-      p.type = "tool_call";
-      p.id = std::string(text_at(o, "call_id"));
-      p.name = std::string(text_at(o, "name"));
-      dom::element args;
-      if (child(o, "arguments", &args)) p.json = json_from_text(args);
       if (out.empty() || out.back().role != "assistant")
         out.push_back(Message{"assistant", {}, {}});
-      out.back().parts.push_back(std::move(p));
+      out.back().parts.push_back(tool_part("tool_call", o, "call_id", o, "arguments", true));
     } else if (type == "function_call_output") {
-      Part p;
-      p.type = "tool_call_response";
-      p.id = std::string(text_at(o, "call_id"));
-      dom::element output;
-      if (child(o, "output", &output)) p.json = json_of(output);
-      out.push_back(Message{"tool", {std::move(p)}, {}});
+      out.push_back(
+          Message{"tool", {tool_part("tool_call_response", o, "call_id", o, "output")}, {}});
     } else if (type == "reasoning") {
       dom::array summary;
       if (!array_at(o, "summary", &summary)) continue;
