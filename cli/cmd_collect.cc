@@ -11,6 +11,7 @@
 #include <tuple>
 #include <utility>
 
+#include "convtrace/diagnostics.h"
 #include "receiver/receiver.h"
 #include "store_common.h"
 
@@ -31,6 +32,7 @@ struct CollectOptions {
   size_t max_connections = 1024;
   bool max_connections_given = false;
   size_t max_connections_per_client = 256;
+  std::string pricing;
 };
 
 // File descriptors beyond the connections: the store, the refused
@@ -125,7 +127,10 @@ void run(const CollectOptions& opt) {
   fit_descriptors(opt, &options.max_connections);
   options.max_connections_per_client = opt.max_connections_per_client;
 
-  auto store = Store::open(opt.db);
+  // Received spans with tokens but no cost of their own are priced at ingest.
+  StoreOptions store_options;
+  store_options.pricing = std::make_shared<const Pricing>(load_pricing(kCommand, opt.pricing));
+  auto store = Store::open(opt.db, store_options);
   if (!store) fail(kCommand, store.error().message, kExitBadInput);
 
   // SIGINT/SIGTERM are taken by sigwait below, never by a handler: block them
@@ -189,6 +194,12 @@ void run(const CollectOptions& opt) {
   }
   if (stats.timed_out) std::cerr << ", " << stats.timed_out << " timed out";
   std::cerr << std::endl;
+  if (uint64_t unknown = warning_count("unknown_dialect")) {
+    std::cerr << "convtrace collect: " << unknown
+              << " spans had usage-like attributes in no known dialect (stored as sent, "
+                 "without cost)"
+              << std::endl;
+  }
 }
 
 }  // namespace
@@ -222,6 +233,10 @@ void register_collect(CLI::App& app) {
       "  token is checked before any byte of the body is read. Request bodies held at once\n"
       "  are bounded by four times --max-body-mib; past that, 503 with Retry-After. The\n"
       "  soft file-descriptor limit is raised to fit --max-connections.\n\n"
+      "Spans in any common GenAI dialect (OpenTelemetry GenAI conventions, OpenLLMetry,\n"
+      "OpenInference, OpenLIT, Langfuse, Vercel AI SDK) join conversations by their session\n"
+      "ids; a span with tokens and a model the catalog knows is priced, a span that sent\n"
+      "its own cost keeps it (the catalog's price is kept beside it when they differ).\n\n"
       "EXAMPLES\n"
       "  convtrace collect\n"
       "  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 python app.py\n"
@@ -254,6 +269,7 @@ void register_collect(CLI::App& app) {
   sub->add_option("--max-connections-per-client", opt->max_connections_per_client,
                   "Connections open at once from one IP address (default 256)");
   add_db_option(*sub, opt->db);
+  add_pricing_option(*sub, opt->pricing);
   sub->footer("EXIT STATUS\n  0 stopped by SIGINT/SIGTERM, 2 bad option, store or address");
   sub->callback([opt] { run(*opt); });
 }

@@ -51,7 +51,8 @@ void run(const ReportOptions& opt) {
                   << ",\"avg_cost_per_conversation_usd\":"
                   << average_usd_json(r.cost_pico_usd, r.conversations)
                   << ",\"avg_cost_per_run_usd\":"
-                  << average_usd_json(r.cost_pico_usd, r.workflow_runs) << '}';
+                  << average_usd_json(r.cost_pico_usd, r.workflow_runs)
+                  << ",\"cost_disagreements\":" << r.cost_disagreements << '}';
       }
       std::cout << "]\n";
       return;
@@ -60,13 +61,14 @@ void run(const ReportOptions& opt) {
       std::cout
           << "group,cost_pico_usd,cost_usd,llm_calls,unpriced_calls,input_tokens,output_tokens,"
              "cache_read_tokens,cache_write_tokens,reasoning_tokens,conversations,"
-             "workflow_runs,errors\n";
+             "workflow_runs,errors,cost_disagreements\n";
       for (const ReportRow& r : *rows) {
         std::cout << csv_field(r.group.value_or("")) << ',' << r.cost_pico_usd << ','
                   << usd_json(r.cost_pico_usd) << ',' << r.llm_calls << ',' << r.unpriced_calls
                   << ',' << r.input_tokens << ',' << r.output_tokens << ',' << r.cache_read_tokens
                   << ',' << r.cache_write_tokens << ',' << r.reasoning_tokens << ','
-                  << r.conversations << ',' << r.workflow_runs << ',' << r.errors << '\n';
+                  << r.conversations << ',' << r.workflow_runs << ',' << r.errors << ','
+                  << r.cost_disagreements << '\n';
       }
       return;
     case Format::table:
@@ -95,11 +97,19 @@ void run(const ReportOptions& opt) {
   table.add({"TOTAL", pico_to_usd_string(cost), std::to_string(calls), std::to_string(in),
              std::to_string(out), "", "", ""});
   table.print();
-  int64_t unpriced = 0;
-  for (const ReportRow& r : *rows) unpriced += r.unpriced_calls;
+  int64_t unpriced = 0, disagreements = 0;
+  for (const ReportRow& r : *rows) {
+    unpriced += r.unpriced_calls;
+    disagreements += r.cost_disagreements;
+  }
   if (unpriced > 0) {
     std::cout << "note: " << unpriced
               << " call(s) used a model without a price and are not in the cost\n";
+  }
+  if (disagreements > 0) {
+    std::cout << "note: " << disagreements
+              << " call(s) sent a cost that differs from the price catalog's; the sent cost is "
+                 "the one counted (column catalog_cost_pico in the store has the catalog's)\n";
   }
 }
 
@@ -112,7 +122,9 @@ void register_report(CLI::App& app) {
   sub->description(
       "Cost and tokens grouped by user, model, workflow type, conversation or day.\n\n"
       "Sums the exact per-call cost (integer pico-USD) of every stored span that recorded\n"
-      "usage. Times are span start times; --until is exclusive; a date means midnight UTC.\n\n"
+      "usage. Times are span start times; --until is exclusive; a date means midnight UTC.\n"
+      "A call that sent its own cost is counted at that cost; when the price catalog\n"
+      "disagrees, the table says how many did (cost_disagreements in --json and --csv).\n\n"
       "EXAMPLES\n"
       "  convtrace report --by user --user acme --since 2024-03-01 --until 2024-04-01\n"
       "  convtrace report --by workflow-type          # average cost per run\n"

@@ -34,12 +34,13 @@
 
 #include "convtrace/expected.h"
 #include "convtrace/exporter.h"
+#include "convtrace/pricing.h"
 #include "convtrace/span_data.h"
 
 namespace convtrace {
 
 // The schema version this build writes. Files with a newer version are refused.
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 3;
 
 struct StoreOptions {
   // Opens an existing file for queries only: nothing is created or migrated
@@ -53,6 +54,10 @@ struct StoreOptions {
   // How long a write waits for another connection (or process) to release the
   // file before it fails with `unavailable`.
   std::chrono::milliseconds busy_timeout{5000};
+  // Prices spans stored with token counts and a known model but no cost of
+  // their own (spans from other SDKs through `convtrace collect`). Null: the
+  // built-in catalog. See "Sending from Python/JS/other SDKs" in README.md.
+  std::shared_ptr<const Pricing> pricing;
 };
 
 // Time and attribute filters shared by the queries. Times are Unix nanoseconds
@@ -94,6 +99,9 @@ struct ReportRow {
   int64_t conversations = 0;  // distinct conversation ids
   int64_t workflow_runs = 0;  // distinct workflow ids
   int64_t errors = 0;         // spans with error status
+  // Spans that carried a cost of their own that the catalog prices
+  // differently (the sent cost is the one summed).
+  int64_t cost_disagreements = 0;
 };
 
 // One span of a conversation turn, in tree order.

@@ -6,6 +6,7 @@
 #include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "convtrace/genai.h"
+#include "genai/operation.h"
 #include "genai/totals.h"
 #include "trace/context_backend.h"
 #include "trace/context_internal.h"
@@ -108,7 +109,16 @@ WorkflowScope workflow(std::string_view id, std::string_view type, WorkflowOptio
     StartOptions start;
     start.kind = Kind::workflow;
     start.attributes = std::move(options.attributes);
-    std::string name = type.empty() ? std::string("workflow") : "workflow " + std::string(type);
+    // The GenAI conventions' workflow span: "invoke_workflow {gen_ai.workflow.name}",
+    // the name being the (low-cardinality) workflow type.
+    const std::string_view operation = operation_for(Kind::workflow);
+    std::string name(operation);
+    if (!type.empty()) name.append(1, ' ').append(type);
+    start.attributes.push_back(
+        Attribute{std::string(attr::kOperationName), std::string(operation)});
+    if (!type.empty()) {
+      start.attributes.push_back(Attribute{std::string(attr::kWorkflowName), std::string(type)});
+    }
     scope.span_ = start_span(name, start);
 
     SpanRecord* rec = SpanAccess::record(scope.span_);

@@ -121,7 +121,8 @@ Expected<std::vector<ReportRow>> Store::report(const ReportQuery& query) const {
         "COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cache_read_tokens), 0), "
         "COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(reasoning_tokens), 0), "
         "COUNT(DISTINCT conversation_id), COUNT(DISTINCT workflow_id), "
-        "SUM(CASE WHEN status_code = 2 THEN 1 ELSE 0 END) FROM spans WHERE ";
+        "SUM(CASE WHEN status_code = 2 THEN 1 ELSE 0 END), COUNT(catalog_cost_pico) FROM spans "
+        "WHERE ";
     sql += kFilterSql;
     sql += " GROUP BY g ORDER BY ";
     sql += query.by == ReportGroup::day ? "g ASC" : "2 DESC, g ASC";
@@ -146,6 +147,7 @@ Expected<std::vector<ReportRow>> Store::report(const ReportQuery& query) const {
       r.conversations = stmt->int64(9);
       r.workflow_runs = stmt->int64(10);
       r.errors = stmt->int64(11);
+      r.cost_disagreements = stmt->int64(12);
       out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return store::sqlite_error(impl_->db.raw(), rc, "cannot run the report");

@@ -177,6 +177,12 @@ DROP INDEX spans_workflow_type;
 DROP INDEX spans_model;
 DROP INDEX spans_start;
 )sql"},
+    // 2 → 3: the catalog's price of a span that carried a different cost of
+    // its own (spans from other SDKs); NULL when they agree or either is missing.
+    {R"sql(
+ALTER TABLE spans ADD COLUMN catalog_cost_pico INTEGER;
+)sql",
+     nullptr, nullptr},
 };
 
 constexpr int kMigrationCount = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

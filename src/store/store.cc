@@ -82,6 +82,7 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptio
     auto impl = std::make_unique<Impl>();
     impl->path = path;
     impl->options = options;
+    impl->pricer = dialects::IngestPricer(options.pricing);
     auto db = store::Db::open(path, options.read_only, options.busy_timeout);
     if (!db) return db.error();
     impl->db = std::move(*db);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "convtrace/store.h"
+#include "dialects/ingest.h"
 #include "store/sqlite.h"
 
 namespace convtrace {
@@ -25,6 +26,8 @@ struct Store::Impl {
   store::Stmt ins_resource, sel_resource, ins_resource_attr, ins_scope, sel_scope, ins_span;
   // Buffers of the packed columns, reused from span to span. Guarded by mu.
   std::string packed_attrs, packed_events, packed_links;
+  // Reads and prices the GenAI attributes of spans being inserted. Guarded by mu.
+  dialects::IngestPricer pricer;
   // Ids of rows committed earlier (rows are never deleted, so they stay valid).
   std::unordered_map<std::string, int64_t> resource_ids;             // fingerprint → id
   std::map<std::pair<std::string, std::string>, int64_t> scope_ids;  // (name, version) → id

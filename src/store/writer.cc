@@ -3,6 +3,8 @@
 #include <map>
 
 #include "convtrace/attributes.h"
+#include "convtrace/pricing.h"
+#include "dialects/ingest.h"
 #include "store/packed.h"
 #include "store/schema.h"
 #include "store/store_impl.h"
@@ -41,24 +43,14 @@ std::string fingerprint(const Resource& resource) {
   return out;
 }
 
-// The attributes the query columns are extracted from.
+// The attributes of convtrace's own keys that query columns are extracted
+// from. The GenAI columns (conversation, user, model, tokens, cost…) come from
+// the dialect reading (dialects/ingest.h), which reads every SDK's keys.
 enum Slot : size_t {
-  kConversation,
   kTurn,
-  kUser,
   kWorkflowId,
   kWorkflowType,
   kKind,
-  kResponseModel,
-  kRequestModel,
-  kProvider,
-  kInput,
-  kOutput,
-  kCacheRead,
-  kCacheWrite,
-  kReasoning,
-  kCostPico,
-  kCostUsd,
   kWorkflowCostPico,
   kWorkflowCostUsd,
   kErrorType,
@@ -66,26 +58,11 @@ enum Slot : size_t {
 };
 
 constexpr std::string_view kSlotKeys[kSlotCount] = {
-    attr::kConversationId,
-    attr::kConversationTurn,
-    attr::kUserId,
-    attr::kWorkflowId,
-    attr::kWorkflowType,
-    attr::kSpanKind,
-    attr::kResponseModel,
-    attr::kRequestModel,
-    attr::kProviderName,
-    attr::kInputTokens,
-    attr::kOutputTokens,
-    attr::kCacheReadInputTokens,
-    attr::kCacheCreationInputTokens,
-    attr::kReasoningOutputTokens,
-    attr::kCostPicoUsd,
-    attr::kCostUsd,
-    attr::kWorkflowTotalCostPico,
-    attr::kWorkflowTotalCostUsd,
-    attr::kErrorType,
+    attr::kConversationTurn,      attr::kWorkflowId,           attr::kWorkflowType, attr::kSpanKind,
+    attr::kWorkflowTotalCostPico, attr::kWorkflowTotalCostUsd, attr::kErrorType,
 };
+
+const std::string* non_empty(const std::string& s) { return s.empty() ? nullptr : &s; }
 
 // The values of the slot keys, found in one pass over a span's attributes
 // (a look-up per key made up a tenth of the insert time). As with
@@ -159,12 +136,7 @@ Error step_done(store::Db& db, Stmt& stmt, std::string_view what) {
 }  // namespace
 
 namespace store {
-std::optional<int64_t> usd_to_pico(double usd) {
-  if (!std::isfinite(usd)) return std::nullopt;
-  double pico = usd * 1e12;
-  if (std::fabs(pico) >= 9.2e18) return std::nullopt;
-  return static_cast<int64_t>(std::llround(pico));
-}
+std::optional<int64_t> usd_to_pico(double usd) { return convtrace::usd_to_pico(usd); }
 }  // namespace store
 
 Error Store::Impl::prepare_writer() {
@@ -190,9 +162,10 @@ Error Store::Impl::prepare_writer() {
        "dropped_attributes, dropped_events, dropped_links, resource_id, scope_id, "
        "conversation_id, turn, user_id, workflow_id, workflow_type, genai_kind, model, provider, "
        "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, "
-       "cost_pico, workflow_cost_pico, error, attributes, events, links) VALUES(?1, ?2, ?3, ?4, "
-       "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-       "?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)"},
+       "cost_pico, workflow_cost_pico, error, attributes, events, links, catalog_cost_pico) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+       "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, "
+       "?37)"},
   };
   for (const Item& item : items) {
     auto stmt = db.prepare(item.sql);
@@ -301,8 +274,12 @@ Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
     std::string span_hex = span.span_id.hex();
     std::string parent_hex = span.parent_span_id.valid() ? span.parent_span_id.hex() : "";
     Extracted x(a);
-    const std::string* model = x.str(kResponseModel);
-    if (!model || model->empty()) model = x.str(kRequestModel);
+    // Every SDK's GenAI keys, normalized and priced: the one call into src/dialects.
+    const dialects::IngestColumns g = dialects::read_for_store(a, pricer);
+    // convtrace's own kind names are kept as written; other SDKs' are normalized.
+    const std::string* kind = x.str(kKind);
+    const std::string normalized_kind(to_string(g.kind));
+    if (!kind) kind = non_empty(normalized_kind);
     std::optional<std::string> error;
     if (const std::string* type = x.str(kErrorType)) {
       error = *type;
@@ -332,25 +309,26 @@ Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
     st.bind(15, static_cast<int64_t>(span.dropped_links_count));
     st.bind_opt(16, resource_id);
     st.bind_opt(17, scope_id);
-    st.bind_opt(18, x.str(kConversation));
+    st.bind_opt(18, non_empty(g.conversation_id));
     st.bind_opt(19, x.integer(kTurn));
-    st.bind_opt(20, x.str(kUser));
+    st.bind_opt(20, non_empty(g.user_id));
     st.bind_opt(21, x.str(kWorkflowId));
     st.bind_opt(22, x.str(kWorkflowType));
-    st.bind_opt(23, x.str(kKind));
-    st.bind_opt(24, model);
-    st.bind_opt(25, x.str(kProvider));
-    st.bind_opt(26, x.integer(kInput));
-    st.bind_opt(27, x.integer(kOutput));
-    st.bind_opt(28, x.integer(kCacheRead));
-    st.bind_opt(29, x.integer(kCacheWrite));
-    st.bind_opt(30, x.integer(kReasoning));
-    st.bind_opt(31, x.pico(kCostPico, kCostUsd));
+    st.bind_opt(23, kind);
+    st.bind_opt(24, non_empty(g.model));
+    st.bind_opt(25, non_empty(g.provider));
+    st.bind_opt(26, g.input_tokens);
+    st.bind_opt(27, g.output_tokens);
+    st.bind_opt(28, g.cache_read_tokens);
+    st.bind_opt(29, g.cache_write_tokens);
+    st.bind_opt(30, g.reasoning_tokens);
+    st.bind_opt(31, g.cost_pico);
     st.bind_opt(32, x.pico(kWorkflowCostPico, kWorkflowCostUsd));
     st.bind_opt(33, error ? &*error : nullptr);
     bind_packed(st, 34, a, store::pack_attributes, packed_attrs);
     bind_packed(st, 35, span.events, store::pack_events, packed_events);
     bind_packed(st, 36, span.links, store::pack_links, packed_links);
+    st.bind_opt(37, g.catalog_cost_pico);
     if (Error e = step_done(db, st, "cannot store a span")) return fail(e);
   }
 

@@ -85,6 +85,7 @@ struct SpanRecord {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   bool usage_recorded = false;
+  bool output_from_body = false;  // gen_ai.output.messages came from record_response
   bool usage_priced = false;
   bool has_input_tokens = false;   // the last usage reported input tokens
   bool has_output_tokens = false;  // … and output tokens

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/run_cli.h"
+#include "convtrace/attributes.h"
+#include "convtrace/store.h"
 #include "store/temp_dir.h"
 
 namespace {
@@ -73,6 +75,7 @@ class DemoStore : public ::testing::Test {
     db_ = "'" + dir_->file("demo.db") + "'";
     auto r = run_cli("demo --db " + db_);
     ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;  // the demo's spans read cleanly
     ASSERT_NE(r.out.find("convtrace report --by user"), std::string::npos) << r.out;
   }
   static void TearDownTestSuite() {
@@ -154,6 +157,12 @@ TEST_F(DemoStore, ConversationTurnByTurn) {
 
   auto table = run_cli("conversation support_790 --db " + db_);
   EXPECT_NE(table.out.find("FAILED"), std::string::npos) << table.out;
+  // Captured messages (stored in the GenAI message schema) are shown as their text.
+  EXPECT_NE(table.out.find("> User asks where order 5531 is"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("< 1. search_orders(5531)"), std::string::npos) << table.out;
+  json captured = json::parse(f["turns"][0]["spans"][1]["input_messages"].get<std::string>());
+  EXPECT_EQ(captured[0]["role"], "user");
+  EXPECT_EQ(captured[0]["parts"][0]["type"], "text");
 }
 
 TEST_F(DemoStore, WorkflowsWithCostliestStep) {
@@ -166,7 +175,7 @@ TEST_F(DemoStore, WorkflowsWithCostliestStep) {
             expected_cost("openai_responses_reasoning.json", "o1") +
                 expected_cost("gemini_generate_content_thinking.json", "gemini-3-pro-preview"));
   EXPECT_TRUE(runs[0]["cost_from_workflow_span"].get<bool>());
-  EXPECT_EQ(runs[0]["costliest_step"], "plan");
+  EXPECT_EQ(runs[0]["costliest_step"], "invoke_agent plan");
   auto rag = run_cli("workflows --type rag_v1 --json --db " + db_);
   ASSERT_EQ(json::parse(rag.out).size(), 1u);
   auto costly = run_cli("workflows --min-cost 0.05 --csv --db " + db_);
@@ -217,6 +226,33 @@ TEST_F(DemoStore, ErrorsAreOneLineWithTheDocumentedExitStatus) {
   auto help = run_cli("report --help");
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("EXAMPLES"), std::string::npos);
+}
+
+TEST(ReportCli, FlagsSentCostsTheCatalogDisagreesWith) {
+  namespace attr = convtrace::attr;
+  TempDir dir;
+  const std::string db = dir.file("other.db");
+  {
+    auto store = convtrace::Store::open(db);
+    ASSERT_TRUE(store) << store.error().message;
+    convtrace::SpanData s;
+    s.trace_id.bytes[0] = 1;
+    s.span_id.bytes[0] = 1;
+    s.name = "chat gpt-4o";
+    s.attributes = {{std::string(attr::kRequestModel), std::string("gpt-4o")},
+                    {std::string(attr::kInputTokens), int64_t{1000}},
+                    {std::string(attr::kOutputTokens), int64_t{100}},
+                    {std::string(attr::kCostGeneric), 0.5}};
+    ASSERT_FALSE((*store)->insert(std::vector<convtrace::SpanData>{s}));
+  }
+  auto table = run_cli("report --by model --db '" + db + "'");
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_NE(table.out.find("0.5 "), std::string::npos) << table.out;  // the sent cost is counted
+  EXPECT_NE(table.out.find("1 call(s) sent a cost that differs"), std::string::npos) << table.out;
+  auto rows = json::parse(run_cli("report --by model --json --db '" + db + "'").out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["cost_disagreements"], 1);
+  EXPECT_EQ(rows[0]["cost_pico_usd"], 500'000'000'000);
 }
 
 }  // namespace

@@ -374,7 +374,7 @@ TEST(ClientServer, ServerSpansContinueTheClientsTraceConversationTurnAndWorkflow
   const auto& spans = t.spans();
   const SpanData* handler = only(spans, "server handler");
   const SpanData* rerank = only(spans, "rerank");
-  const SpanData* call = only(spans, "call retriever service");
+  const SpanData* call = only(spans, "execute_tool call retriever service");
   ASSERT_TRUE(handler && rerank && call);
 
   EXPECT_EQ(handler->trace_id, call->trace_id);

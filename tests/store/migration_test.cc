@@ -282,7 +282,7 @@ TEST(Migration, VersionOneFileKeepsEveryAttributeEventAndLink) {
 
   auto store = Store::open(path);
   ASSERT_TRUE(store) << store.error().message;
-  EXPECT_EQ((*store)->schema_version(), 2);
+  EXPECT_EQ((*store)->schema_version(), kStoreSchemaVersion);
   EXPECT_EQ(*(*store)->span_count(), 3);
   for (const char* gone : {"attributes", "events", "event_attributes", "links", "link_attributes",
                            "spans_user", "spans_workflow_type", "spans_model", "spans_start"}) {
@@ -333,7 +333,7 @@ TEST(Migration, ViewsOfTheUsersDoNotStopIt) {
   sqlite3_close(db);
   auto store = Store::open(path);
   ASSERT_TRUE(store) << store.error().message;
-  EXPECT_EQ((*store)->schema_version(), 2);
+  EXPECT_EQ((*store)->schema_version(), kStoreSchemaVersion);
 
   // The view over spans still works; the one over the dropped table is the
   // user's to remove.
@@ -403,6 +403,47 @@ TEST(Migration, ReadOnlyOpenMigratesOnlyWhenAsked) {
   ASSERT_FALSE(unwritable);
   EXPECT_NE(unwritable.error().message.find("cannot be migrated"), std::string::npos)
       << unwritable.error().message;
+}
+
+TEST(Migration, VersionTwoFileGetsTheCatalogCostColumn) {
+  TempDir dir;
+  std::string path = dir.file("v2.db");
+  {
+    auto db = store::Db::open(path, false, std::chrono::milliseconds(1000));
+    ASSERT_TRUE(db) << db.error().message;
+    ASSERT_FALSE(store::migrate(*db, std::chrono::milliseconds(1000), 2));
+    ASSERT_FALSE(db->exec(
+        "INSERT INTO spans(trace_id, span_id, trace_state, flags, parent_is_remote, name, kind, "
+        "start_ns, end_ns, status_code, status_message, dropped_attributes, dropped_events, "
+        "dropped_links, model, input_tokens, output_tokens, cost_pico) VALUES('"
+        "0102030405060708090a0b0c0d0e0f10', '0102030405060708', '', 1, 0, 'chat', 3, 1, 2, 0, "
+        "'', 0, 0, 0, 'gpt-4o', 10, 5, 75000000)",
+        "span"));
+  }
+  auto store = Store::open(path);
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->schema_version(), kStoreSchemaVersion);
+  auto before = (*store)->report({ReportGroup::model, {}});
+  ASSERT_TRUE(before) << before.error().message;
+  ASSERT_EQ(before->size(), 1u);
+  EXPECT_EQ((*before)[0].cost_pico_usd, 75'000'000);
+  EXPECT_EQ((*before)[0].cost_disagreements, 0);
+
+  // A span from another SDK whose cost the built-in catalog disagrees with.
+  SpanData s;
+  s.trace_id.bytes[0] = 9;
+  s.span_id.bytes[0] = 9;
+  s.name = "chat gpt-4o";
+  s.attributes = {{std::string(attr::kRequestModel), std::string("gpt-4o")},
+                  {std::string(attr::kInputTokens), int64_t{1000}},
+                  {std::string(attr::kOutputTokens), int64_t{100}},
+                  {std::string(attr::kCostGeneric), 1.0}};
+  ASSERT_FALSE((*store)->insert(std::vector<SpanData>{s}));
+  auto after = (*store)->report({ReportGroup::model, {}});
+  ASSERT_TRUE(after) << after.error().message;
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].cost_pico_usd, 75'000'000 + 1'000'000'000'000);  // the sent cost wins
+  EXPECT_EQ((*after)[0].cost_disagreements, 1);
 }
 
 TEST(Migration, AFileConvtraceNeverWroteIsNotMigratedByAReader) {
