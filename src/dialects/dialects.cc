@@ -255,18 +255,18 @@ std::optional<int64_t> token_count(std::string_view key, const AttributeValue& v
     if (std::isfinite(*d) && std::fabs(*d) < 9.0e15 && std::floor(*d) == *d) {
       n = static_cast<int64_t>(*d);
     } else {
-      problems.push_back({std::string(key), "token count is not an integer: " + describe(v)});
+      problems.push_back({std::string(key), "token count is not an integer: " + describe(v), true});
       return std::nullopt;
     }
   } else if (const std::string* s = std::get_if<std::string>(&v)) {
     n = parse_decimal(*s);
   }
   if (!n) {
-    problems.push_back({std::string(key), "token count is not a number: " + describe(v)});
+    problems.push_back({std::string(key), "token count is not a number: " + describe(v), true});
     return std::nullopt;
   }
   if (*n < 0) {
-    problems.push_back({std::string(key), "negative token count " + std::to_string(*n)});
+    problems.push_back({std::string(key), "negative token count " + std::to_string(*n), true});
     return std::nullopt;
   }
   return n;

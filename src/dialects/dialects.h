@@ -70,6 +70,9 @@ bool is_known_key(std::string_view key) noexcept;
 struct Problem {
   std::string key;
   std::string message;  // "negative token count -3", "not an integer: 12.5", …
+  // A token count that could not be read and is missing from the usage: a
+  // price from the rest would be too low.
+  bool unread_count = false;
 };
 
 struct SpanReading {

@@ -110,6 +110,35 @@ TEST_F(ProcessorTest, PricesUsageFromAnyInstrumentationExactly) {
   EXPECT_EQ(warning_count("invalid_usage"), 0u);
 }
 
+TEST_F(ProcessorTest, PricesSpansOfOtherDialectsAlike) {
+  OtelPipeline p(false);
+  auto tracer = p.tracer();
+  {  // OpenInference (Arize Phoenix instrumentations): no gen_ai.* key at all.
+    auto s = tracer->StartSpan("ChatCompletion");
+    s->SetAttribute("openinference.span.kind", "LLM");
+    s->SetAttribute("llm.model_name", "gpt-4o");
+    s->SetAttribute("llm.token_count.prompt", 1000);
+    s->SetAttribute("llm.token_count.completion", 200);
+    s->SetAttribute("llm.token_count.prompt_details.cache_read", 400);
+    s->End();
+  }
+  {  // Older GenAI conventions, as many instrumentations still send them.
+    auto s = tracer->StartSpan("openai.chat");
+    s->SetAttribute("gen_ai.system", "openai");
+    s->SetAttribute("gen_ai.request.model", "gpt-4o-mini");
+    s->SetAttribute("gen_ai.usage.prompt_tokens", 300);
+    s->SetAttribute("gen_ai.usage.completion_tokens", 50);
+    s->End();
+  }
+  const std::vector<FlatSpan>& spans = p.spans();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(only(spans, "ChatCompletion")->integer("convtrace.cost_pico_usd"),
+            cost_of("gpt-4o", 1000, 200, 400));
+  EXPECT_EQ(only(spans, "openai.chat")->integer("convtrace.cost_pico_usd"),
+            cost_of("gpt-4o-mini", 300, 50));
+  EXPECT_EQ(warning_count("invalid_usage"), 0u);
+}
+
 TEST_F(ProcessorTest, UnknownModelGetsTheMarkerNotAZeroCost) {
   OtelPipeline p(false);
   llm_call(*p.tracer(), "no-such-model-xyz", 10, 10);
@@ -181,7 +210,7 @@ TEST_F(ProcessorTest, MalformedUsageStaysUnpricedWithACountedWarning) {
   {
     auto s = tracer->StartSpan("string");
     s->SetAttribute("gen_ai.request.model", "gpt-4o");
-    s->SetAttribute("gen_ai.usage.input_tokens", "120");
+    s->SetAttribute("gen_ai.usage.input_tokens", "many");
     s->End();
   }
   {
