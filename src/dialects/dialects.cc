@@ -246,7 +246,7 @@ std::optional<int64_t> parse_decimal(std::string_view s) {
 
 // A token count: an integer, or a double or decimal text holding one (JSON
 // exporters may send either). Anything else, and negative counts, are problems.
-std::optional<int64_t> token_count(std::string_view key, const AttributeValue& v,
+std::optional<int64_t> token_count(std::string_view key, const AttributeValue& v, Counts counts,
                                    std::vector<Problem>& problems) {
   std::optional<int64_t> n;
   if (const int64_t* i = std::get_if<int64_t>(&v)) {
@@ -259,6 +259,10 @@ std::optional<int64_t> token_count(std::string_view key, const AttributeValue& v
       return std::nullopt;
     }
   } else if (const std::string* s = std::get_if<std::string>(&v)) {
+    if (counts == Counts::numbers_only) {
+      problems.push_back({std::string(key), "token count is text: " + describe(v), true});
+      return std::nullopt;
+    }
     n = parse_decimal(*s);
   }
   if (!n) {
@@ -500,7 +504,7 @@ struct Slot {
   const KeyInfo* info = nullptr;
 };
 
-void read(const std::vector<Attribute>& attrs, SpanReading& r) {
+void read(const std::vector<Attribute>& attrs, Counts counts, SpanReading& r) {
   Slot slots[static_cast<size_t>(Field::count)];
   const Attribute* unknown_usage = nullptr;
   for (const Attribute& attr : attrs) {
@@ -520,7 +524,7 @@ void read(const std::vector<Attribute>& attrs, SpanReading& r) {
 
   auto count = [&](Field f) -> std::optional<int64_t> {
     const Slot& s = slot(f);
-    return s.value ? token_count(s.info->key, *s.value, r.problems) : std::nullopt;
+    return s.value ? token_count(s.info->key, *s.value, counts, r.problems) : std::nullopt;
   };
   Usage& u = r.usage;
   u.input_tokens = count(Field::input);
@@ -678,10 +682,10 @@ std::string dialect_names(uint32_t mask) {
 
 bool is_known_key(std::string_view key) noexcept { return find_key(key) != nullptr; }
 
-SpanReading read_span(const std::vector<Attribute>& attributes) noexcept {
+SpanReading read_span(const std::vector<Attribute>& attributes, Counts counts) noexcept {
   SpanReading reading;
   try {
-    read(attributes, reading);
+    read(attributes, counts, reading);
   } catch (...) {
     // Out of memory: what was read so far is returned.
   }

@@ -102,8 +102,15 @@ struct SpanReading {
   std::string unknown_usage_key;
 };
 
+// How strictly token counts are read.
+enum class Counts {
+  numbers_or_text,  // decimal text too: OTLP/JSON senders and some SDKs send counts so
+  numbers_only,     // in process, where an instrumentation that sets text has a bug
+};
+
 // Reads the attributes of one span. Never throws (on allocation failure it
 // returns what it has read).
-SpanReading read_span(const std::vector<Attribute>& attributes) noexcept;
+SpanReading read_span(const std::vector<Attribute>& attributes,
+                      Counts counts = Counts::numbers_or_text) noexcept;
 
 }  // namespace convtrace::dialects

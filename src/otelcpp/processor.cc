@@ -180,7 +180,7 @@ class GenAiRecordable final : public otel_sdk::Recordable {
   }
 
   void price(Sdk::State* sdk) {
-    dialects::SpanReading reading = dialects::read_span(watched_);
+    dialects::SpanReading reading = dialects::read_span(watched_, dialects::Counts::numbers_only);
     bool unread_count = false;
     for (const dialects::Problem& p : reading.problems) {
       // As collect counts them; a count left out would price the call too low.

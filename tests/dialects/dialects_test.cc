@@ -302,7 +302,22 @@ TEST(Dialects, BadTokenCountsAreProblems) {
     EXPECT_EQ(r.problems[0].message, c.message);
     EXPECT_FALSE(r.usage.input_tokens);
     EXPECT_EQ(r.usage.output_tokens, 4);  // the rest of the span is still read
+    EXPECT_TRUE(r.problems[0].unread_count);
   }
+}
+
+TEST(Dialects, CountsAsTextAreProblemsWhenOnlyNumbersAreExpected) {
+  SpanReading r =
+      read_span({at(attr::kInputTokens, "7"), at(attr::kOutputTokens, 4)}, Counts::numbers_only);
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].message, "token count is text: '7'");
+  EXPECT_TRUE(r.problems[0].unread_count);
+  EXPECT_FALSE(r.usage.input_tokens);
+  // A problem that is corrected, not a count left out, does not say so.
+  SpanReading parts = read_span({at(attr::kInputTokens, 10), at(attr::kCacheReadInputTokens, 20),
+                                 at(attr::kOutputTokens, 1)});
+  ASSERT_EQ(parts.problems.size(), 1u);
+  EXPECT_FALSE(parts.problems[0].unread_count);
 }
 
 TEST(Dialects, PartsLargerThanTheTotalWereCountedBesideIt) {
