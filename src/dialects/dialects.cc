@@ -165,7 +165,19 @@ constexpr size_t kMaxKeyLength = max_key_length();
 struct LengthIndex {
   std::array<KeyInfo, kKeyCount> keys{};
   std::array<uint16_t, kMaxKeyLength + 2> start{};
+  // Per length, one bit of a small hash of each key of that length: most
+  // keys of other SDKs are refused by it without a comparison.
+  std::array<uint64_t, kMaxKeyLength + 1> hashes{};
 };
+
+// Mixes the first, middle and last bytes (the length is the bucket already).
+constexpr uint64_t hash_bit(std::string_view key) {
+  const size_t n = key.size();
+  const unsigned h = static_cast<unsigned char>(key[0]) +
+                     3u * static_cast<unsigned char>(key[n / 2]) +
+                     7u * static_cast<unsigned char>(key[n - 1]);
+  return uint64_t{1} << (h & 63u);
+}
 
 constexpr LengthIndex make_index() {
   LengthIndex index;
@@ -173,7 +185,9 @@ constexpr LengthIndex make_index() {
   for (size_t length = 0; length <= kMaxKeyLength; ++length) {
     index.start[length] = static_cast<uint16_t>(at);
     for (const KeyInfo& k : kKeys) {
-      if (k.key.size() == length) index.keys[at++] = k;
+      if (k.key.size() != length) continue;
+      index.keys[at++] = k;
+      index.hashes[length] |= hash_bit(k.key);
     }
   }
   index.start[kMaxKeyLength + 1] = static_cast<uint16_t>(at);
@@ -194,7 +208,9 @@ static_assert(keys_distinct(), "a key is listed once");
 
 const KeyInfo* find_key(std::string_view key) noexcept {
   const size_t n = key.size();
-  if (n < 2 || n > kMaxKeyLength) return nullptr;
+  if (n < 2 || n > kMaxKeyLength || !(kIndex.hashes[n] & hash_bit(key))) {
+    return nullptr;
+  }
   for (size_t i = kIndex.start[n]; i < kIndex.start[n + 1]; ++i) {
     const KeyInfo& k = kIndex.keys[i];
     // The last bytes differ between most keys of one length ("…_tokens" vs "…_id").
