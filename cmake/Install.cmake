@@ -18,7 +18,7 @@ install(FILES ${PROJECT_BINARY_DIR}/convtraceConfig.cmake ${PROJECT_BINARY_DIR}/
 if(BUILD_SHARED_LIBS)
   set(CONVTRACE_PC_PRIVATE_LIBS "")
 else()
-  set(CONVTRACE_PC_PRIVATE_LIBS "-lsimdjson -lcurl -lsqlite3 -lcpp-httplib -lz")
+  set(CONVTRACE_PC_PRIVATE_LIBS "-lsimdjson -lcurl -lsqlite3 -lcpp-httplib -lpq -lz")
 endif()
 # The .pc file finds its prefix relative to itself, so `cmake --install --prefix`
 # anywhere gives a working file.

@@ -1,5 +1,6 @@
 // Files written with schema version 1 (a row per attribute, event and link)
-// migrate to version 2 with every span, attribute, event and link intact.
+// migrate to the current version with every span, attribute, event and link
+// intact, and with the roll-ups of version 3 built from the spans.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -282,11 +283,16 @@ TEST(Migration, VersionOneFileKeepsEveryAttributeEventAndLink) {
 
   auto store = Store::open(path);
   ASSERT_TRUE(store) << store.error().message;
-  EXPECT_EQ((*store)->schema_version(), 2);
+  EXPECT_EQ((*store)->schema_version(), kStoreSchemaVersion);
   EXPECT_EQ(*(*store)->span_count(), 3);
-  for (const char* gone : {"attributes", "events", "event_attributes", "links", "link_attributes",
-                           "spans_user", "spans_workflow_type", "spans_model", "spans_start"}) {
+  for (const char* gone :
+       {"attributes", "events", "event_attributes", "links", "link_attributes", "spans_user",
+        "spans_workflow_type", "spans_model", "resource_attributes"}) {
     EXPECT_FALSE(has_table(path, gone)) << gone;
+  }
+  // Version 3: roll-ups built from the migrated spans, a start-time index.
+  for (const char* added : {"rollup_daily", "conversations", "workflow_runs", "spans_start"}) {
+    EXPECT_TRUE(has_table(path, added)) << added;
   }
 
   std::vector<SpanData> want = v1_spans();
@@ -312,6 +318,21 @@ TEST(Migration, VersionOneFileKeepsEveryAttributeEventAndLink) {
   EXPECT_FALSE(conv->turns[0].spans[0].output_messages);  // empty: as if not captured
   EXPECT_EQ(conv->cost_pico_usd, 4440000000);
 
+  // The roll-ups the migration built from the migrated spans.
+  auto by_user = (*store)->report({ReportGroup::user});
+  ASSERT_TRUE(by_user) << by_user.error().message;
+  ASSERT_FALSE(by_user->empty());
+  EXPECT_EQ((*by_user)[0].group, std::optional<std::string>("acme"));
+  EXPECT_EQ((*by_user)[0].cost_pico_usd, 4440000000);
+  EXPECT_EQ((*by_user)[0].conversations, 1);
+  auto listed = (*store)->conversations(ConversationQuery{});
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].conversation_id, "conv_1");
+  EXPECT_EQ((*listed)[0].user_id, "acme");
+  EXPECT_EQ((*listed)[0].cost_pico_usd, 4440000000);
+  EXPECT_EQ((*listed)[0].turns, 1);
+
   // New spans go in next to the migrated ones.
   SpanData more = want[1];
   more.span_id = span_of(3);
@@ -333,7 +354,7 @@ TEST(Migration, ViewsOfTheUsersDoNotStopIt) {
   sqlite3_close(db);
   auto store = Store::open(path);
   ASSERT_TRUE(store) << store.error().message;
-  EXPECT_EQ((*store)->schema_version(), 2);
+  EXPECT_EQ((*store)->schema_version(), kStoreSchemaVersion);
 
   // The view over spans still works; the one over the dropped table is the
   // user's to remove.

@@ -1,0 +1,194 @@
+// Roll-ups: the sums the reports and listings read, kept in the transaction
+// that stores the spans they sum, so that a report costs the same whatever the
+// store's size. Private to the store.
+//
+// Three tables (DDL in each backend's schema):
+//   rollup_daily   one row per (UTC day, user, workflow type, model) of span
+//                  start: spans, calls, tokens, exact cost, errors, and the
+//                  distinct counts below. Empty text stands for "none".
+//   conversations  one row per conversation id: user, first/last seen, turns,
+//                  the same sums, workflow runs.
+//   workflow_runs  one row per workflow id: type, conversation, user, trace,
+//                  first/last seen, its cost, the same sums.
+//
+// Distinct counts are sums too. A span is marked (column spans.firsts, bits
+// below) when it is the first stored span of its conversation with its user,
+// model, workflow type and day, and likewise for its workflow run (and the
+// run's conversation). A roll-up row counts the marks of its spans, so the
+// "conversations" of a user is the number of conversations with a span of
+// that user, counted where the first such span falls. Every number a report
+// shows is therefore a sum over spans: over rollup_daily for whole days, over
+// the spans themselves for the partial days at the edges of a time range, with
+// the same result. Retention removes whole days and gives the marks the
+// removed spans held to the first span left of each conversation and run.
+//
+// Which conversations and runs have been seen with which value is kept in the
+// summary row (column `seen`), so deciding a mark reads one row per member.
+// On PostgreSQL those rows are locked for the transaction (lock_clause), so
+// two collectors storing spans of one conversation take turns at it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "store/backend.h"
+
+namespace convtrace::store {
+
+// Bits of spans.firsts.
+enum First : int64_t {
+  kConvUser = 1 << 0,
+  kConvModel = 1 << 1,
+  kConvType = 1 << 2,
+  kConvDay = 1 << 3,
+  kRunUser = 1 << 4,
+  kRunModel = 1 << 5,
+  kRunType = 1 << 6,
+  kRunDay = 1 << 7,
+  kRunConversation = 1 << 8,
+  kConvBits = kConvUser | kConvModel | kConvType | kConvDay,
+  kRunBits = kRunUser | kRunModel | kRunType | kRunDay | kRunConversation,
+};
+
+// The rollup_daily counters, in the order of kCounterColumns: bit i of
+// spans.firsts is counter i.
+inline constexpr int kCounters = 8;
+inline constexpr const char* kCounterColumns[kCounters] = {"conv_user", "conv_model", "conv_type",
+                                                           "conv_day",  "run_user",   "run_model",
+                                                           "run_type",  "run_day"};
+
+// What one span adds to the roll-ups. Text fields are empty for "none".
+struct Facts {
+  std::string trace_id, span_id;
+  uint64_t start_unix_nano = 0, end_unix_nano = 0;
+  std::string conversation_id, user_id, workflow_id, workflow_type, model;
+  std::optional<int64_t> turn, input, output, cache_read, cache_write, reasoning, cost, wf_cost;
+  bool error = false;  // error status
+  int64_t firsts = 0;  // marks: as stored (when re-read), then as decided
+  int64_t stored_firsts = 0;
+
+  bool is_call() const { return input || output || cost; }
+};
+
+// Sums shared by roll-up rows and summaries.
+struct Sums {
+  int64_t spans = 0, llm_calls = 0, unpriced_calls = 0, cost_pico = 0;
+  int64_t input_tokens = 0, output_tokens = 0, cache_read_tokens = 0, cache_write_tokens = 0;
+  int64_t reasoning_tokens = 0, errors = 0;
+  void add(const Facts& f);
+};
+
+// The span columns Facts are read from (read_facts), for queries that re-read
+// stored spans.
+extern const char* const kFactsColumns;
+Facts read_facts(const Row& row);
+
+class Aggregator {
+ public:
+  struct Mode {
+    // Add each span's sums to rollup_daily. False when rebuilding summaries of
+    // spans rollup_daily already counts (after retention removed some).
+    bool rollup_sums = true;
+    // Maintain conversation summaries and the conversation marks (kConvBits).
+    bool conversations = true;
+    // Maintain workflow run summaries and the run marks (kRunBits).
+    bool runs = true;
+  };
+
+  Aggregator(Backend& db, Mode mode) : db_(db), mode_(mode) {}
+
+  // Reads — and on PostgreSQL locks — the summaries of the conversations and
+  // runs `facts` belong to, creating empty ones for those not stored yet.
+  // Call inside a write transaction, before add().
+  Error load(const std::vector<Facts>& facts);
+  // Adds one span, in storing order, and decides its marks (f.firsts).
+  void add(Facts& f);
+  // Writes the roll-up changes and the summaries.
+  Error write();
+
+ private:
+  struct Seen {
+    std::set<std::string> values;
+    // True when `value` (with its tag) is new; records it.
+    bool first(char tag, std::string_view value);
+  };
+  struct Conversation {
+    std::string user_id;
+    uint64_t first_start = 0, last_start = 0, last_end = 0;
+    int64_t turns = 0, workflow_runs = 0;
+    Sums sums;
+    Seen seen;
+  };
+  struct Run {
+    std::string workflow_type, conversation_id, user_id, trace_id;
+    uint64_t first_start = 0, last_start = 0, last_end = 0;
+    std::optional<int64_t> wf_cost;
+    Sums sums;
+    Seen seen;
+  };
+  struct Key {
+    int64_t day;
+    std::string user_id, workflow_type, model;
+    bool operator<(const Key& o) const;
+  };
+  struct Delta {
+    Sums sums;
+    std::array<int64_t, kCounters> counts{};
+  };
+
+  Error load_conversations(const std::vector<std::string>& ids);
+  Error load_runs(const std::vector<std::string>& ids);
+  Error write_rollups();
+  Error write_conversations();
+  Error write_runs();
+
+  Backend& db_;
+  Mode mode_;
+  std::map<std::string, Conversation> conversations_;
+  std::map<std::string, Run> runs_;
+  std::map<Key, Delta> deltas_;
+};
+
+// Calls fn(begin, count) over [0, n) in chunks of at most `max` items, the
+// rest in powers of two, so statements built per chunk come in few shapes
+// (and prepared statements are reused).
+template <typename Fn>
+Error for_chunks(size_t n, size_t max, Fn fn) {
+  size_t at = 0;
+  while (at < n) {
+    size_t left = n - at, count = max;
+    if (left < max) {
+      count = 1;
+      while (count * 2 <= left) count *= 2;
+    }
+    if (Error e = fn(at, count)) return e;
+    at += count;
+  }
+  return Error{};
+}
+
+// "YYYY-MM-DD" of a Unix day (UTC).
+std::string day_text(int64_t day);
+
+// "(?a, ?b, …), (…)" placeholders for `rows` rows of `cols` values each,
+// numbered from `first`.
+std::string placeholders(size_t rows, size_t cols, size_t first = 1);
+
+// Re-reads every span of the conversations and runs given, in storing order,
+// and rebuilds their summaries and marks (spans.firsts), adjusting the
+// roll-up counts by the marks that moved. Used after retention removed some
+// of their spans. Inside a write transaction; the summaries must have been
+// deleted first.
+Error rebuild_summaries(Backend& db, const std::vector<std::string>& conversations,
+                        const std::vector<std::string>& runs);
+
+// Builds every roll-up and summary from the stored spans (a file that had
+// none: the migration to schema version 3). Inside a write transaction.
+Error backfill_rollups(Backend& db);
+
+}  // namespace convtrace::store
