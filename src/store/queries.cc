@@ -175,14 +175,16 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
         g.rollup ? "CASE WHEN (firsts & " + std::to_string(g.conv_bit) + ") <> 0 THEN 1 ELSE 0 END"
                  : "CASE WHEN conversation_id IS NULL THEN 0 ELSE 1 END";
     sql << "SELECT " << g.spans
-        << " AS g, 1, CASE WHEN input_tokens IS NOT NULL OR output_tokens IS NOT NULL OR "
-           "cost_pico IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN cost_pico IS NULL AND "
-           "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL) THEN 1 ELSE 0 END, "
-           "COALESCE(cost_pico, 0), COALESCE(input_tokens, 0), COALESCE(output_tokens, 0), "
-           "COALESCE(cache_read_tokens, 0), COALESCE(cache_write_tokens, 0), "
-           "COALESCE(reasoning_tokens, 0), CASE WHEN status_code = 2 THEN 1 ELSE 0 END, "
-        << convs << ", CASE WHEN (firsts & " << std::to_string(g.run_bit)
-        << ") <> 0 THEN 1 ELSE 0 END FROM spans WHERE ";
+        << " AS g, 1 AS spans, CASE WHEN input_tokens IS NOT NULL OR output_tokens IS NOT NULL "
+           "OR cost_pico IS NOT NULL THEN 1 ELSE 0 END AS llm_calls, CASE WHEN cost_pico IS NULL "
+           "AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL) THEN 1 ELSE 0 END AS "
+           "unpriced_calls, COALESCE(cost_pico, 0) AS cost_pico, COALESCE(input_tokens, 0) AS "
+           "input_tokens, COALESCE(output_tokens, 0) AS output_tokens, "
+           "COALESCE(cache_read_tokens, 0) AS cache_read_tokens, COALESCE(cache_write_tokens, 0) "
+           "AS cache_write_tokens, COALESCE(reasoning_tokens, 0) AS reasoning_tokens, CASE WHEN "
+           "status_code = 2 THEN 1 ELSE 0 END AS errors, "
+        << convs << " AS convs, CASE WHEN (firsts & " << std::to_string(g.run_bit)
+        << ") <> 0 THEN 1 ELSE 0 END AS runs FROM spans WHERE ";
     if (all_spans) {
       sql << "1 = 1";
     } else {
