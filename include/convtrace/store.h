@@ -219,7 +219,10 @@ struct ConversationSummary {
   std::string user_id;                // the first user seen in it; empty when none
   uint64_t first_seen_unix_nano = 0;  // earliest span start
   uint64_t last_seen_unix_nano = 0;   // latest span end
-  int64_t turns = 0;                  // as the conversation view counts them
+  // Distinct turn numbers, plus one per root span without a turn (from SDKs
+  // that do not count turns, each trace is a turn): as the conversation view
+  // counts them when such a trace's root span carries the conversation id.
+  int64_t turns = 0;
   int64_t spans = 0;
   int64_t llm_calls = 0;
   int64_t unpriced_calls = 0;

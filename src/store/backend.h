@@ -6,10 +6,14 @@
 // both databases speak — as LevelDB's Env keeps the platform out of the
 // engine. What genuinely differs lives here and nowhere else:
 //
-//   - placeholders: statements are written with ?1, ?2, … (PostgreSQL's
-//     backend rewrites them to $1, $2, …);
+//   - placeholders: statements are written with ?1, ?2, … or a bare ?, which
+//     takes the number after the highest before it (PostgreSQL's backend
+//     rewrites them to $1, $2, …);
 //   - row locks (lock_clause): PostgreSQL writers lock the summary rows they
 //     will rewrite; SQLite has one writer at a time anyway;
+//   - bulk loading (insert_rows): a prepared one-row statement run per row on
+//     SQLite, multi-row statements on PostgreSQL (a round trip per row would
+//     cost more than the row);
 //   - where spans live (prepare_days, delete_spans_before): PostgreSQL keeps
 //     one partition per day and drops whole partitions; SQLite deletes rows;
 //   - the schema's DDL and its migrations (each backend's own file), under
@@ -88,12 +92,17 @@ class Backend {
   virtual Error commit() = 0;
   virtual void rollback() noexcept = 0;
 
-  // Runs `sql` (placeholders ?1, ?2, …) and hands each row to `row`.
+  // Runs `sql` (placeholders ?1, ?2, … or ?) and hands each row to `row`.
   virtual Error query(std::string_view sql, const Params& params, const RowFn& row) = 0;
   // Runs `sql`; returns the number of rows it changed.
   virtual Expected<int64_t> exec(std::string_view sql, const Params& params) = 0;
   // Most parameters one statement may take.
   virtual size_t max_params() const = 0;
+  // Inserts rows into `table`: `values` holds them one after the other, one
+  // value for each of the `count` comma-separated `columns`. Rows that conflict
+  // with stored ones (a unique key) are left out. Returns how many went in.
+  virtual Expected<int64_t> insert_rows(std::string_view table, std::string_view columns,
+                                        size_t count, const Params& values) = 0;
 
   // " FOR UPDATE" where readers must lock the rows they will rewrite, else "".
   virtual std::string_view lock_clause() const = 0;

@@ -109,6 +109,34 @@ CREATE TABLE rollup_daily (
   run_day BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (day, user_id, workflow_type, model)
 );
+-- The same sums one dimension at a time (rollup.h): user_day, user_month
+-- (period: year * 12 + month - 1), model_day, type_day.
+CREATE TABLE rollup_by (
+  dimension TEXT COLLATE "C" NOT NULL,
+  period BIGINT NOT NULL,
+  value TEXT COLLATE "C" NOT NULL,
+  spans BIGINT NOT NULL DEFAULT 0,
+  llm_calls BIGINT NOT NULL DEFAULT 0,
+  unpriced_calls BIGINT NOT NULL DEFAULT 0,
+  cost_pico BIGINT NOT NULL DEFAULT 0,
+  input_tokens BIGINT NOT NULL DEFAULT 0,
+  output_tokens BIGINT NOT NULL DEFAULT 0,
+  cache_read_tokens BIGINT NOT NULL DEFAULT 0,
+  cache_write_tokens BIGINT NOT NULL DEFAULT 0,
+  reasoning_tokens BIGINT NOT NULL DEFAULT 0,
+  errors BIGINT NOT NULL DEFAULT 0,
+  conv_user BIGINT NOT NULL DEFAULT 0,
+  conv_model BIGINT NOT NULL DEFAULT 0,
+  conv_type BIGINT NOT NULL DEFAULT 0,
+  conv_day BIGINT NOT NULL DEFAULT 0,
+  run_user BIGINT NOT NULL DEFAULT 0,
+  run_model BIGINT NOT NULL DEFAULT 0,
+  run_type BIGINT NOT NULL DEFAULT 0,
+  run_day BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (dimension, period, value)
+);
+CREATE INDEX rollup_daily_user ON rollup_daily(user_id, day);
+CREATE INDEX rollup_daily_type ON rollup_daily(workflow_type, day);
 CREATE TABLE conversations (
   id BIGSERIAL PRIMARY KEY,
   conversation_id TEXT COLLATE "C" NOT NULL UNIQUE,
@@ -357,6 +385,26 @@ class PgBackend : public Backend {
   }
 
   size_t max_params() const override { return 65535; }
+
+  // Multi-row statements of up to 128 rows (and within the parameter limit).
+  Expected<int64_t> insert_rows(std::string_view table, std::string_view columns, size_t count,
+                                const Params& values) override {
+    const size_t rows = count ? values.size() / count : 0;
+    const size_t max = std::max<size_t>(1, std::min<size_t>(128, max_params() / count));
+    int64_t inserted = 0;
+    Error e = for_chunks(rows, max, [&](size_t at, size_t n) -> Error {
+      Params chunk(values.begin() + static_cast<long>(at * count),
+                   values.begin() + static_cast<long>((at + n) * count));
+      std::string sql = "INSERT INTO " + std::string(table) + "(" + std::string(columns) +
+                        ") VALUES " + placeholders(n, count) + " ON CONFLICT DO NOTHING";
+      auto changed = exec(sql, chunk);
+      if (!changed) return changed.error();
+      inserted += *changed;
+      return Error{};
+    });
+    if (e) return e;
+    return inserted;
+  }
   std::string_view lock_clause() const override { return " FOR UPDATE"; }
 
   Error prepare_days(const std::vector<int64_t>& days) override {
@@ -490,13 +538,25 @@ class PgBackend : public Backend {
     if (Error e = connected()) return e;
     auto it = prepared_.find(std::string(sql));
     if (it != prepared_.end()) return it->second;
+    // ?N → $N; a bare ? → the number after the highest so far (as SQLite).
     std::string text;
-    text.reserve(sql.size());
+    text.reserve(sql.size() + sql.size() / 2);
     bool quoted = false;
+    size_t highest = 0;
     for (size_t i = 0; i < sql.size(); ++i) {
       char c = sql[i];
       if (c == '\'') quoted = !quoted;
-      text += !quoted && c == '?' ? '$' : c;
+      if (quoted || c != '?') {
+        text += c;
+        continue;
+      }
+      size_t n = 0, j = i + 1;
+      while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9') n = n * 10 + (sql[j++] - '0');
+      if (j == i + 1) n = highest + 1;
+      highest = std::max(highest, n);
+      text += '$';
+      text += std::to_string(n);
+      i = j - 1;
     }
     if (prepared_.size() >= 256) {
       // Bounded: statements with IN lists come in a few sizes only, but a

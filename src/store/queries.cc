@@ -52,7 +52,7 @@ void add_page(Sql& sql, const Page& page) {
 
 // --- Reports -----------------------------------------------------------------
 
-// How a report reads a time range: whole days from rollup_daily, the partial
+// How a report reads a time range: whole days from the roll-ups, the partial
 // days at its edges from the spans (by their start-time index).
 struct TimeSplit {
   bool rollup = true;
@@ -81,12 +81,43 @@ TimeSplit split_time(const StoreFilter& f) {
   return t;
 }
 
-// The group expressions of each grouping, over rollup_daily and over spans;
+// A part of rollup_by to sum: `dimension` rows with period in [lo, hi).
+struct Periods {
+  const char* dimension;
+  std::optional<int64_t> lo, hi;
+};
+
+// The rollup_by parts that cover the whole days [lo, hi) for a grouping: for
+// users, whole months from user_month and the other days from user_day.
+std::vector<Periods> rollup_parts(ReportGroup by, std::optional<int64_t> lo,
+                                  std::optional<int64_t> hi) {
+  switch (by) {
+    case ReportGroup::model:
+    case ReportGroup::day:
+      return {{store::kModelDay, lo, hi}};
+    case ReportGroup::workflow_type:
+      return {{store::kTypeDay, lo, hi}};
+    case ReportGroup::user:
+    case ReportGroup::conversation:
+      break;
+  }
+  std::optional<int64_t> mlo, mhi;  // whole months [mlo, mhi)
+  if (lo) mlo = store::month_of(*lo) + (store::month_start(store::month_of(*lo)) == *lo ? 0 : 1);
+  if (hi) mhi = store::month_of(*hi);
+  if (mlo && mhi && *mlo >= *mhi) return {{store::kUserDay, lo, hi}};
+  std::vector<Periods> parts = {{store::kUserMonth, mlo, mhi}};
+  if (lo) parts.push_back({store::kUserDay, lo, store::month_start(*mlo)});
+  if (hi) parts.push_back({store::kUserDay, store::month_start(*mhi), hi});
+  return parts;
+}
+
+// The group expressions of each grouping, over the roll-ups and over spans;
 // and which counters count its conversations and runs.
 struct Grouping {
-  const char* rollup;  // null: not in the roll-up (conversation)
+  const char* rollup;  // over rollup_daily; null: not in the roll-ups (conversation)
+  const char* narrow;  // over rollup_by
   const char* spans;
-  int conv_counter;  // index into kCounterColumns; -1: per group, see below
+  int conv_counter;  // index into kCounterColumns
   int64_t conv_bit;
   const char* run_counter;
   int64_t run_bit;
@@ -94,18 +125,19 @@ struct Grouping {
 
 Grouping grouping(std::optional<ReportGroup> by) {
   using namespace store;
-  if (!by) return {"''", "''", 0, kConvUser, "run_user", kRunUser};  // one group: the total
+  if (!by) return {"''", "''", "''", 0, kConvUser, "run_user", kRunUser};  // one group: the total
   switch (*by) {
     case ReportGroup::user:
-      return {"user_id", "COALESCE(user_id, '')", 0, kConvUser, "run_user", kRunUser};
+      return {"user_id", "value", "COALESCE(user_id, '')", 0, kConvUser, "run_user", kRunUser};
     case ReportGroup::model:
-      return {"model", "COALESCE(model, '')", 1, kConvModel, "run_model", kRunModel};
+      return {"model", "value", "COALESCE(model, '')", 1, kConvModel, "run_model", kRunModel};
     case ReportGroup::workflow_type:
-      return {"workflow_type", "COALESCE(workflow_type, '')", 2, kConvType, "run_type", kRunType};
+      return {"workflow_type", "value", "COALESCE(workflow_type, '')", 2, kConvType,
+              "run_type",      kRunType};
     case ReportGroup::day:
-      return {"day", "start_ns / 86400000000000", 3, kConvDay, "run_day", kRunDay};
+      return {"day", "period", "start_ns / 86400000000000", 3, kConvDay, "run_day", kRunDay};
     case ReportGroup::conversation:
-      return {nullptr, "COALESCE(conversation_id, '')", -1, 0, nullptr, kRunConversation};
+      return {nullptr, nullptr, "COALESCE(conversation_id, '')", 0, 0, nullptr, kRunConversation};
   }
   return grouping(ReportGroup::user);
 }
@@ -132,7 +164,11 @@ const char* sort_column(ReportSort sort) {
   return "r_cost";
 }
 
-// The report's statement: the roll-up's whole days and the edge spans,
+constexpr const char* kRollupSums =
+    " AS g, spans, llm_calls, unpriced_calls, cost_pico, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_write_tokens, reasoning_tokens, errors, ";
+
+// The report's statement: the roll-ups' whole days and the edge spans,
 // summed by group.
 Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optional<ReportSort> sort,
                std::optional<bool> descending, const Page& page) {
@@ -156,22 +192,33 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
       << (g.rollup ? "SUM(convs)" : "MAX(convs)")
       << " AS r_conversations, SUM(runs) AS r_runs FROM (";
   bool any = false;
-  if (t.rollup) {
+  const char* convs = g.rollup ? store::kCounterColumns[g.conv_counter] : nullptr;
+  if (t.rollup && (f.user_id || f.workflow_type)) {
+    // Filtered: the roll-up of every dimension at once, by its indexes.
     any = true;
-    sql << "SELECT " << g.rollup
-        << " AS g, spans, llm_calls, unpriced_calls, cost_pico, input_tokens, output_tokens, "
-           "cache_read_tokens, cache_write_tokens, reasoning_tokens, errors, "
-        << store::kCounterColumns[g.conv_counter] << " AS convs, " << g.run_counter
+    sql << "SELECT " << g.rollup << kRollupSums << convs << " AS convs, " << g.run_counter
         << " AS runs FROM rollup_daily WHERE 1 = 1";
     if (t.day_lo) sql << " AND day >= " << Value::of(*t.day_lo);
     if (t.day_hi) sql << " AND day < " << Value::of(*t.day_hi);
     if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
     if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+  } else if (t.rollup) {
+    // Unfiltered: one dimension's sums (the total: the models', which cover
+    // every span once).
+    for (const Periods& part : rollup_parts(by.value_or(ReportGroup::model), t.day_lo, t.day_hi)) {
+      if (part.lo && part.hi && *part.lo >= *part.hi) continue;
+      sql << (any ? " UNION ALL " : "") << "SELECT " << g.narrow << kRollupSums << convs
+          << " AS convs, " << g.run_counter
+          << " AS runs FROM rollup_by WHERE dimension = " << Value::text(part.dimension);
+      if (part.lo) sql << " AND period >= " << Value::of(*part.lo);
+      if (part.hi) sql << " AND period < " << Value::of(*part.hi);
+      any = true;
+    }
   }
   bool all_spans = !g.rollup && t.span_ranges.empty();
-  if (!t.span_ranges.empty() || all_spans) {
+  if (!t.span_ranges.empty() || all_spans || !any) {
     if (any) sql << " UNION ALL ";
-    std::string convs =
+    std::string span_convs =
         g.rollup ? "CASE WHEN (firsts & " + std::to_string(g.conv_bit) + ") <> 0 THEN 1 ELSE 0 END"
                  : "CASE WHEN conversation_id IS NULL THEN 0 ELSE 1 END";
     sql << "SELECT " << g.spans
@@ -183,10 +230,11 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
            "COALESCE(cache_read_tokens, 0) AS cache_read_tokens, COALESCE(cache_write_tokens, 0) "
            "AS cache_write_tokens, COALESCE(reasoning_tokens, 0) AS reasoning_tokens, CASE WHEN "
            "status_code = 2 THEN 1 ELSE 0 END AS errors, "
-        << convs << " AS convs, CASE WHEN (firsts & " << std::to_string(g.run_bit)
+        << span_convs << " AS convs, CASE WHEN (firsts & " << std::to_string(g.run_bit)
         << ") <> 0 THEN 1 ELSE 0 END AS runs FROM spans WHERE ";
-    if (all_spans) {
-      sql << "1 = 1";
+    if (t.span_ranges.empty()) {
+      // Every span (a conversation report) — or none (an empty range of days).
+      sql << (all_spans ? "1 = 1" : "1 = 0");
     } else {
       sql << "(";
       for (size_t i = 0; i < t.span_ranges.size(); ++i) {

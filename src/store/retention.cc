@@ -1,4 +1,8 @@
 // Retention: removing whole days of spans with their share of every roll-up.
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "store/rollup.h"
 #include "store/store_impl.h"
 
@@ -43,9 +47,41 @@ Expected<PruneResult> Store::prune(uint64_t before_unix_nano) {
       };
       if (Error e = gone("conversations", conversations, &result.conversations)) return e;
       if (Error e = gone("workflow_runs", runs, &result.workflow_runs)) return e;
-      auto rollups = db.exec("DELETE FROM rollup_daily WHERE day < ?1", {store::Value::of(day)});
-      if (!rollups) return rollups.error();
-      return store::rebuild_summaries(db, conversations, runs);
+      const int64_t month = store::month_of(day);
+      for (auto& [sql, bound] : std::vector<std::pair<const char*, int64_t>>{
+               {"DELETE FROM rollup_daily WHERE day < ?1", day},
+               {"DELETE FROM rollup_by WHERE dimension <> 'user_month' AND period < ?1", day},
+               {"DELETE FROM rollup_by WHERE dimension = 'user_month' AND period < ?1", month}}) {
+        auto n = db.exec(sql, {store::Value::of(bound)});
+        if (!n) return n.error();
+      }
+      if (Error e = store::rebuild_summaries(db, conversations, runs)) return e;
+      if (store::month_start(month) == day) return Error{};
+      // The month the cut falls in: the sum of its days left.
+      std::string sums;
+      for (const char* c :
+           {"spans", "llm_calls", "unpriced_calls", "cost_pico", "input_tokens", "output_tokens",
+            "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "errors"}) {
+        sums += std::string(", ") + c;
+      }
+      for (const char* c : store::kCounterColumns) sums += std::string(", ") + c;
+      std::string summed;
+      for (size_t at = 2; at < sums.size();) {
+        size_t end = sums.find(", ", at);
+        std::string col = sums.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        summed += ", SUM(" + col + ")";
+        at = end == std::string::npos ? sums.size() : end + 2;
+      }
+      auto cleared = db.exec("DELETE FROM rollup_by WHERE dimension = 'user_month' AND period = ?1",
+                             {store::Value::of(month)});
+      if (!cleared) return cleared.error();
+      auto rebuilt = db.exec("INSERT INTO rollup_by(dimension, period, value" + sums +
+                                 ") SELECT 'user_month', ?1, value" + summed +
+                                 " FROM rollup_by WHERE dimension = 'user_day' AND period >= ?2 "
+                                 "AND period < ?3 GROUP BY value",
+                             {store::Value::of(month), store::Value::of(day),
+                              store::Value::of(store::month_start(month + 1))});
+      return rebuilt ? Error{} : rebuilt.error();
     });
     if (e) return e;
     return result;

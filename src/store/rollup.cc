@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "common/varint.h"
 
@@ -161,10 +162,28 @@ std::string day_text(int64_t day) {
   return buf;
 }
 
+int64_t month_of(int64_t day) {
+  std::string date = day_text(day);  // YYYY-MM-DD
+  return std::stoll(date.substr(0, date.size() - 6)) * 12 +
+         std::stoll(date.substr(date.size() - 5, 2)) - 1;
+}
+
+int64_t month_start(int64_t month) {
+  // Days since 1970-01-01 of the civil date (y, m, 1).
+  int64_t y = month / 12, m = month % 12 + 1;
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
 const char* const kFactsColumns =
     "id, trace_id, span_id, start_ns, end_ns, status_code, conversation_id, turn, user_id, "
     "workflow_id, workflow_type, model, input_tokens, output_tokens, cache_read_tokens, "
-    "cache_write_tokens, reasoning_tokens, cost_pico, workflow_cost_pico, firsts";
+    "cache_write_tokens, reasoning_tokens, cost_pico, workflow_cost_pico, firsts, "
+    "parent_span_id, parent_is_remote";
 
 Facts read_facts(const Row& r) {
   Facts f;
@@ -187,6 +206,7 @@ Facts read_facts(const Row& r) {
   f.cost = r.opt_int64(17);
   f.wf_cost = r.opt_int64(18);
   f.firsts = f.stored_firsts = r.int64(19);
+  f.root = r.is_null(20) || r.text(20).empty() || r.int64(21) != 0;
   return f;
 }
 
@@ -203,25 +223,30 @@ void Sums::add(const Facts& f) {
   if (f.error) ++errors;
 }
 
-std::string placeholders(size_t rows, size_t cols, size_t first) {
+std::string placeholders(size_t rows, size_t cols) {
   std::string out;
-  size_t n = first;
+  out.reserve(rows * (cols * 3 + 4));
   for (size_t r = 0; r < rows; ++r) {
     out += r ? ", (" : "(";
-    for (size_t c = 0; c < cols; ++c) {
-      if (c) out += ", ";
-      out += '?';
-      out += std::to_string(n++);
-    }
+    for (size_t c = 0; c < cols; ++c) out += c ? ", ?" : "?";
     out += ')';
   }
   return out;
 }
 
 bool Aggregator::Seen::first(char tag, std::string_view value) {
-  std::string key(1, tag);
+  std::string key;
+  key.reserve(value.size() + 1);
+  key += tag;
   key += value;
   return values.insert(std::move(key)).second;
+}
+
+bool Aggregator::NarrowKey::operator<(const NarrowKey& o) const {
+  int c = std::strcmp(dimension, o.dimension);
+  if (c != 0) return c < 0;
+  if (period != o.period) return period < o.period;
+  return value < o.value;
 }
 
 bool Aggregator::Key::operator<(const Key& o) const {
@@ -306,7 +331,6 @@ Error Aggregator::load_runs(const std::vector<std::string>& ids) {
 
 void Aggregator::add(Facts& f) {
   const int64_t day = day_of(f.start_unix_nano);
-  const std::string day_key = std::to_string(day);
   auto widen = [&](uint64_t& first_start, uint64_t& last_start, uint64_t& last_end, bool fresh) {
     if (fresh) {
       first_start = last_start = f.start_unix_nano;
@@ -317,62 +341,117 @@ void Aggregator::add(Facts& f) {
     last_start = std::max(last_start, f.start_unix_nano);
     last_end = std::max(last_end, f.end_unix_nano);
   };
+  // Spans of a batch mostly share their run, conversation, user, model, type
+  // and day with the span before: then no value is new, and the look-ups
+  // (string keys) are skipped.
+  const bool same_dims = last_ && last_->day == day && last_->user_id == f.user_id &&
+                         last_->model == f.model && last_->workflow_type == f.workflow_type;
+  const bool same_run = same_dims && last_->workflow_id == f.workflow_id &&
+                        last_->conversation_id == f.conversation_id;
+  const bool same_conversation = same_dims && last_->conversation_id == f.conversation_id;
 
   int64_t run_bits = f.stored_firsts & kRunBits;
   if (mode_.runs) {
     run_bits = 0;
-    auto it = f.workflow_id.empty() ? runs_.end() : runs_.find(f.workflow_id);
-    if (it != runs_.end()) {
-      Run& r = it->second;
-      widen(r.first_start, r.last_start, r.last_end, r.sums.spans == 0);
-      if (r.workflow_type.empty()) r.workflow_type = f.workflow_type;
-      if (r.conversation_id.empty()) r.conversation_id = f.conversation_id;
-      if (r.user_id.empty()) r.user_id = f.user_id;
-      // The run's trace is its workflow span's (the one carrying the total).
-      if (f.wf_cost && !r.wf_cost) {
-        r.wf_cost = f.wf_cost;
-        r.trace_id = f.trace_id;
-      } else if (r.trace_id.empty()) {
-        r.trace_id = f.trace_id;
-      }
-      r.sums.add(f);
-      if (r.seen.first('u', f.user_id)) run_bits |= kRunUser;
-      if (r.seen.first('m', f.model)) run_bits |= kRunModel;
-      if (r.seen.first('t', f.workflow_type)) run_bits |= kRunType;
-      if (r.seen.first('d', day_key)) run_bits |= kRunDay;
-      if (r.seen.first('c', f.conversation_id)) run_bits |= kRunConversation;
+    Run* r = nullptr;
+    if (same_run) {
+      r = last_->run;
+    } else if (!f.workflow_id.empty()) {
+      auto it = runs_.find(f.workflow_id);
+      if (it != runs_.end()) r = &it->second;
     }
+    if (r) {
+      widen(r->first_start, r->last_start, r->last_end, r->sums.spans == 0);
+      if (r->workflow_type.empty()) r->workflow_type = f.workflow_type;
+      if (r->conversation_id.empty()) r->conversation_id = f.conversation_id;
+      if (r->user_id.empty()) r->user_id = f.user_id;
+      // The run's trace is its workflow span's (the one carrying the total).
+      if (f.wf_cost && !r->wf_cost) {
+        r->wf_cost = f.wf_cost;
+        r->trace_id = f.trace_id;
+      } else if (r->trace_id.empty()) {
+        r->trace_id = f.trace_id;
+      }
+      r->sums.add(f);
+      if (!same_run) {
+        const std::string day_key = std::to_string(day);
+        if (r->seen.first('u', f.user_id)) run_bits |= kRunUser;
+        if (r->seen.first('m', f.model)) run_bits |= kRunModel;
+        if (r->seen.first('t', f.workflow_type)) run_bits |= kRunType;
+        if (r->seen.first('d', day_key)) run_bits |= kRunDay;
+        if (r->seen.first('c', f.conversation_id)) run_bits |= kRunConversation;
+      }
+    }
+    if (!last_) last_.emplace();
+    last_->run = r;
   }
 
   int64_t conv_bits = f.stored_firsts & kConvBits;
   if (mode_.conversations) {
     conv_bits = 0;
-    auto it =
-        f.conversation_id.empty() ? conversations_.end() : conversations_.find(f.conversation_id);
-    if (it != conversations_.end()) {
-      Conversation& c = it->second;
-      widen(c.first_start, c.last_start, c.last_end, c.sums.spans == 0);
-      if (c.user_id.empty()) c.user_id = f.user_id;
-      c.sums.add(f);
-      if (c.seen.first('u', f.user_id)) conv_bits |= kConvUser;
-      if (c.seen.first('m', f.model)) conv_bits |= kConvModel;
-      if (c.seen.first('t', f.workflow_type)) conv_bits |= kConvType;
-      if (c.seen.first('d', day_key)) conv_bits |= kConvDay;
-      // Turns as the conversation view counts them: each distinct turn
-      // number, plus each trace in which no span carries a turn.
-      if (f.turn && c.seen.first('n', std::to_string(*f.turn))) ++c.turns;
-      if (c.seen.first('r', f.trace_id)) ++c.turns;
-      if (f.turn && c.seen.first('R', f.trace_id)) --c.turns;
-      if (run_bits & kRunConversation) ++c.workflow_runs;
+    Conversation* c = nullptr;
+    if (same_conversation) {
+      c = last_->conversation;
+    } else if (!f.conversation_id.empty()) {
+      auto it = conversations_.find(f.conversation_id);
+      if (it != conversations_.end()) c = &it->second;
     }
+    if (c) {
+      widen(c->first_start, c->last_start, c->last_end, c->sums.spans == 0);
+      if (c->user_id.empty()) c->user_id = f.user_id;
+      c->sums.add(f);
+      if (!same_conversation) {
+        const std::string day_key = std::to_string(day);
+        if (c->seen.first('u', f.user_id)) conv_bits |= kConvUser;
+        if (c->seen.first('m', f.model)) conv_bits |= kConvModel;
+        if (c->seen.first('t', f.workflow_type)) conv_bits |= kConvType;
+        if (c->seen.first('d', day_key)) conv_bits |= kConvDay;
+      }
+      // Turns: each distinct turn number, plus each root span without one
+      // (SDKs that do not count turns: a trace is a turn). As the
+      // conversation view counts them when such a trace's root carries the
+      // conversation id; remembering every trace instead would make each
+      // batch cost more as a conversation grows.
+      if (f.turn) {
+        if (!(same_conversation && last_->turn == f.turn) &&
+            c->seen.first('n', std::to_string(*f.turn))) {
+          ++c->turns;
+        }
+      } else if (f.root) {
+        ++c->turns;
+      }
+      if (run_bits & kRunConversation) ++c->workflow_runs;
+    }
+    if (!last_) last_.emplace();
+    last_->conversation = c;
   }
 
   f.firsts = run_bits | conv_bits;
-  Delta& d = deltas_[Key{day, f.user_id, f.workflow_type, f.model}];
-  if (mode_.rollup_sums) d.sums.add(f);
-  for (int i = 0; i < kCounters; ++i) {
-    d.counts[static_cast<size_t>(i)] += ((f.firsts >> i) & 1) - ((f.stored_firsts >> i) & 1);
+  auto count = [&](Delta& d) {
+    if (mode_.rollup_sums) d.sums.add(f);
+    for (int i = 0; i < kCounters; ++i) {
+      d.counts[static_cast<size_t>(i)] += ((f.firsts >> i) & 1) - ((f.stored_firsts >> i) & 1);
+    }
+  };
+  if (!last_) last_.emplace();
+  Last& l = *last_;
+  if (!same_dims || !l.deltas[0]) {
+    l.deltas[0] = &deltas_[Key{day, f.user_id, f.workflow_type, f.model}];
+    l.deltas[1] = &narrow_[NarrowKey{kUserDay, day, f.user_id}];
+    l.deltas[2] = &narrow_[NarrowKey{kUserMonth, month_of(day), f.user_id}];
+    l.deltas[3] = &narrow_[NarrowKey{kModelDay, day, f.model}];
+    l.deltas[4] = &narrow_[NarrowKey{kTypeDay, day, f.workflow_type}];
   }
+  for (Delta* d : l.deltas) count(*d);
+  l.day = day;
+  if (!same_dims) {
+    l.user_id = f.user_id;
+    l.model = f.model;
+    l.workflow_type = f.workflow_type;
+  }
+  if (!same_run) l.workflow_id = f.workflow_id;
+  if (!same_conversation) l.conversation_id = f.conversation_id;
+  l.turn = f.turn;
 }
 
 Error Aggregator::write() {
@@ -381,45 +460,66 @@ Error Aggregator::write() {
   return write_runs();
 }
 
-Error Aggregator::write_rollups() {
-  std::vector<std::pair<const Key*, const Delta*>> rows;
-  for (const auto& [key, delta] : deltas_) {
+// Adds each delta to its row of `table` (keys first, then the sums and
+// counters), creating the rows not there yet: one statement per chunk, rows in
+// key order so that concurrent writers lock them in the same order.
+template <typename K, typename Bind>
+Error upsert_sums(Backend& db, const char* table, const char* key_columns, size_t key_count,
+                  const std::map<K, Aggregator::Delta>& deltas, Bind bind_key) {
+  std::vector<std::pair<const K*, const Aggregator::Delta*>> rows;
+  for (const auto& [key, delta] : deltas) {
     bool zero = delta.sums.spans == 0;
     for (int64_t c : delta.counts) zero = zero && c == 0;
     if (!zero) rows.emplace_back(&key, &delta);
   }
-  constexpr size_t kCols = 4 + kSumsCount + kCounters;
+  const size_t cols = key_count + kSumsCount + kCounters;
   std::string set;
+  std::string counters;
+  auto add = [&](const char* col) {
+    set += std::string(set.empty() ? "" : ", ") + col + " = " + table + "." + col + " + excluded." +
+           col;
+  };
   for (const char* col :
        {"spans", "llm_calls", "unpriced_calls", "cost_pico", "input_tokens", "output_tokens",
         "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "errors"}) {
-    set += std::string(set.empty() ? "" : ", ") + col + " = rollup_daily." + col + " + excluded." +
-           col;
+    add(col);
   }
-  std::string counters;
   for (const char* col : kCounterColumns) {
     counters += std::string(", ") + col;
-    set += std::string(", ") + col + " = rollup_daily." + col + " + excluded." + col;
+    add(col);
   }
-  size_t max = std::max<size_t>(1, std::min<size_t>(128, db_.max_params() / kCols));
-  // Keys in order (std::map): concurrent writers lock rows in the same order.
+  size_t max = std::max<size_t>(1, std::min<size_t>(128, db.max_params() / cols));
   return for_chunks(rows.size(), max, [&](size_t at, size_t n) -> Error {
     Params p;
     for (size_t i = at; i < at + n; ++i) {
-      const Key& k = *rows[i].first;
-      p.push_back(Value::of(k.day));
-      p.push_back(Value::text(k.user_id));
-      p.push_back(Value::text(k.workflow_type));
-      p.push_back(Value::text(k.model));
+      bind_key(*rows[i].first, p);
       push_sums(p, rows[i].second->sums);
       for (int64_t c : rows[i].second->counts) p.push_back(Value::of(c));
     }
-    std::string sql = std::string("INSERT INTO rollup_daily(day, user_id, workflow_type, model, ") +
-                      kSumsColumns + counters + ") VALUES " + placeholders(n, kCols) +
-                      " ON CONFLICT(day, user_id, workflow_type, model) DO UPDATE SET " + set;
-    auto r = db_.exec(sql, p);
+    std::string sql = std::string("INSERT INTO ") + table + "(" + key_columns + ", " +
+                      kSumsColumns + counters + ") VALUES " + placeholders(n, cols) +
+                      " ON CONFLICT(" + key_columns + ") DO UPDATE SET " + set;
+    auto r = db.exec(sql, p);
     return r ? Error{} : r.error();
   });
+}
+
+Error Aggregator::write_rollups() {
+  if (Error e = upsert_sums(db_, "rollup_daily", "day, user_id, workflow_type, model", 4, deltas_,
+                            [](const Key& k, Params& p) {
+                              p.push_back(Value::of(k.day));
+                              p.push_back(Value::text(k.user_id));
+                              p.push_back(Value::text(k.workflow_type));
+                              p.push_back(Value::text(k.model));
+                            })) {
+    return e;
+  }
+  return upsert_sums(db_, "rollup_by", "dimension, period, value", 3, narrow_,
+                     [](const NarrowKey& k, Params& p) {
+                       p.push_back(Value::text(k.dimension));
+                       p.push_back(Value::of(k.period));
+                       p.push_back(Value::text(k.value));
+                     });
 }
 
 Error Aggregator::write_conversations() {
@@ -495,7 +595,7 @@ Error rebuild_summaries(Backend& db, const std::vector<std::string>& conversatio
       Params p;
       for (size_t i = at; i < at + n; ++i) p.push_back(Value::text(ids[i]));
       std::string sql = std::string("SELECT ") + kFactsColumns + " FROM spans WHERE id > ?1 AND " +
-                        column + " IN " + placeholders(1, n, 2) + " ORDER BY id LIMIT " +
+                        column + " IN " + placeholders(1, n) + " ORDER BY id LIMIT " +
                         std::to_string(kPage);
       return aggregate_pages(db, sql, p, mode);
     });

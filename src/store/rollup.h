@@ -2,10 +2,16 @@
 // that stores the spans they sum, so that a report costs the same whatever the
 // store's size. Private to the store.
 //
-// Three tables (DDL in each backend's schema):
+// Four tables (DDL in each backend's schema):
 //   rollup_daily   one row per (UTC day, user, workflow type, model) of span
 //                  start: spans, calls, tokens, exact cost, errors, and the
-//                  distinct counts below. Empty text stands for "none".
+//                  distinct counts below. Empty text stands for "none". What a
+//                  report filtered by user or workflow type reads.
+//   rollup_by      the same sums per (dimension, period, value), one
+//                  dimension at a time: user by day and by month, model by
+//                  day, workflow type by day. What a report without those
+//                  filters reads: with many users, rollup_daily has nearly a
+//                  row per conversation, these a row per user and month.
 //   conversations  one row per conversation id: user, first/last seen, turns,
 //                  the same sums, workflow runs.
 //   workflow_runs  one row per workflow id: type, conversation, user, trace,
@@ -69,6 +75,7 @@ struct Facts {
   std::string conversation_id, user_id, workflow_id, workflow_type, model;
   std::optional<int64_t> turn, input, output, cache_read, cache_write, reasoning, cost, wf_cost;
   bool error = false;  // error status
+  bool root = false;   // no parent, or a remote one: where a trace (or a service's part) starts
   int64_t firsts = 0;  // marks: as stored (when re-read), then as decided
   int64_t stored_firsts = 0;
 
@@ -90,6 +97,11 @@ Facts read_facts(const Row& row);
 
 class Aggregator {
  public:
+  struct Delta {
+    Sums sums;
+    std::array<int64_t, kCounters> counts{};
+  };
+
   struct Mode {
     // Add each span's sums to rollup_daily. False when rebuilding summaries of
     // spans rollup_daily already counts (after retention removed some).
@@ -136,9 +148,11 @@ class Aggregator {
     std::string user_id, workflow_type, model;
     bool operator<(const Key& o) const;
   };
-  struct Delta {
-    Sums sums;
-    std::array<int64_t, kCounters> counts{};
+  struct NarrowKey {
+    const char* dimension;  // one of kUserDay … kTypeDay
+    int64_t period;
+    std::string value;
+    bool operator<(const NarrowKey& o) const;
   };
 
   Error load_conversations(const std::vector<std::string>& ids);
@@ -152,6 +166,18 @@ class Aggregator {
   std::map<std::string, Conversation> conversations_;
   std::map<std::string, Run> runs_;
   std::map<Key, Delta> deltas_;
+  std::map<NarrowKey, Delta> narrow_;
+  // The span added last: its keys, and what they led to. std::map keeps
+  // element addresses, so the pointers stay valid.
+  struct Last {
+    int64_t day = 0;
+    std::string user_id, model, workflow_type, workflow_id, conversation_id;
+    std::optional<int64_t> turn;
+    Run* run = nullptr;
+    Conversation* conversation = nullptr;
+    std::array<Delta*, 5> deltas{};
+  };
+  std::optional<Last> last_;
 };
 
 // Calls fn(begin, count) over [0, n) in chunks of at most `max` items, the
@@ -174,10 +200,21 @@ Error for_chunks(size_t n, size_t max, Fn fn) {
 
 // "YYYY-MM-DD" of a Unix day (UTC).
 std::string day_text(int64_t day);
+// The month (year × 12 + month − 1) of a Unix day, and the Unix day it starts on.
+int64_t month_of(int64_t day);
+int64_t month_start(int64_t month);
 
-// "(?a, ?b, …), (…)" placeholders for `rows` rows of `cols` values each,
-// numbered from `first`.
-std::string placeholders(size_t rows, size_t cols, size_t first = 1);
+// The dimensions of rollup_by.
+inline constexpr const char* kUserDay = "user_day";
+inline constexpr const char* kUserMonth = "user_month";
+inline constexpr const char* kModelDay = "model_day";
+inline constexpr const char* kTypeDay = "type_day";
+
+// "(?, ?, …), (…)" placeholders for `rows` rows of `cols` values each. A bare
+// ? takes the number after the highest before it (in SQLite and, rewritten,
+// in PostgreSQL), so these may follow ?1 … ?k. Numbered placeholders cost
+// SQLite time quadratic in their count to prepare; these do not.
+std::string placeholders(size_t rows, size_t cols);
 
 // Re-reads every span of the conversations and runs given, in storing order,
 // and rebuilds their summaries and marks (spans.firsts), adjusting the

@@ -215,6 +215,34 @@ CREATE TABLE rollup_daily (
   run_day INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (day, user_id, workflow_type, model)
 ) WITHOUT ROWID;
+-- The same sums one dimension at a time (rollup.h): user_day, user_month
+-- (period: year * 12 + month - 1), model_day, type_day.
+CREATE TABLE rollup_by (
+  dimension TEXT NOT NULL,
+  period INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  spans INTEGER NOT NULL DEFAULT 0,
+  llm_calls INTEGER NOT NULL DEFAULT 0,
+  unpriced_calls INTEGER NOT NULL DEFAULT 0,
+  cost_pico INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+  errors INTEGER NOT NULL DEFAULT 0,
+  conv_user INTEGER NOT NULL DEFAULT 0,
+  conv_model INTEGER NOT NULL DEFAULT 0,
+  conv_type INTEGER NOT NULL DEFAULT 0,
+  conv_day INTEGER NOT NULL DEFAULT 0,
+  run_user INTEGER NOT NULL DEFAULT 0,
+  run_model INTEGER NOT NULL DEFAULT 0,
+  run_type INTEGER NOT NULL DEFAULT 0,
+  run_day INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (dimension, period, value)
+) WITHOUT ROWID;
+CREATE INDEX rollup_daily_user ON rollup_daily(user_id, day);
+CREATE INDEX rollup_daily_type ON rollup_daily(workflow_type, day);
 CREATE TABLE conversations (
   id INTEGER PRIMARY KEY,
   conversation_id TEXT NOT NULL UNIQUE,

@@ -46,7 +46,7 @@ Error SqliteBackend::commit() {
 
 void SqliteBackend::rollback() noexcept { db_->rollback(); }
 
-Expected<Stmt*> SqliteBackend::statement(std::string_view sql, const Params& params) {
+Expected<Stmt*> SqliteBackend::statement(std::string_view sql) {
   auto it = cache_.find(std::string(sql));
   if (it == cache_.end()) {
     if (cache_.size() >= kMaxCachedStatements) cache_.clear();
@@ -54,10 +54,13 @@ Expected<Stmt*> SqliteBackend::statement(std::string_view sql, const Params& par
     if (!stmt) return stmt.error();
     it = cache_.emplace(std::string(sql), std::move(*stmt)).first;
   }
-  Stmt& st = it->second;
-  for (size_t i = 0; i < params.size(); ++i) {
+  return &it->second;
+}
+
+void SqliteBackend::bind(Stmt& st, const Value* values, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
     int col = static_cast<int>(i + 1);
-    const Value& v = params[i];
+    const Value& v = values[i];
     switch (v.type) {
       case Value::Type::null:
         st.bind_null(col);
@@ -73,13 +76,32 @@ Expected<Stmt*> SqliteBackend::statement(std::string_view sql, const Params& par
         break;
     }
   }
-  return &st;
+}
+
+Expected<int64_t> SqliteBackend::insert_rows(std::string_view table, std::string_view columns,
+                                             size_t count, const Params& values) {
+  std::string sql = "INSERT INTO " + std::string(table) + "(" + std::string(columns) + ") VALUES (";
+  for (size_t c = 0; c < count; ++c) sql += c ? ", ?" : "?";
+  sql += ") ON CONFLICT DO NOTHING";
+  auto st = statement(sql);
+  if (!st) return st.error();
+  Stmt& stmt = **st;
+  int64_t inserted = 0;
+  for (size_t at = 0; at + count <= values.size(); at += count) {
+    bind(stmt, values.data() + at, count);
+    int rc = stmt.step();
+    stmt.reset();
+    if (rc != SQLITE_DONE) return sqlite_error(db_->raw(), rc, "cannot insert a row");
+    inserted += sqlite3_changes(db_->raw());
+  }
+  return inserted;
 }
 
 Error SqliteBackend::query(std::string_view sql, const Params& params, const RowFn& row) {
-  auto st = statement(sql, params);
+  auto st = statement(sql);
   if (!st) return st.error();
   Stmt& stmt = **st;
+  bind(stmt, params.data(), params.size());
   SqliteRow view(stmt);
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) {
@@ -95,9 +117,10 @@ Error SqliteBackend::query(std::string_view sql, const Params& params, const Row
 }
 
 Expected<int64_t> SqliteBackend::exec(std::string_view sql, const Params& params) {
-  auto st = statement(sql, params);
+  auto st = statement(sql);
   if (!st) return st.error();
   Stmt& stmt = **st;
+  bind(stmt, params.data(), params.size());
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) {
   }
@@ -148,8 +171,12 @@ Expected<std::unique_ptr<Backend>> open_sqlite(const std::string& path, const St
                                         ", this convtrace reads version " +
                                         std::to_string(kStoreSchemaVersion)};
     }
-  } else if (Error e = migrate(*db, options.busy_timeout)) {
-    return Error{e.code, path + ": " + e.message};
+  } else {
+    if (Error e = migrate(*db, options.busy_timeout)) return Error{e.code, path + ": " + e.message};
+    // A batch dirties pages all over the summaries' indexes; with SQLite's
+    // default cache (2 MiB) they spilled into the WAL several times per
+    // transaction. Readers keep the default.
+    db->exec("PRAGMA cache_size=-16384", "cannot size the page cache");
   }
   *version = read_schema_version(*db);
   return std::unique_ptr<Backend>(new SqliteBackend(std::move(*db), options.busy_timeout));

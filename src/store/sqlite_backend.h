@@ -26,6 +26,8 @@ class SqliteBackend : public Backend {
   Error query(std::string_view sql, const Params& params, const RowFn& row) override;
   Expected<int64_t> exec(std::string_view sql, const Params& params) override;
   size_t max_params() const override;
+  Expected<int64_t> insert_rows(std::string_view table, std::string_view columns, size_t count,
+                                const Params& values) override;
   std::string_view lock_clause() const override { return ""; }
   Error prepare_days(const std::vector<int64_t>&) override { return Error{}; }
   Expected<int64_t> delete_spans_before(int64_t day) override;
@@ -33,7 +35,8 @@ class SqliteBackend : public Backend {
   Db& db() { return *db_; }
 
  private:
-  Expected<Stmt*> statement(std::string_view sql, const Params& params);
+  Expected<Stmt*> statement(std::string_view sql);
+  void bind(Stmt& st, const Value* values, size_t n);
 
   Db owned_;
   Db* db_;

@@ -192,6 +192,7 @@ PreparedSpan prepare_span(const SpanData& span) {
   f.start_unix_nano = span.start_unix_nano;
   f.end_unix_nano = span.end_unix_nano;
   f.error = span.status.code == StatusCode::error;
+  f.root = !span.parent_span_id.valid() || span.parent_is_remote;
   if (p.conversation) f.conversation_id = *p.conversation;
   if (p.user) f.user_id = *p.user;
   if (p.workflow_id) f.workflow_id = *p.workflow_id;
@@ -358,7 +359,7 @@ Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
       std::string sql =
           "SELECT trace_id, span_id FROM spans WHERE start_ns >= ?1 AND start_ns <= ?2 AND "
           "(trace_id, span_id) IN (VALUES " +
-          store::placeholders(count, 2, 3) + ")";
+          store::placeholders(count, 2) + ")";
       return b.query(sql, p, [&](const store::Row& row) {
         stored.emplace(row.text(0), row.text(1));
         return true;
@@ -372,61 +373,55 @@ Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
   };
 
   auto insert_rows = [&](const std::vector<PreparedSpan*>& todo, int64_t* inserted) -> Error {
-    size_t max = std::min<size_t>(128, b.max_params() / kSpanColumnCount);
-    return store::for_chunks(todo.size(), max, [&](size_t at, size_t count) -> Error {
-      store::Params p;
-      p.reserve(count * kSpanColumnCount);
-      for (size_t i = at; i < at + count; ++i) {
-        const PreparedSpan& r = *todo[i];
-        const SpanData& span = *r.span;
-        const store::Facts& f = r.facts;
-        std::string* buf = &packed[3 * i];
-        p.push_back(Value::text(f.trace_id));
-        p.push_back(Value::text(f.span_id));
-        p.push_back(r.parent_hex.empty() ? Value::null() : Value::text(r.parent_hex));
-        p.push_back(Value::text(span.trace_state));
-        p.push_back(Value::of(static_cast<int64_t>(span.flags)));
-        p.push_back(Value::of(int64_t{span.parent_is_remote ? 1 : 0}));
-        p.push_back(Value::text(span.name));
-        p.push_back(Value::of(static_cast<int64_t>(span.kind)));
-        p.push_back(Value::of(static_cast<int64_t>(span.start_unix_nano)));
-        p.push_back(Value::of(static_cast<int64_t>(span.end_unix_nano)));
-        p.push_back(Value::of(static_cast<int64_t>(span.status.code)));
-        p.push_back(Value::text(span.status.description));
-        p.push_back(Value::of(static_cast<int64_t>(span.dropped_attributes_count)));
-        p.push_back(Value::of(static_cast<int64_t>(span.dropped_events_count)));
-        p.push_back(Value::of(static_cast<int64_t>(span.dropped_links_count)));
-        p.push_back(Value::of(r.resource_id));
-        p.push_back(Value::of(r.scope_id));
-        p.push_back(text_or_null(r.conversation));
-        p.push_back(Value::of(f.turn));
-        p.push_back(text_or_null(r.user));
-        p.push_back(text_or_null(r.workflow_id));
-        p.push_back(text_or_null(r.workflow_type));
-        p.push_back(text_or_null(r.kind));
-        p.push_back(text_or_null(r.model));
-        p.push_back(text_or_null(r.provider));
-        p.push_back(Value::of(f.input));
-        p.push_back(Value::of(f.output));
-        p.push_back(Value::of(f.cache_read));
-        p.push_back(Value::of(f.cache_write));
-        p.push_back(Value::of(f.reasoning));
-        p.push_back(Value::of(f.cost));
-        p.push_back(Value::of(f.wf_cost));
-        p.push_back(r.error ? Value::text(*r.error) : Value::null());
-        p.push_back(packed_value(span.attributes, store::pack_attributes, buf[0]));
-        p.push_back(packed_value(span.events, store::pack_events, buf[1]));
-        p.push_back(packed_value(span.links, store::pack_links, buf[2]));
-        p.push_back(Value::of(f.firsts));
-      }
-      std::string sql = std::string("INSERT INTO spans(") + kSpanColumns + ") VALUES " +
-                        store::placeholders(count, kSpanColumnCount) +
-                        " ON CONFLICT DO NOTHING RETURNING span_id";
-      return b.query(sql, p, [&](const store::Row&) {
-        ++*inserted;
-        return true;
-      });
-    });
+    store::Params p;
+    p.reserve(todo.size() * kSpanColumnCount);
+    for (size_t i = 0; i < todo.size(); ++i) {
+      const PreparedSpan& r = *todo[i];
+      const SpanData& span = *r.span;
+      const store::Facts& f = r.facts;
+      std::string* buf = &packed[3 * i];
+      p.push_back(Value::text(f.trace_id));
+      p.push_back(Value::text(f.span_id));
+      p.push_back(r.parent_hex.empty() ? Value::null() : Value::text(r.parent_hex));
+      p.push_back(Value::text(span.trace_state));
+      p.push_back(Value::of(static_cast<int64_t>(span.flags)));
+      p.push_back(Value::of(int64_t{span.parent_is_remote ? 1 : 0}));
+      p.push_back(Value::text(span.name));
+      p.push_back(Value::of(static_cast<int64_t>(span.kind)));
+      p.push_back(Value::of(static_cast<int64_t>(span.start_unix_nano)));
+      p.push_back(Value::of(static_cast<int64_t>(span.end_unix_nano)));
+      p.push_back(Value::of(static_cast<int64_t>(span.status.code)));
+      p.push_back(Value::text(span.status.description));
+      p.push_back(Value::of(static_cast<int64_t>(span.dropped_attributes_count)));
+      p.push_back(Value::of(static_cast<int64_t>(span.dropped_events_count)));
+      p.push_back(Value::of(static_cast<int64_t>(span.dropped_links_count)));
+      p.push_back(Value::of(r.resource_id));
+      p.push_back(Value::of(r.scope_id));
+      p.push_back(text_or_null(r.conversation));
+      p.push_back(Value::of(f.turn));
+      p.push_back(text_or_null(r.user));
+      p.push_back(text_or_null(r.workflow_id));
+      p.push_back(text_or_null(r.workflow_type));
+      p.push_back(text_or_null(r.kind));
+      p.push_back(text_or_null(r.model));
+      p.push_back(text_or_null(r.provider));
+      p.push_back(Value::of(f.input));
+      p.push_back(Value::of(f.output));
+      p.push_back(Value::of(f.cache_read));
+      p.push_back(Value::of(f.cache_write));
+      p.push_back(Value::of(f.reasoning));
+      p.push_back(Value::of(f.cost));
+      p.push_back(Value::of(f.wf_cost));
+      p.push_back(r.error ? Value::text(*r.error) : Value::null());
+      p.push_back(packed_value(span.attributes, store::pack_attributes, buf[0]));
+      p.push_back(packed_value(span.events, store::pack_events, buf[1]));
+      p.push_back(packed_value(span.links, store::pack_links, buf[2]));
+      p.push_back(Value::of(f.firsts));
+    }
+    auto n = b.insert_rows("spans", kSpanColumns, kSpanColumnCount, p);
+    if (!n) return n.error();
+    *inserted = *n;
+    return Error{};
   };
 
   // Optimistic: the spans are taken to be new. When some were stored already

@@ -50,11 +50,11 @@ inline SpanId span_n(uint32_t n) {
   return s;
 }
 
-// Traffic of `conversations` conversations spread over about three days from
-// kMarch1, some of them across midnight: four users, three models, two
-// workflow types, workflow spans with their totals, unpriced calls, errors,
-// traces without turns and child spans without the conversation id (as other
-// SDKs send them), and spans outside any conversation. In storing order.
+// Traffic of `conversations` conversations spread over a few days around
+// kMarch1, some of them across midnight (and one across the month's end): four users, three models,
+// two workflow types, workflow spans with their totals, unpriced calls, errors, traces without
+// turns and child spans without the conversation id (as other SDKs send them), and spans outside
+// any conversation. In storing order.
 inline std::vector<SpanData> synthetic_spans(int conversations) {
   const char* users[] = {"acme", "globex", "initech", "umbrella"};
   const char* models[] = {"gpt-4o", "claude-sonnet-4-5", "gemini-2.5-pro"};
@@ -76,7 +76,8 @@ inline std::vector<SpanData> synthetic_spans(int conversations) {
   for (int c = 0; c < conversations; ++c) {
     std::string conv = "conv_" + std::to_string(c);
     std::string user = users[c % 4];
-    uint64_t t0 = kMarch1 + static_cast<uint64_t>(c) * 53 * 60 * kSecond + 23 * 3600 * kSecond;
+    // From 2024-02-28 11:00: the first day and a half are in February.
+    uint64_t t0 = kMarch1 + static_cast<uint64_t>(c) * 53 * 60 * kSecond - 37 * 3600 * kSecond;
     int turns = c % 3 + 1;
     for (int t = 1; t <= turns; ++t) {
       ++trace;
