@@ -268,14 +268,24 @@ Error Aggregator::load(const std::vector<Facts>& facts) {
   return load_runs({runs.begin(), runs.end()});
 }
 
+// Where writers lock the summaries they rewrite (PostgreSQL), a summary not
+// stored yet is created empty first, so that there is a row to lock: two
+// writers of one new conversation then take turns instead of both writing it.
+// With one writer at a time (SQLite) it is written once, at the end.
+Error Aggregator::create_rows(const char* table, const char* key, size_t n, const Params& ids) {
+  if (db_.lock_clause().empty()) return Error{};
+  std::string sql = std::string("INSERT INTO ") + table + "(" + key + ") VALUES " +
+                    placeholders(n, 1) + " ON CONFLICT(" + key + ") DO NOTHING";
+  auto r = db_.exec(sql, ids);
+  return r ? Error{} : r.error();
+}
+
 Error Aggregator::load_conversations(const std::vector<std::string>& ids) {
   size_t max = std::min<size_t>(256, db_.max_params());
   return for_chunks(ids.size(), max, [&](size_t at, size_t n) -> Error {
     Params p;
     for (size_t i = at; i < at + n; ++i) p.push_back(Value::text(ids[i]));
-    std::string create = "INSERT INTO conversations(conversation_id) VALUES " + placeholders(n, 1) +
-                         " ON CONFLICT(conversation_id) DO NOTHING";
-    if (auto r = db_.exec(create, p); !r) return r.error();
+    if (Error e = create_rows("conversations", "conversation_id", n, p)) return e;
     std::string sql = std::string("SELECT ") + kConversationColumns + kSumsColumns +
                       " FROM conversations WHERE conversation_id IN " + placeholders(1, n) +
                       std::string(db_.lock_clause());
@@ -293,7 +303,9 @@ Error Aggregator::load_conversations(const std::vector<std::string>& ids) {
       conversations_[r.text(0)] = std::move(c);
       return !decode;
     });
-    return e ? e : decode;
+    if (e || decode) return e ? e : decode;
+    for (size_t i = at; i < at + n; ++i) conversations_.try_emplace(ids[i]);  // new ones
+    return Error{};
   });
 }
 
@@ -302,9 +314,7 @@ Error Aggregator::load_runs(const std::vector<std::string>& ids) {
   return for_chunks(ids.size(), max, [&](size_t at, size_t n) -> Error {
     Params p;
     for (size_t i = at; i < at + n; ++i) p.push_back(Value::text(ids[i]));
-    std::string create = "INSERT INTO workflow_runs(workflow_id) VALUES " + placeholders(n, 1) +
-                         " ON CONFLICT(workflow_id) DO NOTHING";
-    if (auto r = db_.exec(create, p); !r) return r.error();
+    if (Error e = create_rows("workflow_runs", "workflow_id", n, p)) return e;
     std::string sql = std::string("SELECT ") + kRunColumns + kRunSumsColumns +
                       " FROM workflow_runs WHERE workflow_id IN " + placeholders(1, n) +
                       std::string(db_.lock_clause());
@@ -325,7 +335,9 @@ Error Aggregator::load_runs(const std::vector<std::string>& ids) {
       runs_[r.text(0)] = std::move(run);
       return !decode;
     });
-    return e ? e : decode;
+    if (e || decode) return e ? e : decode;
+    for (size_t i = at; i < at + n; ++i) runs_.try_emplace(ids[i]);  // new ones
+    return Error{};
   });
 }
 

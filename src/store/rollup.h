@@ -155,6 +155,7 @@ class Aggregator {
     bool operator<(const NarrowKey& o) const;
   };
 
+  Error create_rows(const char* table, const char* key, size_t n, const Params& ids);
   Error load_conversations(const std::vector<std::string>& ids);
   Error load_runs(const std::vector<std::string>& ids);
   Error write_rollups();
