@@ -11,7 +11,7 @@
 // generator runs in the same process and on the same cores as the receiver;
 // the process CPU time printed covers both.
 //
-// B12, with --collectors: K real `convtrace collect --db URI` processes (a
+// B14, with --collectors: K real `convtrace collect --db URI` processes (a
 // PostgreSQL database, or one SQLite file) take the requests, the clients
 // spread over them; the figure is spans committed per second by all of them
 // (the database server's CPU is not in the CPU figure).
@@ -183,7 +183,7 @@ int run_collectors(uint64_t max_spans, uint64_t max_seconds, unsigned clients,
   auto store = Store::open(db);
   int64_t committed = store ? *(*store)->span_count() - before : -1;
   std::printf(
-      "B12 collectors=%u store=%s clients=%u spans=%lld seconds=%.3f spans_per_s=%.0f "
+      "B14 collectors=%u store=%s clients=%u spans=%lld seconds=%.3f spans_per_s=%.0f "
       "failures=%llu collectors_cpu_per_span_us=%.2f\n",
       collectors, store ? std::string((*store)->backend_name()).c_str() : "?",
       std::max(clients, collectors), static_cast<long long>(committed), load.seconds,

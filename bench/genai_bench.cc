@@ -26,7 +26,7 @@ std::shared_ptr<Sdk>& installed_bench_sdk() {
 // workflow: span start, stamping of conversation/turn/user/workflow, usage
 // attributes, exact cost, workflow/turn totals, span end.
 void observed_call_loop(benchmark::State& state) {
-  installed_bench_sdk();
+  if (!installed()) installed_bench_sdk();
   const Usage usage = sample_usage();
   // Each thread is its own request of its own conversation, as in a server.
   std::string conv_id = "support_" + std::to_string(state.thread_index());
@@ -44,6 +44,38 @@ void observed_call_loop(benchmark::State& state) {
 
 void BM_B2_ObservedLlmCall(benchmark::State& state) { observed_call_loop(state); }
 BENCHMARK(BM_B2_ObservedLlmCall);
+
+// Discards every collection: B2 with metrics measures recording, not export.
+class NullMetricExporter : public MetricExporter {
+ public:
+  ExportResult export_metrics(const MetricsBatch&) noexcept override {
+    return ExportResult::success;
+  }
+};
+
+// B2 with the GenAI metrics on (duration, tokens, cost, exemplars), in the
+// same program run as B2 without them, so the difference is what metrics add.
+void BM_B2_ObservedLlmCallWithMetrics(benchmark::State& state) {
+  static std::shared_ptr<Sdk> sdk = [] {
+    Config config;
+    config.read_environment = false;
+    config.service_name = "bench";
+    config.exporter = ExporterKind::custom;
+    config.custom_exporter = std::make_unique<CountingExporter>(&g_exported);
+    config.pricing = bench_pricing();
+    config.metrics_exporter = MetricsExporterKind::custom;
+    config.custom_metric_exporter = std::make_unique<NullMetricExporter>();
+    config.metrics.export_interval = std::chrono::seconds(1);
+    auto s = Sdk::create(std::move(config));
+    if (!s) std::abort();
+    return std::move(*s);
+  }();
+  std::shared_ptr<Sdk> previous = installed_bench_sdk();
+  install(sdk);
+  observed_call_loop(state);
+  install(previous);
+}
+BENCHMARK(BM_B2_ObservedLlmCallWithMetrics);
 
 // B4: the same on 1 and 2 threads at once; items_per_second is the aggregate.
 void BM_B4_ObservedLlmCallThreads(benchmark::State& state) { observed_call_loop(state); }

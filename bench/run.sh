@@ -17,19 +17,31 @@ if [[ "${1:-}" == "--smoke" ]]; then mode=smoke; fi
 bin=build/bench/bench
 targets=(convtrace_bench convtrace_bench_churn convtrace_bench_endpoint_down convtrace_bench_collect)
 
+preset=bench
 if [[ "$mode" == smoke && -d build/dev/bench ]]; then
   bin=build/dev/bench
-  cmake --build --preset dev --target "${targets[@]}"
+  preset=dev
 else
   cmake --preset bench >/dev/null
-  cmake --build --preset bench --target "${targets[@]}"
 fi
+# The opentelemetry-cpp side-by-side program exists when the build found opentelemetry-cpp.
+otelcpp=no
+if cmake --build --preset "$preset" --target help | grep -q '^convtrace_bench_otelcpp:'; then
+  targets+=(convtrace_bench_otelcpp)
+  otelcpp=yes
+fi
+cmake --build --preset "$preset" --target "${targets[@]}"
 
 if [[ "$mode" == smoke ]]; then
   "$bin/convtrace_bench" --benchmark_min_time=0.01
   "$bin/convtrace_bench_churn" --ids=20000 --limit=2000
   "$bin/convtrace_bench_endpoint_down" --spans=20000 --seconds=1
   "$bin/convtrace_bench_collect" --spans=5120 --seconds=3
+  if [[ "$otelcpp" == yes ]]; then
+    "$bin/convtrace_bench_otelcpp" --benchmark_min_time=0.01
+  else
+    echo "convtrace_bench_otelcpp skipped: no opentelemetry-cpp (tools/build-opentelemetry-cpp.sh)"
+  fi
   echo "bench smoke run: ok"
   exit 0
 fi
@@ -40,6 +52,11 @@ mkdir -p "$out"
 rm -f "$out"/*.txt
 "$bin/convtrace_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/gbench.json" --benchmark_out_format=json
+if [[ "$otelcpp" == yes ]]; then
+  # Side by side with opentelemetry-cpp; the variants alternate within the run.
+  "$bin/convtrace_bench_otelcpp" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+    --benchmark_report_aggregates_only=true | tee "$out/otelcpp.txt"
+fi
 for i in 1 2 3; do
   "$bin/convtrace_bench_churn" | tee -a "$out/churn.txt"
   "$bin/convtrace_bench_endpoint_down" | tee -a "$out/endpoint_down.txt"

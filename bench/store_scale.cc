@@ -1,4 +1,4 @@
-// B11: the store at scale. Generates a store of N spans of GenAI traffic as a
+// B13: the store at scale. Generates a store of N spans of GenAI traffic as a
 // team's would look — about five spans a conversation (one to three turns,
 // each a workflow span and one or two model calls with the SDK's 21
 // attributes), 20k users, 8 models, 6 workflow types, over 30 days — storing
@@ -240,7 +240,7 @@ int run(int argc, char** argv) {
   const uint64_t conversations = std::max<uint64_t>(1, spans / 5);
   std::string some_conversation = conversation_id(conversations / 2);
 
-  std::printf("B11 store=%s spans=%llu", std::string(s.backend_name()).c_str(),
+  std::printf("B13 store=%s spans=%llu", std::string(s.backend_name()).c_str(),
               static_cast<unsigned long long>(stored));
   if (!reuse) {
     std::printf(" ingest_s=%.1f ingest_spans_per_s=%.0f", ingest_s,

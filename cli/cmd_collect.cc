@@ -5,8 +5,11 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "receiver/receiver.h"
 #include "store_common.h"
@@ -18,6 +21,7 @@ constexpr std::string_view kCommand = "collect";
 
 struct CollectOptions {
   std::string listen = "127.0.0.1:4318";
+  std::string grpc;  // HOST:PORT of the OTLP/gRPC listener; empty: none
   std::string token;
   std::string db;
   size_t max_body_mib = 16;
@@ -65,22 +69,38 @@ class Retention {
   std::thread thread_;  // last: starts once the rest is set
 };
 
-void run(const CollectOptions& opt) {
-  receiver::ReceiverOptions options;
-  size_t colon = opt.listen.rfind(':');
+// HOST:PORT (IPv6 hosts in brackets) of `option`, or a usage error.
+std::pair<std::string, int> host_port(const char* option, const std::string& value) {
+  size_t colon = value.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    fail(kCommand, "--listen '" + opt.listen + "' is not HOST:PORT", kExitBadInput);
+    fail(kCommand, std::string(option) + " '" + value + "' is not HOST:PORT", kExitBadInput);
   }
-  options.host = opt.listen.substr(0, colon);
-  if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
-    options.host = options.host.substr(1, options.host.size() - 2);
+  std::string host = value.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
   }
   char* end = nullptr;
-  long port = std::strtol(opt.listen.c_str() + colon + 1, &end, 10);
-  if (end == opt.listen.c_str() + colon + 1 || *end != '\0' || port < 0 || port > 65535) {
-    fail(kCommand, "--listen '" + opt.listen + "': the port must be 0..65535", kExitBadInput);
+  long port = std::strtol(value.c_str() + colon + 1, &end, 10);
+  if (end == value.c_str() + colon + 1 || *end != '\0' || port < 0 || port > 65535) {
+    fail(kCommand, std::string(option) + " '" + value + "': the port must be 0..65535",
+         kExitBadInput);
   }
-  options.port = static_cast<int>(port);
+  return {host, static_cast<int>(port)};
+}
+
+std::string shown(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+void run(const CollectOptions& opt) {
+  receiver::ReceiverOptions options;
+  std::tie(options.host, options.port) = host_port("--listen", opt.listen);
+#ifndef CONVTRACE_WITH_GRPC
+  if (!opt.grpc.empty()) {
+    fail(kCommand, "--grpc: this build has no OTLP/gRPC (configure with -DCONVTRACE_WITH_GRPC=ON)",
+         kExitBadInput);
+  }
+#endif
   options.token = opt.token;
   if (options.token.empty()) {
     if (const char* env = std::getenv("CONVTRACE_COLLECT_TOKEN")) options.token = env;
@@ -118,9 +138,28 @@ void run(const CollectOptions& opt) {
   auto server = receiver::Receiver::start(options, store->get(),
                                           receiver::otlp_decoder(options.max_body_bytes));
   if (!server) fail(kCommand, server.error().message, kExitBadInput);
-  std::string shown_host =
-      options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
-  std::cout << "listening on http://" << shown_host << ":" << (*server)->port() << std::endl;
+#ifdef CONVTRACE_WITH_GRPC
+  // The same decoder and store as HTTP: both listeners acknowledge only committed spans.
+  std::unique_ptr<receiver::GrpcReceiver> grpc_server;
+  if (!opt.grpc.empty()) {
+    receiver::GrpcReceiverOptions grpc_options;
+    std::tie(grpc_options.host, grpc_options.port) = host_port("--grpc", opt.grpc);
+    grpc_options.token = options.token;
+    grpc_options.max_body_bytes = options.max_body_bytes;
+    auto started = receiver::GrpcReceiver::start(grpc_options, store->get(),
+                                                 receiver::otlp_decoder(options.max_body_bytes));
+    if (!started) fail(kCommand, started.error().message, kExitBadInput);
+    grpc_server = std::move(*started);
+  }
+#endif
+  std::cout << "listening on http://" << shown(options.host) << ":" << (*server)->port()
+            << std::endl;
+#ifdef CONVTRACE_WITH_GRPC
+  if (grpc_server) {
+    std::cout << "listening on grpc://" << shown(host_port("--grpc", opt.grpc).first) << ":"
+              << grpc_server->port() << std::endl;
+  }
+#endif
   std::cerr << "convtrace collect: writing to " << (*store)->location()
             << (options.token.empty() ? "" : " (bearer token required)");
   if (retention_days) std::cerr << "; keeping " << *retention_days << " day(s)";
@@ -135,6 +174,15 @@ void run(const CollectOptions& opt) {
   (*server)->stop();
   retention.reset();
   receiver::ReceiverStats stats = (*server)->stats();
+#ifdef CONVTRACE_WITH_GRPC
+  if (grpc_server) {
+    grpc_server->stop();
+    receiver::ReceiverStats g = grpc_server->stats();
+    stats.requests += g.requests;
+    stats.spans += g.spans;
+    stats.rejected += g.rejected;
+  }
+#endif
   std::cerr << "convtrace collect: stopped; " << stats.requests << " requests, " << stats.spans
             << " spans stored, " << stats.rejected << " rejected" << std::endl;
 }
@@ -159,10 +207,15 @@ void register_collect(CLI::App& app) {
       "  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 python app.py\n"
       "  convtrace collect --listen 0.0.0.0:4318 --token \"$SECRET\"   # clients send "
       "Authorization: Bearer\n"
+      "  convtrace collect --grpc 127.0.0.1:4317   # also OTLP/gRPC; prints 'listening on "
+      "grpc://HOST:PORT'\n"
       "  PGPASSWORD=... convtrace collect --db postgresql://collector@db.internal/convtrace "
       "--retention 30d");
   sub->add_option("--listen", opt->listen,
                   "HOST:PORT to listen on (default 127.0.0.1:4318; port 0 picks one)");
+  sub->add_option("--grpc", opt->grpc,
+                  "Also serve OTLP/gRPC (TraceService/Export) on HOST:PORT, e.g. 127.0.0.1:4317 "
+                  "(builds with gRPC; same store, token and size limit)");
   sub->add_option(
       "--token", opt->token,
       "Require 'Authorization: Bearer TOKEN' (default: CONVTRACE_COLLECT_TOKEN, else none)");

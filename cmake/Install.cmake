@@ -8,6 +8,19 @@ install(FILES ${CONVTRACE_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR
 install(FILES ${PROJECT_SOURCE_DIR}/data/pricing.json DESTINATION ${CMAKE_INSTALL_DATADIR}/convtrace OPTIONAL)
 install(EXPORT convtraceTargets NAMESPACE convtrace:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/convtrace)
 
+# The opentelemetry-cpp bridge, when built: component `opentelemetry` of the
+# package (find_package(convtrace COMPONENTS opentelemetry)).
+if(CONVTRACE_HAVE_OPENTELEMETRY_CPP)
+  install(TARGETS convtrace_opentelemetry EXPORT convtraceOpentelemetryTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(FILES ${PROJECT_SOURCE_DIR}/include/convtrace/opentelemetry.h
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/convtrace)
+  install(EXPORT convtraceOpentelemetryTargets NAMESPACE convtrace::
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/convtrace)
+endif()
+
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/convtraceConfig.cmake.in
   ${PROJECT_BINARY_DIR}/convtraceConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/convtrace)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/convtraceConfigVersion.cmake
@@ -19,6 +32,9 @@ if(BUILD_SHARED_LIBS)
   set(CONVTRACE_PC_PRIVATE_LIBS "")
 else()
   set(CONVTRACE_PC_PRIVATE_LIBS "-lsimdjson -lcurl -lsqlite3 -lcpp-httplib -lpq -lz")
+  if(CONVTRACE_WITH_GRPC)
+    string(APPEND CONVTRACE_PC_PRIVATE_LIBS " -lgrpc++ -lgrpc -lgpr")
+  endif()
 endif()
 # The .pc file finds its prefix relative to itself, so `cmake --install --prefix`
 # anywhere gives a working file.

@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
   libpq-dev postgresql-15
   gcovr
+  # OTLP/gRPC (-DCONVTRACE_WITH_GRPC=ON, the dev preset); no code is generated, so no protoc
+  libgrpc++-dev libprotobuf-dev
 )
 # Node.js runs the interoperability tests against the official OpenTelemetry JS packages.
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs npm); fi

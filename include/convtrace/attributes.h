@@ -28,6 +28,9 @@ inline constexpr std::string_view kOutputMessages = "gen_ai.output.messages";
 inline constexpr std::string_view kToolName = "gen_ai.tool.name";
 inline constexpr std::string_view kTimeToFirstChunk = "gen_ai.response.time_to_first_chunk";
 inline constexpr std::string_view kErrorType = "error.type";
+inline constexpr std::string_view kServerAddress = "server.address";
+inline constexpr std::string_view kServerPort = "server.port";
+inline constexpr std::string_view kTokenType = "gen_ai.token.type";  // metrics: input | output
 
 // --- Extension keys (conversation-aware SDK compatibility) ---------------------
 inline constexpr std::string_view kConversationTurn = "gen_ai.conversation.turn";
@@ -63,6 +66,9 @@ inline constexpr std::string_view kSdkVersion = "telemetry.sdk.version";
 inline constexpr std::string_view kExceptionType = "exception.type";
 inline constexpr std::string_view kExceptionMessage = "exception.message";
 inline constexpr std::string_view kExceptionEventName = "exception";
+// The attribute of the metrics data point that aggregates what a cardinality
+// limit left out (OpenTelemetry metrics SDK specification).
+inline constexpr std::string_view kMetricOverflow = "otel.metric.overflow";
 
 }  // namespace convtrace::attr
 

@@ -124,6 +124,7 @@ class [[nodiscard]] WorkflowScope {
   Context previous_;
   std::shared_ptr<const GenAiState> state_;
   bool active_ = false;
+  void* mirror_ = nullptr;  // the workflow span attached in a bridged tracer (opentelemetry.h)
 };
 
 // Starts workflow `id` of `type` (e.g. "rag", "agent") as a child of the current

@@ -33,6 +33,16 @@ struct OtlpHttpOptions {
   enum class Protocol {
     http_protobuf,  // "http/protobuf": Content-Type application/x-protobuf
     http_json,      // "http/json": Content-Type application/json (OTLP/JSON)
+    // "grpc": OTLP/gRPC, in builds configured with -DCONVTRACE_WITH_GRPC=ON
+    // (elsewhere make_otlp_http_exporter refuses it). The endpoint is then
+    // http://host:port (plaintext) or https://host:port (TLS, verified with
+    // certificate_file or the system roots; client certificate for mutual
+    // TLS); headers travel as gRPC metadata (names lower-cased); gzip selects
+    // gRPC's gzip message compression; the retryable gRPC codes (CANCELLED,
+    // DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS, and
+    // RESOURCE_EXHAUSTED when the server sends RetryInfo) are retried like
+    // HTTP 429/502/503/504, waiting RetryInfo's delay when there is one.
+    grpc,
   };
 
   // Full URL spans are POSTed to; http:// or https:// only. The exporter does
@@ -42,7 +52,8 @@ struct OtlpHttpOptions {
   std::string endpoint = "http://localhost:4318/v1/traces";
 
   // Wire encoding. OTEL_EXPORTER_OTLP_TRACES_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL
-  // ("http/protobuf" or "http/json"; "grpc" is not supported). Default http/protobuf.
+  // ("http/protobuf", "http/json", or "grpc" in builds with gRPC; elsewhere
+  // "grpc" is a warning and http/protobuf is used). Default http/protobuf.
   Protocol protocol = Protocol::http_protobuf;
 
   // Extra request headers, e.g. {"authorization", "Bearer …"}. Names must be

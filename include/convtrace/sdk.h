@@ -25,6 +25,7 @@
 
 #include "convtrace/expected.h"
 #include "convtrace/exporter.h"
+#include "convtrace/metrics.h"
 #include "convtrace/otlp.h"
 #include "convtrace/pricing.h"
 #include "convtrace/processor.h"
@@ -88,6 +89,12 @@ struct Config {
   std::optional<OtlpHttpOptions> otlp;
   // Batch (default) or simple (synchronous) processing.
   bool synchronous_export = false;
+  // When set, every finished span goes to this processor, and no exporter or
+  // batch processor is built: `exporter`, `custom_exporter`, the file paths,
+  // `otlp`, `synchronous_export` and `batch` must then be left unset (an
+  // invalid_argument error otherwise). For pipelines convtrace does not
+  // build itself, such as the opentelemetry-cpp bridge (opentelemetry.h).
+  std::unique_ptr<SpanProcessor> processor;
   std::optional<BatchOptions> batch;  // default: OTEL_BSP_* variables, else OTel defaults
 
   // Sampling. Default: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else
@@ -111,6 +118,20 @@ struct Config {
   // CONVTRACE_CAPTURE_CONTENT=true turns capture on when the code left it off.
   ContentCapture content;
   ConversationRegistryOptions conversations;
+
+  // Metrics (metrics.h). OTEL_METRICS_EXPORTER: "otlp" or "none". Default: otlp
+  // when the span exporter is otlp, else none (then no metric is recorded).
+  std::optional<MetricsExporterKind> metrics_exporter;
+  // With MetricsExporterKind::custom (or set alone): the exporter to use.
+  std::unique_ptr<MetricExporter> custom_metric_exporter;
+  // Settings of the OTLP metrics exporter. Set here, used as they are; unset,
+  // each comes from its OTEL_EXPORTER_OTLP_METRICS_* variable, else the generic
+  // OTEL_EXPORTER_OTLP_* one (whose endpoint gets "/v1/metrics" appended for
+  // HTTP), else the OtlpHttpOptions default with the /v1/metrics path.
+  std::optional<OtlpHttpOptions> otlp_metrics;
+  // Export interval and timeout, temporality, opt-in attributes, cardinality
+  // limit, exemplars: each field names its variable.
+  MetricsOptions metrics;
 
   // Read OTEL_* / CONVTRACE_* variables for settings left unset (default true).
   bool read_environment = true;
@@ -152,6 +173,7 @@ class Sdk : public std::enable_shared_from_this<Sdk> {
 
  private:
   friend class Tracer;
+  friend struct SdkAccess;  // the library's own parts, e.g. the opentelemetry-cpp bridge
   friend State* installed_state();
   explicit Sdk(State* state) : state_(state) {}
   State* state_;  // kept valid for the life of the process (see sdk.cc)

@@ -14,6 +14,7 @@
 // trace, conversation and workflow. Nothing here throws.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -73,7 +74,8 @@ class Context {
   std::shared_ptr<const GenAiState> genai_;
 };
 
-// Restores the previous current context when destroyed. Move-only.
+// Restores the previous current context when destroyed. Move-only; ends on
+// the thread that made it.
 class [[nodiscard]] ContextScope {
  public:
   ContextScope() = default;
@@ -86,6 +88,7 @@ class [[nodiscard]] ContextScope {
  private:
   Context previous_;
   bool active_ = false;
+  void* mirror_ = nullptr;  // the same context attached in a bridged tracer (opentelemetry.h)
 };
 
 // Makes `ctx` current on this thread until the returned scope ends.
@@ -172,6 +175,17 @@ class Span {
   // Sets the requested model (gen_ai.request.model) and, if still default, the
   // conventional span name "<operation> <model>".
   void set_model(std::string_view model);
+  // A streamed call: marks the arrival of the response's first chunk (the
+  // first mark counts). Records gen_ai.response.time_to_first_chunk (seconds
+  // since the span started) and, with metrics on, the
+  // gen_ai.client.operation.time_to_first_chunk histogram (metrics.h).
+  void record_first_chunk();
+  // The same with a time the application measured itself, from the start of
+  // the request (e.g. StreamAccumulator::time_to_first_chunk()).
+  void record_time_to_first_chunk(std::chrono::nanoseconds since_start);
+  // The server the call went to: server.address and, when > 0, server.port,
+  // on the span and on its metrics.
+  void set_server(std::string_view address, int port = 0);
 
   // Ends the span now (idempotent). Later calls on the handle do nothing.
   void end();

@@ -3,6 +3,8 @@
 #include "convtrace/attributes.h"
 #include "genai/registry.h"
 #include "genai/totals.h"
+#include "metrics/recorder.h"
+#include "trace/clock.h"
 #include "trace/genai_state.h"
 #include "trace/sdk_state.h"
 #include "trace/span_record.h"
@@ -45,6 +47,49 @@ void stamp(SpanRecord& rec) {
   for (const Attribute& a : g.attributes) set_record_attribute(rec, a.key, a.value);
 }
 
+// The call's and the workflow run's data points (metrics.h): every span, sampled or not.
+void record_metrics(SpanRecord& rec, MetricsRecorder& metrics) {
+  const int64_t duration = rec.end_steady - rec.start_steady;
+  const bool sampled = rec.data != nullptr;
+  const uint64_t end_unix = sampled ? unix_nano_at(rec.end_steady) : 0;
+  const GenAiState* g = rec.genai.get();
+  if (rec.kind == Kind::workflow && g && g->workflow_totals) {
+    WorkflowMeasurement m;
+    m.workflow_type = g->workflow_type;
+    m.duration_ns = duration;
+    m.cost_pico = snapshot(*g->workflow_totals).cost_pico;
+    m.end_unix_nano = end_unix;
+    m.sampled = sampled ? &rec.context : nullptr;
+    metrics.record_workflow(m);
+  }
+  if (rec.operation.empty() && !rec.usage_recorded) return;  // not a GenAI call
+  CallMeasurement m;
+  m.operation = rec.operation;
+  m.provider = rec.provider;
+  m.request_model = rec.request_model;
+  m.response_model = rec.response_model.view();
+  m.error_type = !rec.error_type.empty() ? std::string_view(rec.error_type)
+                 : rec.failed            ? std::string_view("_OTHER")
+                                         : std::string_view();
+  m.server_address = rec.server_address;
+  m.server_port = rec.server_port;
+  if (g) {
+    m.workflow_type = g->workflow_type;
+    m.user_id = g->user_id;
+  }
+  m.duration_ns = duration;
+  m.first_chunk_ns = rec.first_chunk_ns;
+  m.has_input = rec.usage_recorded && rec.has_input_tokens;
+  m.has_output = rec.usage_recorded && rec.has_output_tokens;
+  m.input_tokens = rec.input_tokens;
+  m.output_tokens = rec.output_tokens;
+  m.priced = rec.usage_recorded && rec.usage_priced;
+  m.cost_pico = rec.cost_pico;
+  m.end_unix_nano = end_unix;
+  m.sampled = sampled ? &rec.context : nullptr;
+  metrics.record_call(m);
+}
+
 }  // namespace
 
 void genai_on_start(SpanRecord& rec, const Context& /*parent*/) {
@@ -63,6 +108,9 @@ void genai_on_start(SpanRecord& rec, const Context& /*parent*/) {
 }
 
 void genai_on_end(SpanRecord& rec) {
+  // Only spans of the SDK's own tracer, which Span::end() timed; the
+  // opentelemetry-cpp bridge's shadow records carry no end time.
+  if (rec.sdk->metrics && rec.end_steady != 0) record_metrics(rec, *rec.sdk->metrics);
   if (!rec.turn_root || !rec.genai || !rec.genai->conversation) return;
   int64_t turn_cost = snapshot(*rec.genai->turn_totals).cost_pico;
   int64_t total =

@@ -68,7 +68,10 @@ Span start_observed(const ObserveOptions& options) {
     rec->request_model = options.model;
     span.set_attribute(attr::kRequestModel, options.model);
   }
-  if (!options.provider.empty()) span.set_attribute(attr::kProviderName, options.provider);
+  if (!options.provider.empty()) {
+    rec->provider = options.provider;
+    span.set_attribute(attr::kProviderName, options.provider);
+  }
   if (options.kind == Kind::tool && !options.name.empty()) {
     span.set_attribute(attr::kToolName, options.name);
   }
@@ -81,6 +84,7 @@ void record_observed_output(Span& span, std::string_view output) { span.record_o
 void fail_observed(Span& span, const std::type_info* type, std::string_view message) noexcept {
   try {
     std::string type_name = demangle(type);
+    if (SpanRecord* rec = SpanAccess::record(span)) rec->error_type = type_name;
     span.set_status(StatusCode::error, message);
     span.set_attribute(attr::kErrorType, type_name);
     span.record_exception(type_name, message);

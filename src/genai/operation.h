@@ -24,4 +24,18 @@ inline std::string_view operation_for(Kind kind) {
   }
 }
 
+// The span kind of a span that another instrumentation named by its
+// gen_ai.operation.name; Kind::none for an operation without one.
+inline Kind kind_for_operation(std::string_view operation) {
+  if (operation == "chat" || operation == "text_completion" || operation == "generate_content") {
+    return Kind::llm;
+  }
+  if (operation == "embeddings") return Kind::embedding;
+  if (operation == "execute_tool") return Kind::tool;
+  if (operation == "invoke_agent" || operation == "create_agent") return Kind::agent;
+  if (operation == "invoke_workflow") return Kind::workflow;
+  if (operation == "retrieval") return Kind::retriever;
+  return Kind::none;
+}
+
 }  // namespace convtrace

@@ -6,6 +6,7 @@
 #include "convtrace/attributes.h"
 #include "convtrace/genai.h"
 #include "genai/totals.h"
+#include "trace/context_backend.h"
 #include "trace/context_internal.h"
 #include "trace/genai_state.h"
 #include "trace/span_record.h"
@@ -120,6 +121,7 @@ WorkflowScope workflow(std::string_view id, std::string_view type, WorkflowOptio
 
     Context inside = rec ? scope.span_.child_context() : Context::current().with_genai(state);
     scope.state_ = std::move(state);
+    scope.mirror_ = mirror_attach(inside.span_context());
     scope.previous_ = exchange_current_context(std::move(inside));
     scope.active_ = true;
   } catch (...) {
@@ -131,8 +133,10 @@ WorkflowScope::WorkflowScope(WorkflowScope&& other) noexcept
     : span_(std::move(other.span_)),
       previous_(std::move(other.previous_)),
       state_(std::move(other.state_)),
-      active_(other.active_) {
+      active_(other.active_),
+      mirror_(other.mirror_) {
   other.active_ = false;
+  other.mirror_ = nullptr;
 }
 
 WorkflowScope::~WorkflowScope() { close(); }
@@ -152,6 +156,8 @@ void WorkflowScope::close() {
   span_.set_attribute(attr::kWorkflowLlmCalls, t.llm_calls);
   span_.set_attribute(attr::kWorkflowToolCalls, t.tool_calls);
   span_.end();
+  mirror_detach(mirror_);
+  mirror_ = nullptr;
   exchange_current_context(std::move(previous_));
 }
 

@@ -1,4 +1,5 @@
 // The GenAI methods of Span: usage, cost, content, model.
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <string>
@@ -7,7 +8,9 @@
 #include "convtrace/attributes.h"
 #include "convtrace/trace.h"
 #include "genai/content.h"
+#include "genai/hooks.h"
 #include "genai/totals.h"
+#include "trace/clock.h"
 #include "trace/genai_state.h"
 #include "trace/sdk_state.h"
 #include "trace/span_record.h"
@@ -82,16 +85,42 @@ const ModelPrice* find_price(const Sdk::State& sdk, std::string_view model) {
   return cache.find(sdk, model);
 }
 
+// The usage itself as attributes: token counts and what the provider reported.
+void set_usage_attributes(SpanRecord& rec, const Usage& usage) {
+  if (usage.input_tokens) set_record_attribute(rec, attr::kInputTokens, *usage.input_tokens);
+  if (usage.output_tokens) set_record_attribute(rec, attr::kOutputTokens, *usage.output_tokens);
+  if (usage.cache_read_tokens) {
+    set_record_attribute(rec, attr::kCacheReadInputTokens, *usage.cache_read_tokens);
+  }
+  if (usage.cache_write_tokens) {
+    set_record_attribute(rec, attr::kCacheCreationInputTokens, *usage.cache_write_tokens);
+  }
+  if (usage.reasoning_tokens) {
+    set_record_attribute(rec, attr::kReasoningOutputTokens, *usage.reasoning_tokens);
+  }
+  if (!usage.model.empty()) set_record_attribute(rec, attr::kResponseModel, usage.model);
+  if (!usage.response_id.empty()) set_record_attribute(rec, attr::kResponseId, usage.response_id);
+  if (!usage.finish_reasons.empty()) {
+    set_record_attribute(rec, attr::kResponseFinishReasons, usage.finish_reasons);
+  }
+  if (!usage.provider.empty() && !find_record_attribute(rec, attr::kProviderName)) {
+    set_record_attribute(rec, attr::kProviderName, usage.provider);
+  }
+}
+
 }  // namespace
 
 bool Span::record_usage(const Usage& usage) {
   if (!rec_ || rec_->ended) return false;
+  return record_usage_on(*rec_, usage, true);
+}
+
+bool record_usage_on(SpanRecord& rec, const Usage& usage, bool usage_attributes) {
   if (Error e = validate(usage)) {
     report_warning("invalid_usage", "usage rejected: " + e.message);
     return false;
   }
   try {
-    SpanRecord& rec = *rec_;
     const std::string& model = usage.model.empty() ? rec.request_model : usage.model;
     const ModelPrice* price = rec.price_override.get();
     if (!price && !model.empty()) price = find_price(*rec.sdk, model);
@@ -125,27 +154,13 @@ bool Span::record_usage(const Usage& usage) {
     rec.output_tokens = output;
     rec.usage_recorded = true;
     rec.usage_priced = priced;
+    rec.has_input_tokens = usage.input_tokens.has_value();
+    rec.has_output_tokens = usage.output_tokens.has_value();
+    if (!usage.model.empty()) rec.response_model.assign(usage.model);
+    if (!usage.provider.empty() && rec.provider.empty()) rec.provider = usage.provider;
 
     if (!rec.data) return true;  // unsampled: totals only
-    if (usage.input_tokens) set_record_attribute(rec, attr::kInputTokens, *usage.input_tokens);
-    if (usage.output_tokens) set_record_attribute(rec, attr::kOutputTokens, *usage.output_tokens);
-    if (usage.cache_read_tokens) {
-      set_record_attribute(rec, attr::kCacheReadInputTokens, *usage.cache_read_tokens);
-    }
-    if (usage.cache_write_tokens) {
-      set_record_attribute(rec, attr::kCacheCreationInputTokens, *usage.cache_write_tokens);
-    }
-    if (usage.reasoning_tokens) {
-      set_record_attribute(rec, attr::kReasoningOutputTokens, *usage.reasoning_tokens);
-    }
-    if (!usage.model.empty()) set_record_attribute(rec, attr::kResponseModel, usage.model);
-    if (!usage.response_id.empty()) set_record_attribute(rec, attr::kResponseId, usage.response_id);
-    if (!usage.finish_reasons.empty()) {
-      set_record_attribute(rec, attr::kResponseFinishReasons, usage.finish_reasons);
-    }
-    if (!usage.provider.empty() && !find_record_attribute(rec, attr::kProviderName)) {
-      set_record_attribute(rec, attr::kProviderName, usage.provider);
-    }
+    if (usage_attributes) set_usage_attributes(rec, usage);
     if (priced) {
       const CostKeys& keys = rec.sdk->cost_keys;
       if (keys.cost_usd) {
@@ -183,6 +198,29 @@ void Span::record_input(std::string_view content) {
 
 void Span::record_output(std::string_view content) {
   record_content(rec_, attr::kOutputMessages, content);
+}
+
+void Span::record_first_chunk() {
+  if (!rec_ || rec_->ended) return;
+  record_time_to_first_chunk(std::chrono::nanoseconds(steady_nanos() - rec_->start_steady));
+}
+
+void Span::record_time_to_first_chunk(std::chrono::nanoseconds since_start) {
+  if (!rec_ || rec_->ended || rec_->first_chunk_ns >= 0) return;
+  rec_->first_chunk_ns = std::max<int64_t>(since_start.count(), 0);
+  if (rec_->data) {
+    set_record_attribute(*rec_, attr::kTimeToFirstChunk,
+                         static_cast<double>(rec_->first_chunk_ns) / 1e9);
+  }
+}
+
+void Span::set_server(std::string_view address, int port) {
+  if (!rec_ || rec_->ended || address.empty()) return;
+  rec_->server_address.assign(address.data(), address.size());
+  rec_->server_port = port > 0 ? port : 0;
+  if (!rec_->data) return;
+  set_record_attribute(*rec_, attr::kServerAddress, address);
+  if (port > 0) set_record_attribute(*rec_, attr::kServerPort, static_cast<int64_t>(port));
 }
 
 void Span::set_model(std::string_view model) {

@@ -141,9 +141,7 @@ void any_value_json(const AttributeValue& value, std::string& out) {
       value);
 }
 
-void attributes_json(const std::vector<Attribute>& attrs, bool& first, std::string& out) {
-  if (attrs.empty()) return;
-  key("attributes", first, out);
+void key_values_json(const std::vector<Attribute>& attrs, std::string& out) {
   out.push_back('[');
   for (size_t i = 0; i < attrs.size(); ++i) {
     if (i) out.push_back(',');
@@ -154,6 +152,12 @@ void attributes_json(const std::vector<Attribute>& attrs, bool& first, std::stri
     out.push_back('}');
   }
   out.push_back(']');
+}
+
+void attributes_json(const std::vector<Attribute>& attrs, bool& first, std::string& out) {
+  if (attrs.empty()) return;
+  key("attributes", first, out);
+  key_values_json(attrs, out);
 }
 
 void uint_member(const char* k, uint64_t v, bool& first, std::string& out) {
@@ -318,6 +322,12 @@ void append_span_json(const SpanData& s, std::string& out) {
   out.push_back('}');
 }
 
+void append_key_values_json(const std::vector<Attribute>& attrs, std::string& out) {
+  key_values_json(attrs, out);
+}
+
+void append_json_double(double v, std::string& out) { append_double(v, out); }
+
 void append_resource_json(const Resource& resource, std::string& out) {
   bool first = true;
   out.push_back('{');
@@ -481,8 +491,8 @@ class JsonDecoder {
       object ps;
       if (member.value.get_object().get(ps)) return fail("expected an object");
       for (auto m : ps) {
-        Enter f(path_, m.key == "rejectedSpans" ? "rejectedSpans" : "errorMessage");
-        if (m.key == "rejectedSpans") {
+        Enter f(path_, m.key == "errorMessage" ? "errorMessage" : "rejectedSpans");
+        if (m.key == "rejectedSpans" || m.key == "rejectedDataPoints") {
           if (!int64_value(m.value, &out->rejected_spans)) return false;
         } else if (m.key == "errorMessage") {
           if (!string_value(m.value, &out->error_message)) return false;

@@ -52,6 +52,10 @@ void append_span_json(const SpanData& span, std::string& out);
 void append_resource_json(const Resource& resource, std::string& out);
 // Appends the OTLP/JSON object of an InstrumentationScope message.
 void append_scope_json(const InstrumentationScope& scope, std::string& out);
+// Appends the OTLP/JSON array of KeyValue messages for `attrs`.
+void append_key_values_json(const std::vector<Attribute>& attrs, std::string& out);
+// Appends a double as OTLP/JSON writes one (shortest round-trip form, "NaN", "Infinity").
+void append_json_double(double v, std::string& out);
 // Appends `s` as a quoted JSON string (escaped; invalid UTF-8 replaced by U+FFFD).
 void append_json_string(std::string_view s, std::string& out);
 

@@ -405,6 +405,17 @@ void TraceRequestEncoder::encode(const SpanBatch& batch, std::string& out) {
   assert(reinterpret_cast<char*>(p) == out.data() + out.size());
 }
 
+void append_key_values_proto(uint32_t field, const std::vector<Attribute>& attrs,
+                             std::string& out) {
+  size_t n = 0;
+  for (const Attribute& a : attrs) n += len_field_size(key_value_size(a));
+  const size_t at = out.size();
+  out.resize(at + n);
+  auto* p = reinterpret_cast<uint8_t*>(out.data() + at);
+  p = put_attributes(p, field, attrs);
+  assert(reinterpret_cast<char*>(p) == out.data() + out.size());
+}
+
 std::string encode_trace_request(const SpanBatch& batch) {
   TraceRequestEncoder encoder;
   std::string out;

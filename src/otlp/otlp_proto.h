@@ -76,6 +76,10 @@ class TraceRequestEncoder {
   std::vector<size_t> span_sizes_;  // indexed like the batch
 };
 
+// Appends `attrs` as repeated KeyValue fields number `field` (for other OTLP
+// messages: metrics data points, Resource).
+void append_key_values_proto(uint32_t field, const std::vector<Attribute>& attrs, std::string& out);
+
 // One-shot form of TraceRequestEncoder::encode.
 std::string encode_trace_request(const SpanBatch& batch);
 

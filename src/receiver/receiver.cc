@@ -42,19 +42,6 @@ std::string media_type(const std::string& content_type) {
   return lower(trim(std::string_view(content_type).substr(0, content_type.find(';'))));
 }
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  // Runs over the longer input whatever the content, so timing reveals neither
-  // the token nor how much of it matched.
-  size_t n = std::max(a.size(), b.size());
-  unsigned diff = a.size() == b.size() ? 0u : 1u;
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned>(x ^ y);
-  }
-  return diff == 0;
-}
-
 // gRPC status codes used in google.rpc.Status bodies.
 constexpr int kInvalidArgument = 3;
 constexpr int kResourceExhausted = 8;
@@ -79,6 +66,19 @@ void set_status_body(httplib::Response& res, Encoding enc, int code, std::string
 }
 
 }  // namespace
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  // Runs over the longer input whatever the content, so timing reveals neither
+  // the token nor how much of it matched.
+  size_t n = std::max(a.size(), b.size());
+  unsigned diff = a.size() == b.size() ? 0u : 1u;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned>(x ^ y);
+  }
+  return diff == 0;
+}
 
 struct Receiver::Impl {
   ReceiverOptions options;

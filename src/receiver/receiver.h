@@ -72,6 +72,43 @@ class Receiver {
   std::unique_ptr<Impl> impl_;
 };
 
+#ifdef CONVTRACE_WITH_GRPC
+struct GrpcReceiverOptions {
+  std::string host = "127.0.0.1";
+  int port = 4317;                           // 0 picks a free port
+  std::string token;                         // when set, calls need "authorization: Bearer <token>"
+  size_t max_body_bytes = 16 * 1024 * 1024;  // the request message, inflated
+};
+
+// The OTLP/gRPC trace receiver (TraceService/Export), beside the HTTP one:
+// the same decoder and store; OK only for committed spans, INVALID_ARGUMENT
+// for an undecodable request, UNAVAILABLE (retryable) when the store cannot
+// take it, UNAUTHENTICATED without the token, RESOURCE_EXHAUSTED above the
+// size limit, UNIMPLEMENTED for other methods.
+class GrpcReceiver {
+ public:
+  static Expected<std::unique_ptr<GrpcReceiver>> start(GrpcReceiverOptions options, Store* store,
+                                                       Decoder decoder);
+  ~GrpcReceiver();
+  GrpcReceiver(const GrpcReceiver&) = delete;
+  GrpcReceiver& operator=(const GrpcReceiver&) = delete;
+  int port() const;
+  // Stops accepting; calls in progress finish. Idempotent.
+  void stop();
+  ReceiverStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit GrpcReceiver(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+#endif
+
+// Compares a presented credential with the expected one in time that depends
+// only on their lengths (both listeners check the bearer token with it).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
 // The OTLP decoder of ExportTraceServiceRequest bodies (protobuf and JSON),
 // bounded for bodies of up to `max_body_bytes`.
 Decoder otlp_decoder(size_t max_body_bytes);

@@ -130,16 +130,16 @@ bool parse_key_values(const char* name, std::string_view text, bool secret,
   return true;
 }
 
-// An OTLP setting: OTEL_EXPORTER_OTLP_TRACES_<X> when set, else OTEL_EXPORTER_OTLP_<X>.
+// An OTLP setting: OTEL_EXPORTER_OTLP_<SIGNAL>_<X> when set, else OTEL_EXPORTER_OTLP_<X>.
 struct Signal {
   std::string name;  // the variable the value came from
   const char* value = nullptr;
-  bool specific = false;  // from the TRACES_ variable
+  bool specific = false;  // from the signal's own variable
 };
 
-Signal signal_variable(const GetEnv& fn, const std::string& setting) {
+Signal signal_variable(const GetEnv& fn, std::string_view signal, const std::string& setting) {
   Signal s;
-  s.name = "OTEL_EXPORTER_OTLP_TRACES_" + setting;
+  s.name = "OTEL_EXPORTER_OTLP_" + std::string(signal) + "_" + setting;
   s.value = get(fn, s.name.c_str());
   s.specific = s.value != nullptr;
   if (!s.value) {
@@ -197,7 +197,7 @@ void apply_resource(Config& config, const GetEnv& fn) {
 }
 
 void apply_exporter(Config& config, const GetEnv& fn) {
-  if (config.exporter || config.custom_exporter) return;
+  if (config.exporter || config.custom_exporter || config.processor) return;
   const char* v = get(fn, "OTEL_TRACES_EXPORTER");
   if (!v) return;
   std::string_view list = v;
@@ -223,7 +223,7 @@ void apply_exporter(Config& config, const GetEnv& fn) {
 }
 
 void apply_batch(Config& config, const GetEnv& fn) {
-  if (config.batch) return;
+  if (config.batch || config.processor) return;
   BatchOptions options;
   bool any = false;
   if (auto d = read_millis(fn, "OTEL_BSP_SCHEDULE_DELAY", "5000")) {
@@ -324,7 +324,106 @@ void apply_pricing(Config& config, const GetEnv& fn) {
   config.pricing = std::move(pricing);
 }
 
+void apply_metrics(Config& config, const GetEnv& fn) {
+  if (!config.metrics_exporter && !config.custom_metric_exporter) {
+    if (const char* v = get(fn, "OTEL_METRICS_EXPORTER")) {
+      std::string_view list = v;
+      std::string name = lower(trim_ows(list.substr(0, list.find(','))));
+      if (list.find(',') != std::string_view::npos) {
+        warn("OTEL_METRICS_EXPORTER", v, "names more than one exporter, which is not supported",
+             "the first, '" + name + "'");
+      }
+      if (name == "otlp") {
+        config.metrics_exporter = MetricsExporterKind::otlp;
+      } else if (name == "none") {
+        config.metrics_exporter = MetricsExporterKind::none;
+      } else {
+        warn("OTEL_METRICS_EXPORTER", v, "is not otlp or none", "the default");
+      }
+    }
+  }
+  MetricsOptions& m = config.metrics;
+  if (!m.export_interval) {
+    if (auto d = read_uint(fn, "OTEL_METRIC_EXPORT_INTERVAL", "60000", false)) {
+      m.export_interval = std::chrono::milliseconds(static_cast<int64_t>(*d));
+    }
+  }
+  if (!m.export_timeout) {
+    if (auto d = read_uint(fn, "OTEL_METRIC_EXPORT_TIMEOUT", "30000", false)) {
+      m.export_timeout = std::chrono::milliseconds(static_cast<int64_t>(*d));
+    }
+  }
+  if (!m.temporality) {
+    const char* name = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+    if (const char* v = get(fn, name)) {
+      std::string t = lower(trim_ows(v));
+      if (t == "cumulative") {
+        m.temporality = Temporality::cumulative;
+      } else if (t == "delta" || t == "lowmemory") {
+        // lowmemory asks for delta counters and histograms: all our instruments.
+        m.temporality = Temporality::delta;
+      } else {
+        warn(name, v, "is not cumulative, delta or lowmemory", "cumulative");
+      }
+    }
+  }
+  if (!m.workflow_type_attribute && !m.user_id_attribute) {
+    if (const char* v = get(fn, "CONVTRACE_METRICS_ATTRIBUTES")) {
+      bool workflow = false, user = false, ok = true;
+      std::string_view list = v;
+      while (true) {
+        size_t comma = list.find(',');
+        std::string_view item = trim_ows(list.substr(0, comma));
+        if (item == attr::kWorkflowType) {
+          workflow = true;
+        } else if (item == attr::kUserId) {
+          user = true;
+        } else if (!item.empty()) {
+          ok = false;
+        }
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+      }
+      if (ok) {
+        m.workflow_type_attribute = workflow;
+        m.user_id_attribute = user;
+      } else {
+        warn("CONVTRACE_METRICS_ATTRIBUTES", v, "may only list workflow.type and user.id",
+             "neither");
+      }
+    }
+  }
+  if (!m.cardinality_limit) {
+    if (auto n = read_uint(fn, "CONVTRACE_METRICS_CARDINALITY_LIMIT", "2000", false)) {
+      m.cardinality_limit = static_cast<size_t>(*n);
+    }
+  }
+  if (!m.exemplars) {
+    if (const char* v = get(fn, "OTEL_METRICS_EXEMPLAR_FILTER")) {
+      std::string f = lower(trim_ows(v));
+      if (f == "always_off") {
+        m.exemplars = false;
+      } else if (f == "trace_based" || f == "always_on") {
+        m.exemplars = true;
+      } else {
+        warn("OTEL_METRICS_EXEMPLAR_FILTER", v, "is not trace_based, always_on or always_off",
+             "trace_based");
+      }
+    }
+  }
+  if (!config.otlp_metrics && resolved_metrics_exporter(config) == MetricsExporterKind::otlp) {
+    config.otlp_metrics = otlp_settings_from_environment(fn, "METRICS");
+  }
+}
+
 }  // namespace
+
+MetricsExporterKind resolved_metrics_exporter(const Config& config) {
+  if (config.metrics_exporter) return *config.metrics_exporter;
+  if (config.custom_metric_exporter) return MetricsExporterKind::custom;
+  return config.exporter == ExporterKind::otlp ? MetricsExporterKind::otlp
+                                               : MetricsExporterKind::none;
+}
 
 Error apply_environment(Config& config, const GetEnv& getenv_fn) {
   const GetEnv& fn = getenv_fn;
@@ -353,19 +452,55 @@ Error apply_environment(Config& config, const GetEnv& getenv_fn) {
     if (auto on = read_bool(fn, "CONVTRACE_CAPTURE_CONTENT")) config.content.enabled = *on;
   }
   apply_pricing(config, fn);
+  apply_metrics(config, fn);
   return Error{};
 }
 
-OtlpHttpOptions otlp_settings_from_environment(const GetEnv& fn) {
+OtlpHttpOptions otlp_settings_from_environment(const GetEnv& fn, std::string_view signal) {
   OtlpHttpOptions s;
+  const std::string path = signal == "METRICS" ? "/v1/metrics" : "/v1/traces";
+  auto variable = [&](const std::string& setting) { return signal_variable(fn, signal, setting); };
+
+  Signal protocol = variable("PROTOCOL");
+  if (protocol.value) {
+    std::string p = lower(trim_ows(protocol.value));
+    if (p == "http/json") {
+      s.protocol = OtlpHttpOptions::Protocol::http_json;
+    } else if (p == "grpc") {
+#ifdef CONVTRACE_WITH_GRPC
+      s.protocol = OtlpHttpOptions::Protocol::grpc;
+#else
+      warn(protocol.name, protocol.value, "is not available: this build has no gRPC exporter",
+           "http/protobuf");
+#endif
+    } else if (p != "http/protobuf") {
+      warn(protocol.name, protocol.value, "is not one of http/protobuf, http/json, grpc",
+           "http/protobuf");
+    }
+  }
+  const bool grpc = s.protocol == OtlpHttpOptions::Protocol::grpc;
+
+  // OTLP/HTTP posts to a path per signal; OTLP/gRPC names the service in the
+  // request, so its endpoint is host and port only, and used as given.
+  s.endpoint = grpc ? "http://localhost:4317" : "http://localhost:4318" + path;
   const std::string default_endpoint = s.endpoint;
-  Signal endpoint = signal_variable(fn, "ENDPOINT");
+  Signal endpoint = variable("ENDPOINT");
   if (endpoint.value) {
     std::string url(trim_ows(endpoint.value));
-    if (!endpoint.specific) {
-      // The generic variable is a base URL: the traces path is appended.
+    const bool has_scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+    if (grpc && !has_scheme && !url.empty()) {
+      // The specification: without a scheme, OTEL_EXPORTER_OTLP_INSECURE says
+      // whether the gRPC connection is plaintext (default: TLS).
+      Signal insecure_variable = variable("INSECURE");
+      bool insecure = false;
+      if (insecure_variable.value) {
+        insecure = read_bool(fn, insecure_variable.name.c_str()).value_or(false);
+      }
+      url = (insecure ? "http://" : "https://") + url;
+    } else if (!grpc && !endpoint.specific) {
+      // The generic variable is a base URL: the signal's path is appended.
       if (!url.empty() && url.back() == '/') url.pop_back();
-      url += "/v1/traces";
+      url += path;
     }
     if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
       s.endpoint = url;
@@ -374,31 +509,17 @@ OtlpHttpOptions otlp_settings_from_environment(const GetEnv& fn) {
     }
   }
 
-  Signal headers = signal_variable(fn, "HEADERS");
+  Signal headers = variable("HEADERS");
   if (headers.value) parse_headers(headers.name.c_str(), headers.value, s.headers);
 
-  Signal protocol = signal_variable(fn, "PROTOCOL");
-  if (protocol.value) {
-    std::string p = lower(trim_ows(protocol.value));
-    if (p == "http/json") {
-      s.protocol = OtlpHttpOptions::Protocol::http_json;
-    } else if (p == "grpc") {
-      warn(protocol.name, protocol.value, "is not available: this build has no gRPC exporter",
-           "http/protobuf");
-    } else if (p != "http/protobuf") {
-      warn(protocol.name, protocol.value, "is not one of http/protobuf, http/json, grpc",
-           "http/protobuf");
-    }
-  }
-
-  Signal timeout = signal_variable(fn, "TIMEOUT");
+  Signal timeout = variable("TIMEOUT");
   if (timeout.value) {
     if (auto t = read_uint(fn, timeout.name.c_str(), "10000", /*allow_zero=*/false)) {
       s.timeout = std::chrono::milliseconds(static_cast<int64_t>(*t));
     }
   }
 
-  Signal compression = signal_variable(fn, "COMPRESSION");
+  Signal compression = variable("COMPRESSION");
   if (compression.value) {
     std::string c = lower(trim_ows(compression.value));
     if (c == "gzip") {
@@ -408,9 +529,9 @@ OtlpHttpOptions otlp_settings_from_environment(const GetEnv& fn) {
     }
   }
 
-  if (Signal v = signal_variable(fn, "CERTIFICATE"); v.value) s.certificate_file = v.value;
-  Signal cert = signal_variable(fn, "CLIENT_CERTIFICATE");
-  Signal key = signal_variable(fn, "CLIENT_KEY");
+  if (Signal v = variable("CERTIFICATE"); v.value) s.certificate_file = v.value;
+  Signal cert = variable("CLIENT_CERTIFICATE");
+  Signal key = variable("CLIENT_KEY");
   if ((cert.value != nullptr) != (key.value != nullptr)) {
     const Signal& set = cert.value ? cert : key;
     warn(set.name, set.value,

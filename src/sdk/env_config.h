@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <string_view>
 
 #include "convtrace/expected.h"
 #include "convtrace/sdk.h"
@@ -26,7 +27,14 @@ Error apply_environment(Config& config, const GetEnv& getenv_fn = nullptr);
 // OTEL_EXPORTER_OTLP_TRACES_* variable wins over its generic one, whole);
 // defaults for the rest. apply_environment uses it to fill Config::otlp when
 // the exporter is OTLP and the code left Config::otlp unset.
-OtlpHttpOptions otlp_settings_from_environment(const GetEnv& getenv_fn = nullptr);
+// `signal` is "TRACES" or "METRICS": it names the specific variables and,
+// for HTTP, the path appended to the generic endpoint (/v1/traces, /v1/metrics).
+OtlpHttpOptions otlp_settings_from_environment(const GetEnv& getenv_fn = nullptr,
+                                               std::string_view signal = "TRACES");
+
+// The metrics exporter `config` asks for: explicit, else custom when one is
+// given, else otlp when spans go to OTLP, else none.
+MetricsExporterKind resolved_metrics_exporter(const Config& config);
 
 // Builds the exporters that live in optional modules (OTLP/HTTP, SQLite).
 Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config);

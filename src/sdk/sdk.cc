@@ -13,8 +13,11 @@
 #include "convtrace/attributes.h"
 #include "genai/hooks.h"
 #include "genai/registry.h"
+#include "metrics/reader.h"
+#include "metrics/recorder.h"
 #include "processors/batch_processor.h"
 #include "sdk/env_config.h"
+#include "trace/clock.h"
 #include "trace/context_internal.h"
 #include "trace/sdk_state.h"
 
@@ -102,6 +105,44 @@ void retire(Sdk::State* state) {
   retired->push_back(state);
 }
 
+// The metric exporter `config` asks for, or null when metrics are off.
+Expected<std::unique_ptr<MetricExporter>> build_metric_exporter(Config& config) {
+  switch (resolved_metrics_exporter(config)) {
+    case MetricsExporterKind::none:
+      return std::unique_ptr<MetricExporter>();
+    case MetricsExporterKind::custom:
+      if (!config.custom_metric_exporter) {
+        return Error{Error::invalid_argument,
+                     "metrics exporter is 'custom' but custom_metric_exporter is null"};
+      }
+      return std::move(config.custom_metric_exporter);
+    case MetricsExporterKind::otlp: {
+      OtlpHttpOptions options;
+      options.endpoint = "http://localhost:4318/v1/metrics";
+      if (config.otlp_metrics) options = *config.otlp_metrics;
+      // One export may take no longer than the reader allows.
+      if (config.metrics.export_timeout && *config.metrics.export_timeout < options.timeout) {
+        options.timeout = *config.metrics.export_timeout;
+      }
+      return make_otlp_metric_exporter(std::move(options));
+    }
+  }
+  return std::unique_ptr<MetricExporter>();
+}
+
+Error validate_metrics(const MetricsOptions& m) {
+  if (m.export_interval && m.export_interval->count() <= 0) {
+    return Error{Error::invalid_argument, "metrics.export_interval must be positive"};
+  }
+  if (m.export_timeout && m.export_timeout->count() <= 0) {
+    return Error{Error::invalid_argument, "metrics.export_timeout must be positive"};
+  }
+  if (m.cardinality_limit && *m.cardinality_limit == 0) {
+    return Error{Error::invalid_argument, "metrics.cardinality_limit must be > 0"};
+  }
+  return {};
+}
+
 void flush_installed_at_exit() {
   std::shared_ptr<Sdk> sdk = installed();
   if (sdk) sdk->shutdown(std::chrono::milliseconds(5000));
@@ -110,6 +151,17 @@ void flush_installed_at_exit() {
 }  // namespace
 
 Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
+  if (config.processor) {
+    // Checked before the environment fills anything in: these are the
+    // settings made in code that a given processor would silently ignore.
+    if (config.exporter || config.custom_exporter || config.jsonl_path || config.sqlite_path ||
+        config.otlp || config.synchronous_export || config.batch) {
+      return Error{Error::invalid_argument,
+                   "Config::processor is set, so the exporter settings (exporter, "
+                   "custom_exporter, jsonl_path, sqlite_path, otlp, synchronous_export, batch) "
+                   "do not apply; leave them unset"};
+    }
+  }
   if (config.read_environment) {
     if (Error e = apply_environment(config)) return e;
   }
@@ -122,6 +174,7 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
   if (config.conversations.max_conversations == 0) {
     return Error{Error::invalid_argument, "conversations.max_conversations must be > 0"};
   }
+  if (Error e = validate_metrics(config.metrics)) return e;
 
   auto state = std::make_unique<State>();
   state->resource = build_resource(config);
@@ -132,7 +185,9 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
   state->attribute_value_length_limit = config.attribute_value_length_limit.value_or(0);
 
   state->disabled = config.disabled.value_or(false);
-  if (state->disabled) {
+  if (config.processor) {
+    state->processor = std::move(config.processor);
+  } else if (state->disabled) {
     // Nothing is recorded, so nothing is built that could open a file or a
     // connection; spans are no-ops (tracer.cc).
     state->processor = make_simple_processor(std::make_unique<NullExporter>());
@@ -164,6 +219,24 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
   state->registry = std::make_unique<ConversationRegistry>(config.conversations.max_conversations,
                                                            config.conversations.idle_ttl);
   state->shutdown_timeout = config.shutdown_timeout;
+  if (!state->disabled) {
+    auto metric_exporter = build_metric_exporter(config);
+    if (!metric_exporter) return metric_exporter.error();
+    if (*metric_exporter) {
+      const MetricsOptions& m = config.metrics;
+      MetricsSettings settings;
+      settings.temporality = m.temporality.value_or(Temporality::cumulative);
+      settings.workflow_type_attribute = m.workflow_type_attribute.value_or(false);
+      settings.user_id_attribute = m.user_id_attribute.value_or(false);
+      settings.cardinality_limit = m.cardinality_limit.value_or(2000);
+      settings.exemplars = m.exemplars.value_or(true);
+      // Never freed, like the state (spans point at both).
+      state->metrics = new MetricsRecorder(settings, state->resource, now_unix_nano());
+      state->metrics_reader =
+          new MetricsReader(state->metrics, std::move(*metric_exporter),
+                            m.export_interval.value_or(std::chrono::milliseconds(60000)));
+    }
+  }
   return std::shared_ptr<Sdk>(new Sdk(state.release()));
 }
 
@@ -191,7 +264,9 @@ std::shared_ptr<const Pricing> Sdk::pricing() const { return state_->current_pri
 
 bool Sdk::force_flush(std::chrono::milliseconds timeout) {
   if (state_->shut_down.load(std::memory_order_acquire)) return true;
-  return state_->processor->force_flush(timeout);
+  bool done = state_->processor->force_flush(timeout);
+  if (state_->metrics_reader) done = state_->metrics_reader->force_flush(timeout) && done;
+  return done;
 }
 
 bool Sdk::shutdown(std::chrono::milliseconds timeout) {
@@ -199,6 +274,8 @@ bool Sdk::shutdown(std::chrono::milliseconds timeout) {
   bool done = state_->processor->shutdown(timeout);
   // No span is recorded from here on: give the recycled records' memory back.
   if (state_->span_pool) state_->span_pool->clear();
+  // The last metrics export, with every span that ended before shutdown.
+  if (state_->metrics_reader) done = state_->metrics_reader->shutdown(timeout) && done;
   return done;
 }
 

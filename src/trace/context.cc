@@ -1,6 +1,9 @@
 #include <utility>
 
+#include <atomic>
+
 #include "convtrace/trace.h"
+#include "trace/context_backend.h"
 #include "trace/context_internal.h"
 #include "trace/genai_state.h"
 
@@ -14,9 +17,34 @@ Context& current_slot() {
   return current;
 }
 
+std::atomic<ContextBackend*> backend_slot{nullptr};
+
 }  // namespace
 
-Context Context::current() { return current_slot(); }
+void set_context_backend(ContextBackend* backend) noexcept {
+  backend_slot.store(backend, std::memory_order_release);
+}
+
+ContextBackend* context_backend() noexcept { return backend_slot.load(std::memory_order_acquire); }
+
+void* mirror_attach(const SpanContext& span) noexcept {
+  ContextBackend* backend = context_backend();
+  return backend ? backend->attach(span) : nullptr;
+}
+
+void mirror_detach(void* token) noexcept {
+  if (!token) return;
+  if (ContextBackend* backend = context_backend()) backend->detach(token);
+}
+
+Context Context::current() {
+  const Context& native = current_slot();
+  if (ContextBackend* backend = context_backend()) {
+    Context resolved;
+    if (backend->resolve(native, &resolved)) return resolved;
+  }
+  return native;
+}
 
 const Context& current_context() { return current_slot(); }
 
@@ -63,18 +91,22 @@ Context Context::with_genai(std::shared_ptr<const GenAiState> genai) && {
 }
 
 ContextScope::ContextScope(Context ctx) : active_(true) {
+  mirror_ = mirror_attach(ctx.span_context());
   Context& slot = current_slot();
   previous_ = std::move(slot);
   slot = std::move(ctx);
 }
 
 ContextScope::ContextScope(ContextScope&& other) noexcept
-    : previous_(std::move(other.previous_)), active_(other.active_) {
+    : previous_(std::move(other.previous_)), active_(other.active_), mirror_(other.mirror_) {
   other.active_ = false;
+  other.mirror_ = nullptr;
 }
 
 ContextScope::~ContextScope() {
-  if (active_) current_slot() = std::move(previous_);
+  if (!active_) return;
+  mirror_detach(mirror_);
+  current_slot() = std::move(previous_);
 }
 
 }  // namespace convtrace

@@ -13,6 +13,11 @@ struct SpanAccess {
   static SpanRecord* record(const Span& span) { return span.rec_; }
 };
 
+// Reaches an Sdk handle's state.
+struct SdkAccess {
+  static Sdk::State* state(const Sdk& sdk) { return sdk.state_; }
+};
+
 // This thread's current context, without the copy Context::current() makes.
 // Valid until the thread ends; its value changes when a scope changes it.
 const Context& current_context();

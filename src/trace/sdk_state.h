@@ -19,6 +19,8 @@
 namespace convtrace {
 
 class ConversationRegistry;
+class MetricsReader;
+class MetricsRecorder;
 class SpanDataPool;
 struct SpanRecord;
 
@@ -62,6 +64,11 @@ struct Sdk::State {
   CostKeys cost_keys;
   ContentCapture content;
   std::unique_ptr<ConversationRegistry> registry;
+
+  // GenAI metrics; null when metrics are off. Never freed, like the state
+  // itself: spans ending late may still record into the recorder.
+  MetricsRecorder* metrics = nullptr;
+  MetricsReader* metrics_reader = nullptr;  // stopped by Sdk::shutdown
 
   std::shared_ptr<const Pricing> current_pricing() const {
     std::lock_guard<std::mutex> lock(pricing_mu);

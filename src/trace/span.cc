@@ -267,6 +267,8 @@ void Span::record_exception(std::string_view type, std::string_view message) {
 }
 
 void Span::set_status(StatusCode code, std::string_view description) {
+  // Unsampled calls fail too: their metrics carry error.type.
+  if (rec_ && !rec_->ended && code == StatusCode::error) rec_->failed = true;
   if (!is_recording(rec_)) return;
   SpanStatus& status = rec_->data->status;
   // OTel: Ok is final; Unset never overrides a set status.
@@ -284,13 +286,14 @@ void Span::update_name(std::string_view name) {
 void Span::end() {
   if (!rec_ || rec_->ended) return;
   rec_->ended = true;
+  rec_->end_steady = steady_nanos();
   Sdk::State* sdk = rec_->sdk;
   if (sdk->on_end) sdk->on_end(*rec_);
   if (!rec_->data) return;  // unsampled
   SpanData& data = *rec_->data;
   // Spare slots of a recycled record are not part of this span.
   if (data.attributes.size() > rec_->attribute_count) data.attributes.resize(rec_->attribute_count);
-  int64_t elapsed = steady_nanos() - rec_->start_steady;
+  int64_t elapsed = rec_->end_steady - rec_->start_steady;
   data.end_unix_nano = data.start_unix_nano + static_cast<uint64_t>(elapsed > 0 ? elapsed : 0);
   if (sdk->shut_down.load(std::memory_order_acquire)) {
     sdk->dropped_after_shutdown.fetch_add(1, std::memory_order_relaxed);

@@ -20,6 +20,31 @@ namespace convtrace {
 
 struct GenAiState;
 
+// A string kept inline when short: a span record is constructed afresh for
+// every span, and a std::string of a dated model name ("gpt-4o-2024-08-06",
+// longer than its 15-byte small buffer) would cost an allocation per call.
+class InlineString {
+ public:
+  void assign(std::string_view s) {
+    if (s.size() <= sizeof buf_) {
+      std::memcpy(buf_, s.data(), s.size());
+      size_ = static_cast<uint8_t>(s.size());
+    } else {
+      long_.assign(s.data(), s.size());
+      size_ = kLong;
+    }
+  }
+  std::string_view view() const {
+    return size_ == kLong ? std::string_view(long_) : std::string_view(buf_, size_);
+  }
+
+ private:
+  static constexpr uint8_t kLong = 0xFF;
+  char buf_[47];
+  uint8_t size_ = 0;
+  std::string long_;
+};
+
 struct SpanRecord {
   Sdk::State* sdk = nullptr;
   SpanContext context;
@@ -60,6 +85,19 @@ struct SpanRecord {
   int64_t output_tokens = 0;
   bool usage_recorded = false;
   bool usage_priced = false;
+  bool has_input_tokens = false;   // the last usage reported input tokens
+  bool has_output_tokens = false;  // … and output tokens
+
+  // What a call's metrics are keyed by (metrics.h), kept whether or not the
+  // span is sampled: metrics count every call.
+  std::string provider;         // gen_ai.provider.name
+  InlineString response_model;  // gen_ai.response.model
+  std::string error_type;       // error.type of a failed observed call
+  bool failed = false;          // set_status(error): error.type "_OTHER" when none is known
+  std::string server_address;   // server.address
+  int64_t server_port = 0;      // server.port; 0 when unknown
+  int64_t first_chunk_ns = -1;  // streamed calls: first chunk, nanoseconds after start
+  int64_t end_steady = 0;       // steady_nanos() at end, read once for the span and its metrics
 };
 
 // A fresh record, from a small per-thread cache of released ones (a span

@@ -2,6 +2,7 @@
 #include "convtrace/trace.h"
 #include "processors/span_pool.h"
 #include "trace/clock.h"
+#include "trace/context_backend.h"
 #include "trace/context_internal.h"
 #include "trace/ids.h"
 #include "trace/sdk_state.h"
@@ -25,7 +26,14 @@ Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationS
   if (!sdk || sdk->disabled) return Span();
   if (sdk->shut_down.load(std::memory_order_acquire)) return Span();
   try {
-    const Context* parent = options.parent ? options.parent : &current_context();
+    const Context* parent = options.parent;
+    Context resolved;  // the current context as a bridged tracer sees it
+    if (!parent) {
+      parent = &current_context();
+      if (ContextBackend* backend = context_backend()) {
+        if (backend->resolve(*parent, &resolved)) parent = &resolved;
+      }
+    }
     const SpanContext& parent_span = parent->span_context();
     const bool has_parent = parent_span.valid();
 

@@ -1,7 +1,9 @@
 // Sends spans from the OpenTelemetry JS SDK to an OTLP/HTTP endpoint, the way a
 // Node application pointed at `convtrace collect` would.
 //
-//   node send_js_spans.js <base-url> <proto|json> <conversation-id>
+//   node send_js_spans.js <base-url> <proto|json|grpc> <conversation-id>
+//
+// With grpc, <base-url> is the OTLP/gRPC endpoint (http://HOST:PORT).
 //
 // Two traces (two turns, as an SDK without turn counting sends them): each a
 // request span with an LLM call carrying GenAI usage and cost attributes.
@@ -11,12 +13,13 @@ const { BasicTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk
 const { Resource } = require('@opentelemetry/resources');
 const { OTLPTraceExporter: ProtoExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
 const { OTLPTraceExporter: JsonExporter } = require('@opentelemetry/exporter-trace-otlp-http');
+const { OTLPTraceExporter: GrpcExporter } = require('@opentelemetry/exporter-trace-otlp-grpc');
 const api = require('@opentelemetry/api');
 
 async function main() {
   const [base, protocol, conversation] = process.argv.slice(2);
-  const Exporter = protocol === 'json' ? JsonExporter : ProtoExporter;
-  const exporter = new Exporter({ url: `${base}/v1/traces` });
+  const exporter = protocol === 'grpc' ? new GrpcExporter({ url: base })
+    : new (protocol === 'json' ? JsonExporter : ProtoExporter)({ url: `${base}/v1/traces` });
   const provider = new BasicTracerProvider({
     resource: new Resource({ 'service.name': 'js-support-bot' }),
   });

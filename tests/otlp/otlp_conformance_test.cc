@@ -16,6 +16,7 @@
 #include "otlp/otlp_json.h"
 #include "otlp/otlp_proto.h"
 #include "otlp/sample_spans.h"
+#include "support/node.h"
 
 namespace convtrace::otlp {
 namespace {
@@ -25,21 +26,9 @@ using nlohmann::json;
 
 const fs::path kNodeDir = fs::path(CONVTRACE_SOURCE_DIR) / "tests" / "node";
 
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && *ci != '\0' && std::string(ci) != "false" && std::string(ci) != "0";
-}
+bool in_ci() { return testing::running_in_ci(); }
 
-// Runs `cmd`, returning its exit status and stdout.
-int run(const std::string& cmd, std::string* out) {
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-  int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+int run(const std::string& cmd, std::string* out) { return testing::run_command(cmd, out); }
 
 // Empty when the reference decoder can run; otherwise why not.
 std::string node_unavailable() {

@@ -36,8 +36,16 @@ class CollectProcess {
     close(out[1]);
     out_fd_ = out[0];
     std::string line;
+    // With --grpc a second line names the gRPC listener.
+    bool grpc = false;
+    for (const std::string& a : extra) grpc = grpc || a == "--grpc";
+    auto complete = [&] {
+      size_t first = line.find('\n');
+      return first != std::string::npos &&
+             (!grpc || line.find('\n', first + 1) != std::string::npos);
+    };
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    while (!complete() && std::chrono::steady_clock::now() < deadline) {
       pollfd p{out_fd_, POLLIN, 0};
       if (poll(&p, 1, 200) <= 0) continue;
       char c[256];
@@ -48,6 +56,9 @@ class CollectProcess {
     const std::string prefix = "listening on http://127.0.0.1:";
     size_t at = line.find(prefix);
     if (at != std::string::npos) port_ = std::stoi(line.substr(at + prefix.size()));
+    const std::string grpc_prefix = "listening on grpc://127.0.0.1:";
+    at = line.find(grpc_prefix);
+    if (at != std::string::npos) grpc_port_ = std::stoi(line.substr(at + grpc_prefix.size()));
   }
 
   ~CollectProcess() {
@@ -61,6 +72,7 @@ class CollectProcess {
   CollectProcess& operator=(const CollectProcess&) = delete;
 
   int port() const { return port_; }
+  int grpc_port() const { return grpc_port_; }
   pid_t pid() const { return pid_; }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
@@ -79,6 +91,7 @@ class CollectProcess {
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int port_ = 0;
+  int grpc_port_ = 0;
   bool waited_ = false;
 };
 

@@ -23,10 +23,17 @@ void send_from_node(const std::string& protocol) {
   }
   TempDir tmp;
   std::string db = tmp.file("js.db");
-  CollectProcess collect(db);
+  const bool grpc = protocol == "grpc";
+  CollectProcess collect(
+      db, grpc ? std::vector<std::string>{"--grpc", "127.0.0.1:0"} : std::vector<std::string>{});
   ASSERT_GT(collect.port(), 0);
-  std::string command = "node '" + dir + "/send_js_spans.js' " + collect.base_url() + " " +
-                        protocol + " js_conv_" + protocol;
+  std::string url =
+      grpc ? "http://127.0.0.1:" + std::to_string(collect.grpc_port()) : collect.base_url();
+  if (grpc) {
+    ASSERT_GT(collect.grpc_port(), 0);
+  }
+  std::string command =
+      "node '" + dir + "/send_js_spans.js' " + url + " " + protocol + " js_conv_" + protocol;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   ASSERT_EQ(collect.stop(), 0);
 
@@ -65,6 +72,10 @@ void send_from_node(const std::string& protocol) {
 
 TEST(NodeClient, ProtobufExporter) { send_from_node("proto"); }
 TEST(NodeClient, JsonExporter) { send_from_node("json"); }
+#ifdef CONVTRACE_WITH_GRPC
+// @opentelemetry/exporter-trace-otlp-grpc to `collect --grpc`.
+TEST(NodeClient, GrpcExporter) { send_from_node("grpc"); }
+#endif
 
 }  // namespace
 }  // namespace convtrace

@@ -510,7 +510,9 @@ TEST(EnvOtlp, ProtocolTimeoutCompression) {
       {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", true, false, 10000, 0, ""},
       {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json", true, false, 10000, 0, ""},
       {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", false, false, 10000, 0, ""},
+#ifndef CONVTRACE_WITH_GRPC
       {"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", false, false, 10000, 1, "no gRPC"},
+#endif
       {"OTEL_EXPORTER_OTLP_PROTOCOL", "thrift", false, false, 10000, 1, "'thrift'"},
       {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500", false, false, 2500, 0, ""},
       {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "700", false, false, 700, 0, ""},
@@ -713,6 +715,80 @@ TEST(SdkDefaults, TheEmbeddedStoreIsTheDefaultExporter) {
   EXPECT_EQ(spans_stored_by(std::move(c), path), 1);
   std::remove(path.c_str());
 }
+
+// --- Metrics ------------------------------------------------------------------
+
+TEST(EnvConfig, MetricsFollowTheOtlpSpanExporterUnlessTold) {
+  Env env({{"OTEL_TRACES_EXPORTER", "otlp"},
+           {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"},
+           {"OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x-key=abc"},
+           {"OTEL_METRIC_EXPORT_INTERVAL", "15000"},
+           {"OTEL_METRIC_EXPORT_TIMEOUT", "2000"},
+           {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "Delta"},
+           {"CONVTRACE_METRICS_ATTRIBUTES", "workflow.type, user.id"},
+           {"CONVTRACE_METRICS_CARDINALITY_LIMIT", "500"},
+           {"OTEL_METRICS_EXEMPLAR_FILTER", "always_off"}});
+  Config c = env.apply();
+  EXPECT_EQ(resolved_metrics_exporter(c), MetricsExporterKind::otlp);
+  ASSERT_TRUE(c.otlp_metrics);
+  EXPECT_EQ(c.otlp_metrics->endpoint, "http://collector:4318/v1/metrics");
+  ASSERT_EQ(c.otlp_metrics->headers.size(), 1u);
+  EXPECT_EQ(c.otlp_metrics->headers[0].first, "x-key");
+  ASSERT_TRUE(c.otlp);
+  EXPECT_TRUE(c.otlp->headers.empty());  // the METRICS_ variable is the metrics exporter's only
+  EXPECT_EQ(c.metrics.export_interval, std::chrono::milliseconds(15000));
+  EXPECT_EQ(c.metrics.export_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.metrics.temporality, Temporality::delta);
+  EXPECT_EQ(c.metrics.workflow_type_attribute, true);
+  EXPECT_EQ(c.metrics.user_id_attribute, true);
+  EXPECT_EQ(c.metrics.cardinality_limit, 500u);
+  EXPECT_EQ(c.metrics.exemplars, false);
+  EXPECT_EQ(env.warnings(), 0u);
+}
+
+TEST(EnvConfig, MetricsAreOffByDefaultAndBadValuesWarn) {
+  Env env({{"OTEL_METRIC_EXPORT_INTERVAL", "0"},
+           {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "sometimes"},
+           {"CONVTRACE_METRICS_ATTRIBUTES", "gen_ai.conversation.id"},
+           {"OTEL_METRICS_EXPORTER", "prometheus"}});
+  Config c = env.apply();
+  EXPECT_EQ(resolved_metrics_exporter(c), MetricsExporterKind::none);
+  EXPECT_FALSE(c.otlp_metrics);
+  EXPECT_FALSE(c.metrics.export_interval);
+  EXPECT_FALSE(c.metrics.temporality);
+  EXPECT_FALSE(c.metrics.user_id_attribute);
+  EXPECT_EQ(env.warnings(), 4u);
+  EXPECT_THAT(env.log(), HasSubstr("OTEL_METRICS_EXPORTER='prometheus'"));
+  EXPECT_THAT(env.log(),
+              HasSubstr("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE='sometimes'"));
+}
+
+TEST(EnvConfig, MetricsExporterCanBeTurnedOnAlone) {
+  Env env({{"OTEL_METRICS_EXPORTER", "otlp"},
+           {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4318/custom"}});
+  Config c = env.apply();
+  EXPECT_EQ(resolved_metrics_exporter(c), MetricsExporterKind::otlp);
+  ASSERT_TRUE(c.otlp_metrics);
+  EXPECT_EQ(c.otlp_metrics->endpoint, "http://m:4318/custom");
+  EXPECT_FALSE(c.otlp);
+}
+
+#ifdef CONVTRACE_WITH_GRPC
+TEST(EnvOtlp, GrpcEndpointsAreHostAndPortWithTheSchemeOrInsecureDecidingTls) {
+  Env env({{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"},
+           {"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"},
+           {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "metrics:4317"},
+           {"OTEL_EXPORTER_OTLP_METRICS_INSECURE", "true"}});
+  OtlpHttpOptions traces = env.otlp();
+  EXPECT_EQ(traces.protocol, OtlpHttpOptions::Protocol::grpc);
+  EXPECT_EQ(traces.endpoint, "https://collector:4317");  // no path appended; TLS by default
+  OtlpHttpOptions metrics = otlp_settings_from_environment(env.fn(), "METRICS");
+  EXPECT_EQ(metrics.endpoint, "http://metrics:4317");
+  EXPECT_EQ(env.warnings(), 0u);
+  Env defaults({{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}});
+  EXPECT_EQ(defaults.otlp().endpoint, "http://localhost:4317");
+}
+#endif
 
 }  // namespace
 }  // namespace convtrace

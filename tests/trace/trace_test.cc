@@ -326,6 +326,39 @@ TEST(Context, AttachRestoresOnExit) {
   EXPECT_FALSE(Context::current().span_context().valid());
 }
 
+// A processor of the caller's own receives every finished span; exporter
+// settings beside it would be ignored, so they are refused.
+TEST(Sdk, AGivenProcessorReceivesTheSpans) {
+  class Recording : public SpanProcessor {
+   public:
+    explicit Recording(std::vector<std::string>* names) : names_(names) {}
+    void on_end(std::unique_ptr<SpanData> span) noexcept override { names_->push_back(span->name); }
+    bool force_flush(std::chrono::milliseconds) noexcept override { return true; }
+    bool shutdown(std::chrono::milliseconds) noexcept override { return true; }
+    ProcessorStats stats() const noexcept override { return {}; }
+
+   private:
+    std::vector<std::string>* names_;
+  };
+  std::vector<std::string> names;
+  Config c;
+  c.read_environment = false;
+  c.processor = std::make_unique<Recording>(&names);
+  auto sdk = Sdk::create(std::move(c));
+  ASSERT_TRUE(sdk) << sdk.error().message;
+  (*sdk)->tracer().start_span("one").end();
+  (*sdk)->tracer().start_span("two").end();
+  EXPECT_EQ(names, (std::vector<std::string>{"one", "two"}));
+
+  Config both;
+  both.processor = std::make_unique<Recording>(&names);
+  both.exporter = ExporterKind::console;
+  auto refused = Sdk::create(std::move(both));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Error::invalid_argument);
+  EXPECT_NE(refused.error().message.find("Config::processor"), std::string::npos);
+}
+
 TEST(Sdk, BadConfigIsAnErrorValue) {
   Config c;
   c.read_environment = false;

@@ -1,0 +1,21 @@
+# Finds opentelemetry-cpp for the bridge, as CONVTRACE_WITH_OPENTELEMETRY_CPP
+# asks, and sets CONVTRACE_HAVE_OPENTELEMETRY_CPP.
+set(CONVTRACE_HAVE_OPENTELEMETRY_CPP OFF)
+set(_convtrace_otel_hint
+    "build one with tools/build-opentelemetry-cpp.sh (the presets look in build/opentelemetry-cpp/), or point CMAKE_PREFIX_PATH at an installed opentelemetry-cpp")
+string(TOUPPER "${CONVTRACE_WITH_OPENTELEMETRY_CPP}" _convtrace_otel_mode)
+if(_convtrace_otel_mode STREQUAL "OFF")
+  message(STATUS "convtrace: opentelemetry-cpp bridge off (CONVTRACE_WITH_OPENTELEMETRY_CPP=OFF)")
+elseif(_convtrace_otel_mode STREQUAL "ON" OR _convtrace_otel_mode STREQUAL "AUTO")
+  find_package(opentelemetry-cpp CONFIG QUIET COMPONENTS api sdk)
+  if(opentelemetry-cpp_FOUND AND TARGET opentelemetry-cpp::trace)
+    set(CONVTRACE_HAVE_OPENTELEMETRY_CPP ON)
+    message(STATUS "convtrace: opentelemetry-cpp ${opentelemetry-cpp_VERSION} found; building the bridge (convtrace::opentelemetry)")
+  elseif(_convtrace_otel_mode STREQUAL "ON")
+    message(FATAL_ERROR "convtrace: CONVTRACE_WITH_OPENTELEMETRY_CPP=ON, but find_package(opentelemetry-cpp CONFIG) found no opentelemetry-cpp SDK: ${_convtrace_otel_hint}")
+  else()
+    message(STATUS "convtrace: opentelemetry-cpp not found; the bridge and its tests are skipped (${_convtrace_otel_hint})")
+  endif()
+else()
+  message(FATAL_ERROR "convtrace: CONVTRACE_WITH_OPENTELEMETRY_CPP must be AUTO, ON or OFF, not '${CONVTRACE_WITH_OPENTELEMETRY_CPP}'")
+endif()

@@ -1,0 +1,679 @@
+#include "metrics/recorder.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <unordered_map>
+
+#include "common/diagnostics.h"
+#include "common/fork_safety.h"
+#include "convtrace/attributes.h"
+#include "trace/span_record.h"
+
+namespace convtrace {
+namespace {
+
+constexpr auto relaxed = std::memory_order_relaxed;
+constexpr int64_t kNanosPerSecond = 1000000000;
+constexpr int64_t kPicoPerUsd = 1000000000000;
+
+// Bucket boundaries the GenAI conventions advise, in the recorded integer unit.
+std::vector<int64_t> seconds_bounds() {
+  // 0.01 s doubling up to 81.92 s (operation duration, time to first chunk).
+  std::vector<int64_t> b;
+  for (int64_t ns = kNanosPerSecond / 100; b.size() < 14; ns *= 2) b.push_back(ns);
+  return b;
+}
+std::vector<int64_t> token_bounds() {
+  std::vector<int64_t> b;
+  for (int64_t t = 1; b.size() < 14; t *= 4) b.push_back(t);  // 1, 4, 16, … 67108864
+  return b;
+}
+std::vector<int64_t> workflow_cost_bounds() {
+  // USD per run: 0.0001 … 10, in pico-USD.
+  const int64_t micro = kPicoPerUsd / 1000000;
+  return {100 * micro,   500 * micro,     1000 * micro,    5000 * micro,
+          10000 * micro, 50000 * micro,   100000 * micro,  500000 * micro,
+          kPicoPerUsd,   5 * kPicoPerUsd, 10 * kPicoPerUsd};
+}
+
+void add_own(std::atomic<int64_t>& w, int64_t n) { w.store(w.load(relaxed) + n, relaxed); }
+
+// Cheap hash of a short string: its length and its first and last eight bytes.
+uint64_t mix(uint64_t h, std::string_view s) {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+  uint64_t head = 0, tail = 0;
+  const size_t n = s.size();
+  if (n >= 8) {
+    std::memcpy(&head, s.data(), 8);
+    std::memcpy(&tail, s.data() + n - 8, 8);
+  } else if (n > 0) {
+    std::memcpy(&head, s.data(), n);
+  }
+  h = (h ^ n ^ head) * kMul;
+  h = (h ^ (tail >> 3) ^ (h >> 29)) * kMul;
+  return h;
+}
+
+constexpr size_t kKeyFields = 8;
+using KeyView = std::array<std::string_view, kKeyFields>;
+
+}  // namespace
+
+// One instrument of a family and where its words sit in a cell.
+struct Instrument {
+  std::string_view name, description, unit;
+  bool histogram = true;
+  std::string_view token_type;  // token usage: "input" / "output"
+  std::vector<int64_t> bounds;  // recorded unit
+  double divisor = 1;           // recorded unit per exported unit
+  size_t offset = 0;            // first word in a cell
+  size_t slot = 0;              // first exemplar slot in a series
+  // Histogram words: count, sum, min, max, then one per bucket. Sum: count, sum.
+  size_t words() const { return histogram ? 4 + bounds.size() + 1 : 2; }
+  size_t slots() const { return histogram ? bounds.size() + 1 : 1; }
+};
+
+struct ExemplarSlot {
+  // 2e+1: holds a complete exemplar of epoch e; 2e: being written for epoch e.
+  std::atomic<uint64_t> tag{0};
+  std::atomic<uint64_t> trace_hi{0}, trace_lo{0}, span{0}, time{0};
+  std::atomic<int64_t> value{0};
+};
+
+struct Series {
+  uint32_t id = 0;
+  uint64_t hash = 0;
+  std::array<std::string, kKeyFields> key;
+  int64_t port = 0;
+  std::vector<Attribute> attributes;
+  std::unique_ptr<ExemplarSlot[]> exemplars;  // 2 × family slots, by epoch parity
+
+  bool matches(const KeyView& k, int64_t p) const {
+    if (p != port) return false;
+    for (size_t i = 0; i < kKeyFields; ++i) {
+      if (!record_attr::same_string(key[i], k[i])) return false;
+    }
+    return true;
+  }
+};
+
+// One thread's words for one series.
+struct Cell {
+  Series* series = nullptr;
+  Cell* next = nullptr;  // the shard's published list
+  std::unique_ptr<std::atomic<int64_t>[]> words;
+};
+
+struct MetricsRecorder::Family {
+  std::vector<Instrument> instruments;
+  std::array<std::string_view, kKeyFields> key_names{};  // empty: unused field
+  size_t cell_words = 0;
+  size_t slots = 0;
+  size_t limit = 2000;
+
+  std::mutex mu;
+  std::unordered_multimap<uint64_t, Series*> index;  // guarded by mu
+  std::vector<std::unique_ptr<Series>> series;       // guarded by mu; [0] is the overflow set
+  // Totals of retired shards and, for delta, what the last commit covered.
+  std::vector<int64_t> retired;  // guarded by the recorder's collect_mu_
+  std::vector<int64_t> last;     // guarded by collect_mu_
+  std::vector<int64_t> pending;  // guarded by collect_mu_: the last collection's totals
+
+  Family(std::vector<Instrument> list, size_t cardinality_limit) : instruments(std::move(list)) {
+    for (Instrument& in : instruments) {
+      in.offset = cell_words;
+      in.slot = slots;
+      cell_words += in.words();
+      slots += in.slots();
+    }
+    limit = cardinality_limit;
+  }
+
+  std::unique_ptr<Series> make_series(uint32_t id, const KeyView& k, int64_t port, uint64_t hash,
+                                      bool overflow) {
+    auto s = std::make_unique<Series>();
+    s->id = id;
+    s->hash = hash;
+    s->port = port;
+    s->exemplars.reset(new ExemplarSlot[2 * slots]);
+    if (overflow) {
+      s->attributes.push_back(Attribute{std::string(attr::kMetricOverflow), true});
+      return s;
+    }
+    for (size_t i = 0; i < kKeyFields; ++i) {
+      s->key[i].assign(k[i].data(), k[i].size());
+      if (!k[i].empty() && !key_names[i].empty()) {
+        s->attributes.push_back(Attribute{std::string(key_names[i]), s->key[i]});
+      }
+    }
+    if (port > 0) s->attributes.push_back(Attribute{std::string(attr::kServerPort), port});
+    return s;
+  }
+
+  void init_words(std::atomic<int64_t>* w) const {
+    for (size_t i = 0; i < cell_words; ++i) w[i].store(0, relaxed);
+    for (const Instrument& in : instruments) {
+      if (!in.histogram) continue;
+      w[in.offset + 2].store(std::numeric_limits<int64_t>::max(), relaxed);
+      w[in.offset + 3].store(std::numeric_limits<int64_t>::min(), relaxed);
+    }
+  }
+
+  // Adds the words `src` to the totals `dst` (both laid out like a cell).
+  template <typename Load>
+  void fold(Load src, int64_t* dst) const {
+    for (const Instrument& in : instruments) {
+      const size_t o = in.offset;
+      if (in.histogram) {
+        dst[o] += src(o);
+        dst[o + 1] += src(o + 1);
+        dst[o + 2] = std::min(dst[o + 2], src(o + 2));
+        dst[o + 3] = std::max(dst[o + 3], src(o + 3));
+        for (size_t b = 0; b <= in.bounds.size(); ++b) dst[o + 4 + b] += src(o + 4 + b);
+      } else {
+        dst[o] += src(o);
+        dst[o + 1] += src(o + 1);
+      }
+    }
+  }
+
+  void grow_totals(std::vector<int64_t>& v, size_t series_count) const {
+    const size_t old = v.size() / std::max<size_t>(cell_words, 1);
+    if (old >= series_count) return;
+    v.resize(series_count * cell_words, 0);
+    for (size_t s = old; s < series_count; ++s) {
+      for (const Instrument& in : instruments) {
+        if (!in.histogram) continue;
+        v[s * cell_words + in.offset + 2] = std::numeric_limits<int64_t>::max();
+        v[s * cell_words + in.offset + 3] = std::numeric_limits<int64_t>::min();
+      }
+    }
+  }
+
+  // The series for `k`, created when new; the overflow set beyond the limit.
+  Series* find_or_create(const KeyView& k, int64_t port, uint64_t hash) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto range = index.equal_range(hash);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (it->second->matches(k, port)) return it->second;
+    }
+    // series[0] is the overflow set, so series.size() - 1 sets are regular.
+    if (series.size() - 1 >= limit) {
+      report_warning("metrics_cardinality",
+                     "more than " + std::to_string(limit) +
+                         " attribute sets for one family of GenAI metrics; further ones are "
+                         "aggregated under otel.metric.overflow=true");
+      return series[0].get();
+    }
+    auto s = make_series(static_cast<uint32_t>(series.size()), k, port, hash, false);
+    Series* raw = s.get();
+    series.push_back(std::move(s));
+    index.emplace(hash, raw);
+    return raw;
+  }
+};
+
+// One thread's cells for one recorder. Written by its thread; read by the collector.
+struct MetricsRecorder::ThreadShard {
+  std::atomic<bool> retired{false};
+  std::atomic<Cell*> heads[2] = {nullptr, nullptr};  // calls, workflows
+
+  // Owner-only lookup: open addressing over (hash → cell).
+  struct Slot {
+    uint64_t hash = 0;
+    Cell* cell = nullptr;
+    bool by_hash = false;  // a key that overflowed: matched by its hash alone
+  };
+  // This thread's cell of each family's overflow set.
+  Cell* overflow[2] = {nullptr, nullptr};
+  std::vector<Slot> tables[2];
+  size_t used[2] = {0, 0};
+
+  ~ThreadShard() {
+    for (auto& head : heads) {
+      for (Cell* c = head.load(relaxed); c;) {
+        Cell* next = c->next;
+        delete c;
+        c = next;
+      }
+    }
+  }
+
+  Cell* find(int f, uint64_t hash, const KeyView& k, int64_t port) const {
+    const std::vector<Slot>& t = tables[f];
+    if (t.empty()) return nullptr;
+    const size_t mask = t.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const Slot& s = t[i];
+      if (!s.cell) return nullptr;
+      if (s.hash == hash && (s.by_hash || s.cell->series->matches(k, port))) return s.cell;
+    }
+  }
+
+  void insert(int f, uint64_t hash, Cell* cell, bool by_hash) {
+    std::vector<Slot>& t = tables[f];
+    if ((used[f] + 1) * 2 > t.size()) {
+      std::vector<Slot> bigger(std::max<size_t>(16, t.size() * 2));
+      const size_t mask = bigger.size() - 1;
+      for (const Slot& s : t) {
+        if (!s.cell) continue;
+        size_t i = s.hash & mask;
+        while (bigger[i].cell) i = (i + 1) & mask;
+        bigger[i] = s;
+      }
+      t.swap(bigger);
+    }
+    const size_t mask = t.size() - 1;
+    size_t i = hash & mask;
+    while (t[i].cell) i = (i + 1) & mask;
+    t[i] = Slot{hash, cell, by_hash};
+    ++used[f];
+  }
+};
+
+namespace {
+
+// This thread's shards, one per recorder it recorded into; marked retired
+// when the thread exits. Recorders are never freed (they belong to SDK states,
+// which are kept for the life of the process), so the pointers stay valid.
+thread_local bool shards_gone = false;
+struct ThreadShards {
+  struct Entry {
+    const MetricsRecorder* recorder;
+    MetricsRecorder::ThreadShard* shard;
+  };
+  std::vector<Entry> entries;
+  ~ThreadShards() {
+    shards_gone = true;
+    for (Entry& e : entries) e.shard->retired.store(true, std::memory_order_release);
+  }
+};
+thread_local ThreadShards thread_shards;
+
+// Which bucket of explicit `bounds` holds `v`: bucket i covers (bounds[i-1],
+// bounds[i]]. A count of the bounds below `v`, without branches: the lists
+// are short (11–14 bounds) and a binary search mispredicts.
+inline size_t bucket_of(const std::vector<int64_t>& bounds, int64_t v) {
+  const int64_t* b = bounds.data();
+  const size_t n = bounds.size();
+  size_t below = 0;
+  for (size_t i = 0; i < n; ++i) below += static_cast<size_t>(b[i] < v);
+  return below;
+}
+
+// Adds `v`; returns its bucket (for the exemplar).
+inline size_t record_histogram(const Instrument& in, std::atomic<int64_t>* w, int64_t v) {
+  std::atomic<int64_t>* h = w + in.offset;
+  add_own(h[0], 1);
+  add_own(h[1], v);
+  if (v < h[2].load(relaxed)) h[2].store(v, relaxed);
+  if (v > h[3].load(relaxed)) h[3].store(v, relaxed);
+  const size_t bucket = bucket_of(in.bounds, v);
+  add_own(h[4 + bucket], 1);
+  return bucket;
+}
+
+void record_sum(const Instrument& in, std::atomic<int64_t>* w, int64_t v) {
+  add_own(w[in.offset], 1);
+  add_own(w[in.offset + 1], v);
+}
+
+uint64_t load_u64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+void offer_exemplar(Series& s, size_t family_slots, size_t slot, uint64_t epoch, int64_t value,
+                    uint64_t time, const SpanContext& ctx) {
+  ExemplarSlot& e = s.exemplars[(epoch & 1) * family_slots + slot];
+  uint64_t tag = e.tag.load(relaxed);
+  if (tag == 2 * epoch || tag == 2 * epoch + 1) return;  // taken this epoch
+  if (!e.tag.compare_exchange_strong(tag, 2 * epoch, std::memory_order_acquire, relaxed)) return;
+  // Release stores: a collector that reads any of these also sees the claim
+  // above, so its second look at the tag notices the rewrite (plain stores on x86).
+  constexpr auto release = std::memory_order_release;
+  e.trace_hi.store(load_u64(ctx.trace_id.bytes.data()), release);
+  e.trace_lo.store(load_u64(ctx.trace_id.bytes.data() + 8), release);
+  e.span.store(load_u64(ctx.span_id.bytes.data()), release);
+  e.time.store(time, release);
+  e.value.store(value, release);
+  e.tag.store(2 * epoch + 1, std::memory_order_release);
+}
+
+// Reads the exemplar of `epoch` from `e`, if one was completed and is still intact.
+bool read_exemplar(const ExemplarSlot& e, uint64_t epoch, double divisor, Exemplar* out) {
+  if (e.tag.load(std::memory_order_acquire) != 2 * epoch + 1) return false;
+  // Acquire loads keep the check of the tag below after every read of the
+  // fields (a fence would do the same, but ThreadSanitizer does not model fences).
+  constexpr auto acquire = std::memory_order_acquire;
+  uint64_t hi = e.trace_hi.load(acquire), lo = e.trace_lo.load(acquire);
+  uint64_t span = e.span.load(acquire), time = e.time.load(acquire);
+  int64_t value = e.value.load(acquire);
+  if (e.tag.load(relaxed) != 2 * epoch + 1) return false;  // rewritten meanwhile
+  std::memcpy(out->trace_id.bytes.data(), &hi, 8);
+  std::memcpy(out->trace_id.bytes.data() + 8, &lo, 8);
+  std::memcpy(out->span_id.bytes.data(), &span, 8);
+  out->time_unix_nano = time;
+  out->value = static_cast<double>(value) / divisor;
+  return true;
+}
+
+// This thread's cell for key `k` of family `fi`, made on its first measurement.
+Cell* new_cell(MetricsRecorder::ThreadShard& shard, int fi, MetricsRecorder::Family& f,
+               const KeyView& k, int64_t port, uint64_t hash);
+
+}  // namespace
+
+MetricsRecorder::MetricsRecorder(MetricsSettings settings, std::shared_ptr<const Resource> resource,
+                                 uint64_t start_unix_nano)
+    : settings_(settings),
+      resource_(std::move(resource)),
+      scope_(std::make_shared<InstrumentationScope>(
+          InstrumentationScope{"convtrace", CONVTRACE_VERSION})),
+      start_unix_nano_(start_unix_nano),
+      last_commit_unix_nano_(start_unix_nano) {
+  const double s = static_cast<double>(kNanosPerSecond);
+  const double usd = static_cast<double>(kPicoPerUsd);
+  std::vector<Instrument> calls = {
+      {metric::kOperationDuration, "GenAI operation duration.", "s", true, {}, seconds_bounds(), s},
+      {metric::kTokenUsage, "Number of input and output tokens used.", "{token}", true, "input",
+       token_bounds(), 1},
+      {metric::kTokenUsage, "Number of input and output tokens used.", "{token}", true, "output",
+       token_bounds(), 1},
+      {metric::kTimeToFirstChunk,
+       "Time to receive the first chunk of a streamed response, from the start of the call.",
+       "s",
+       true,
+       {},
+       seconds_bounds(),
+       s},
+      {metric::kCost,
+       "Cost of GenAI calls, from token usage and the price catalog.",
+       "USD",
+       false,
+       {},
+       {},
+       usd},
+  };
+  calls_ = std::make_unique<Family>(std::move(calls), settings_.cardinality_limit);
+  calls_->key_names = {attr::kOperationName, attr::kProviderName, attr::kRequestModel,
+                       attr::kResponseModel, attr::kErrorType,    attr::kServerAddress,
+                       attr::kWorkflowType,  attr::kUserId};
+  std::vector<Instrument> workflows = {
+      {metric::kWorkflowDuration, "Duration of workflow runs.", "s", true, {}, seconds_bounds(), s},
+      {metric::kWorkflowCost,
+       "Cost of workflow runs: every priced call inside.",
+       "USD",
+       true,
+       {},
+       workflow_cost_bounds(),
+       usd},
+  };
+  workflows_ = std::make_unique<Family>(std::move(workflows), settings_.cardinality_limit);
+  workflows_->key_names = {attr::kWorkflowType};
+  for (Family* f : {calls_.get(), workflows_.get()}) {
+    f->series.push_back(f->make_series(0, KeyView{}, 0, 0, /*overflow=*/true));
+  }
+  // In the order collect() takes them.
+  for (std::mutex* mu : {&collect_mu_, &calls_->mu, &workflows_->mu, &shards_mu_}) {
+    fork_guards_.push_back(std::make_unique<MutexForkGuard>(*mu));
+  }
+}
+
+MetricsRecorder::~MetricsRecorder() = default;
+
+namespace {
+
+Cell* new_cell(MetricsRecorder::ThreadShard& shard, int fi, MetricsRecorder::Family& f,
+               const KeyView& k, int64_t port, uint64_t hash) {
+  Series* series = f.find_or_create(k, port, hash);
+  const bool overflow = series->id == 0;
+  Cell* cell = overflow ? shard.overflow[fi] : nullptr;
+  if (!cell) {
+    auto fresh = std::make_unique<Cell>();
+    fresh->series = series;
+    fresh->words.reset(new std::atomic<int64_t>[f.cell_words]);
+    f.init_words(fresh->words.get());
+    cell = fresh.release();
+    cell->next = shard.heads[fi].load(relaxed);
+    // Published for the collector with everything written before it.
+    shard.heads[fi].store(cell, std::memory_order_release);
+    if (overflow) shard.overflow[fi] = cell;
+  }
+  // Keys beyond the limit are remembered too (by hash, so a thread does not
+  // take the mutex for each), up to a bound that keeps the table's memory in
+  // proportion to the limit.
+  if (!overflow || shard.used[fi] < 4 * f.limit) shard.insert(fi, hash, cell, overflow);
+  return cell;
+}
+
+}  // namespace
+
+MetricsRecorder::ThreadShard* MetricsRecorder::shard_for_this_thread() {
+  if (shards_gone) return nullptr;  // thread exit: its thread_locals are gone
+  ThreadShards& mine = thread_shards;
+  for (ThreadShards::Entry& e : mine.entries) {
+    if (e.recorder == this) return e.shard;
+  }
+  auto* shard = new ThreadShard();
+  {
+    std::lock_guard<std::mutex> lock(shards_mu_);
+    shards_.push_back(shard);
+  }
+  mine.entries.push_back({this, shard});
+  return shard;
+}
+
+void MetricsRecorder::record_call(const CallMeasurement& m) noexcept {
+  try {
+    ThreadShard* shard = shard_for_this_thread();
+    if (!shard) return;
+    KeyView k = {m.operation,
+                 m.provider,
+                 m.request_model,
+                 m.response_model,
+                 m.error_type,
+                 m.server_address,
+                 settings_.workflow_type_attribute ? m.workflow_type : std::string_view(),
+                 settings_.user_id_attribute ? m.user_id : std::string_view()};
+    uint64_t h = static_cast<uint64_t>(m.server_port);
+    for (std::string_view s : k) h = mix(h, s);
+    Family& f = *calls_;
+    Cell* cell = shard->find(0, h, k, m.server_port);
+    if (!cell) cell = new_cell(*shard, 0, f, k, m.server_port, h);
+    std::atomic<int64_t>* w = cell->words.get();
+    const std::vector<Instrument>& in = f.instruments;
+    const bool exemplars = m.sampled && settings_.exemplars;
+    const uint64_t epoch = exemplars ? epoch_.load(relaxed) : 0;
+    auto offer = [&](const Instrument& i, size_t bucket, int64_t v) {
+      if (exemplars) {
+        offer_exemplar(*cell->series, f.slots, i.slot + bucket, epoch, v, m.end_unix_nano,
+                       *m.sampled);
+      }
+    };
+    offer(in[0], record_histogram(in[0], w, m.duration_ns), m.duration_ns);
+    if (m.has_input) offer(in[1], record_histogram(in[1], w, m.input_tokens), m.input_tokens);
+    if (m.has_output) offer(in[2], record_histogram(in[2], w, m.output_tokens), m.output_tokens);
+    if (m.first_chunk_ns >= 0) {
+      offer(in[3], record_histogram(in[3], w, m.first_chunk_ns), m.first_chunk_ns);
+    }
+    if (m.priced) {
+      record_sum(in[4], w, m.cost_pico);
+      offer(in[4], 0, m.cost_pico);
+    }
+  } catch (...) {
+    // Out of memory creating a series: the measurement is lost, the call is not.
+  }
+}
+
+void MetricsRecorder::record_workflow(const WorkflowMeasurement& m) noexcept {
+  try {
+    ThreadShard* shard = shard_for_this_thread();
+    if (!shard) return;
+    KeyView k{};
+    k[0] = m.workflow_type;
+    uint64_t h = mix(0, m.workflow_type);
+    Family& f = *workflows_;
+    Cell* cell = shard->find(1, h, k, 0);
+    if (!cell) cell = new_cell(*shard, 1, f, k, 0, h);
+    std::atomic<int64_t>* w = cell->words.get();
+    const size_t buckets[2] = {record_histogram(f.instruments[0], w, m.duration_ns),
+                               record_histogram(f.instruments[1], w, m.cost_pico)};
+    if (m.sampled && settings_.exemplars) {
+      const uint64_t epoch = epoch_.load(relaxed);
+      for (size_t i = 0; i < 2; ++i) {
+        int64_t v = i == 0 ? m.duration_ns : m.cost_pico;
+        offer_exemplar(*cell->series, f.slots, f.instruments[i].slot + buckets[i], epoch, v,
+                       m.end_unix_nano, *m.sampled);
+      }
+    }
+  } catch (...) {
+  }
+}
+
+MetricsBatch MetricsRecorder::collect(uint64_t now) {
+  std::lock_guard<std::mutex> collect_lock(collect_mu_);
+  // Measurements from here on leave exemplars in the other half of the slots.
+  const uint64_t epoch = epoch_.fetch_add(1, std::memory_order_acq_rel);
+  const bool delta = settings_.temporality == Temporality::delta;
+  const uint64_t start = delta ? last_commit_unix_nano_ : start_unix_nano_;
+
+  Family* families[2] = {calls_.get(), workflows_.get()};
+  std::vector<std::vector<Series*>> series(2);
+  for (int fi = 0; fi < 2; ++fi) {
+    std::lock_guard<std::mutex> lock(families[fi]->mu);
+    for (auto& s : families[fi]->series) series[fi].push_back(s.get());
+  }
+
+  std::vector<std::vector<int64_t>> totals(2);
+  for (int fi = 0; fi < 2; ++fi) {
+    Family& f = *families[fi];
+    f.grow_totals(f.retired, series[fi].size());
+    totals[fi] = f.retired;
+  }
+  {
+    std::lock_guard<std::mutex> lock(shards_mu_);
+    for (size_t i = 0; i < shards_.size();) {
+      ThreadShard* shard = shards_[i];
+      const bool retired = shard->retired.load(std::memory_order_acquire);
+      for (int fi = 0; fi < 2; ++fi) {
+        Family& f = *families[fi];
+        for (Cell* c = shard->heads[fi].load(std::memory_order_acquire); c; c = c->next) {
+          const size_t base = c->series->id * f.cell_words;
+          const std::atomic<int64_t>* w = c->words.get();
+          auto load = [w](size_t o) { return w[o].load(relaxed); };
+          f.fold(load, totals[fi].data() + base);
+          // A retired thread writes no more: its cells join the kept totals.
+          if (retired) f.fold(load, f.retired.data() + base);
+        }
+      }
+      if (retired) {
+        delete shard;
+        shards_[i] = shards_.back();
+        shards_.pop_back();
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  MetricsBatch batch;
+  batch.resource = resource_;
+  batch.scope = scope_;
+  for (int fi = 0; fi < 2; ++fi) {
+    Family& f = *families[fi];
+    f.grow_totals(f.last, series[fi].size());
+    f.pending = totals[fi];
+    for (size_t ii = 0; ii < f.instruments.size(); ++ii) {
+      const Instrument& in = f.instruments[ii];
+      // Token usage input and output are one metric with two points per set.
+      MetricData* md = nullptr;
+      for (MetricData& existing : batch.metrics) {
+        if (existing.name == in.name) md = &existing;
+      }
+      if (!md) {
+        batch.metrics.emplace_back();
+        md = &batch.metrics.back();
+        md->name = in.name;
+        md->description = in.description;
+        md->unit = in.unit;
+        md->type = in.histogram ? MetricData::Type::histogram : MetricData::Type::sum;
+        md->temporality = settings_.temporality;
+        md->monotonic = true;
+        for (int64_t b : in.bounds)
+          md->explicit_bounds.push_back(static_cast<double>(b) / in.divisor);
+      }
+      for (Series* s : series[fi]) {
+        const int64_t* t = totals[fi].data() + s->id * f.cell_words + in.offset;
+        const int64_t* l = f.last.data() + s->id * f.cell_words + in.offset;
+        const int64_t count = delta ? t[0] - l[0] : t[0];
+        if (count <= 0) continue;
+        std::vector<Attribute> attributes = s->attributes;
+        if (!in.token_type.empty()) {
+          attributes.push_back(
+              Attribute{std::string(attr::kTokenType), std::string(in.token_type)});
+        }
+        std::vector<Exemplar> exemplars;
+        if (settings_.exemplars) {
+          for (size_t k = 0; k < in.slots(); ++k) {
+            Exemplar e;
+            if (read_exemplar(s->exemplars[(epoch & 1) * f.slots + in.slot + k], epoch, in.divisor,
+                              &e)) {
+              exemplars.push_back(e);
+            }
+          }
+        }
+        const int64_t sum = delta ? t[1] - l[1] : t[1];
+        if (in.histogram) {
+          HistogramPoint p;
+          p.attributes = std::move(attributes);
+          p.start_time_unix_nano = start;
+          p.time_unix_nano = now;
+          p.count = static_cast<uint64_t>(count);
+          p.sum = static_cast<double>(sum) / in.divisor;
+          for (size_t b = 0; b <= in.bounds.size(); ++b) {
+            p.bucket_counts.push_back(
+                static_cast<uint64_t>(delta ? t[4 + b] - l[4 + b] : t[4 + b]));
+          }
+          if (!delta) {
+            p.min = static_cast<double>(t[2]) / in.divisor;
+            p.max = static_cast<double>(t[3]) / in.divisor;
+          }
+          p.exemplars = std::move(exemplars);
+          md->histogram_points.push_back(std::move(p));
+        } else {
+          SumPoint p;
+          p.attributes = std::move(attributes);
+          p.start_time_unix_nano = start;
+          p.time_unix_nano = now;
+          p.value = static_cast<double>(sum) / in.divisor;
+          p.exemplars = std::move(exemplars);
+          md->sum_points.push_back(std::move(p));
+        }
+      }
+    }
+  }
+  batch.metrics.erase(std::remove_if(batch.metrics.begin(), batch.metrics.end(),
+                                     [](const MetricData& m) {
+                                       return m.histogram_points.empty() && m.sum_points.empty();
+                                     }),
+                      batch.metrics.end());
+  pending_time_ = now;
+  return batch;
+}
+
+void MetricsRecorder::commit() {
+  std::lock_guard<std::mutex> lock(collect_mu_);
+  for (Family* f : {calls_.get(), workflows_.get()}) {
+    if (f->pending.size() > f->last.size())
+      f->grow_totals(f->last, f->pending.size() / f->cell_words);
+    f->last = f->pending;
+  }
+  last_commit_unix_nano_ = pending_time_;
+}
+
+}  // namespace convtrace
