@@ -158,7 +158,7 @@ TEST_F(ProcessorTest, CostGoesIntoTheWorkflowAndTurnTotals) {
     EXPECT_EQ(s.integer("gen_ai.conversation.turn"), 1) << s.name;
   }
   const std::vector<SpanData>& native_spans = native.spans();
-  const SpanData* wf = only(native_spans, "workflow rag");
+  const SpanData* wf = only(native_spans, "invoke_workflow rag");
   ASSERT_NE(wf, nullptr);
   EXPECT_EQ(int_attr(*wf, "workflow.total_cost_pico_usd"), expected);
   EXPECT_EQ(int_attr(*wf, "workflow.llm_calls"), 2);
