@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -33,6 +36,48 @@ struct CollectOptions {
   bool max_connections_given = false;
   size_t max_connections_per_client = 256;
   std::string pricing;
+  std::string retention;
+};
+
+// Prunes what is older than the retention at start and then every hour, on a
+// connection of its own (so that storing goes on meanwhile) until stopped.
+class Retention {
+ public:
+  Retention(std::unique_ptr<Store> store, int64_t days)
+      : store_(std::move(store)), days_(days), thread_([this] { loop(); }) {}
+  ~Retention() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      auto result = store_->prune(keep_days_cutoff(days_));
+      if (!result) {
+        std::cerr << "convtrace collect: retention: " << result.error().message << std::endl;
+      } else if (result->spans > 0) {
+        std::cerr << "convtrace collect: retention removed " << result->spans
+                  << " span(s) that started before " << format_time(result->before_unix_nano)
+                  << " UTC" << std::endl;
+      }
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::hours(1), [this] { return stop_; });
+    }
+  }
+
+  std::unique_ptr<Store> store_;
+  int64_t days_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;   // guarded by mu_
+  std::thread thread_;  // last: starts once the rest is set
 };
 
 // File descriptors beyond the connections: the store, the refused
@@ -127,11 +172,25 @@ void run(const CollectOptions& opt) {
   fit_descriptors(opt, &options.max_connections);
   options.max_connections_per_client = opt.max_connections_per_client;
 
+  std::optional<int64_t> retention_days;
+  if (!opt.retention.empty()) {
+    retention_days = parse_days(opt.retention);
+    if (!retention_days) {
+      fail(kCommand, "--retention '" + opt.retention + "' is not a number of days like 30d",
+           kExitBadInput);
+    }
+  }
   // Received spans with tokens but no cost of their own are priced at ingest.
   StoreOptions store_options;
   store_options.pricing = std::make_shared<const Pricing>(load_pricing(kCommand, opt.pricing));
   auto store = Store::open(opt.db, store_options);
   if (!store) fail(kCommand, store.error().message, kExitBadInput);
+  std::unique_ptr<Store> pruner;
+  if (retention_days) {
+    auto second = Store::open(opt.db);
+    if (!second) fail(kCommand, second.error().message, kExitBadInput);
+    pruner = std::move(*second);
+  }
 
   // SIGINT/SIGTERM are taken by sigwait below, never by a handler: block them
   // before any thread starts so every server thread inherits the mask.
@@ -166,15 +225,19 @@ void run(const CollectOptions& opt) {
               << grpc_server->port() << std::endl;
   }
 #endif
-  std::cerr << "convtrace collect: writing to " << opt.db
-            << (options.token.empty() ? "" : " (bearer token required)") << "; Ctrl-C to stop"
-            << std::endl;
+  std::cerr << "convtrace collect: writing to " << (*store)->location()
+            << (options.token.empty() ? "" : " (bearer token required)");
+  if (retention_days) std::cerr << "; keeping " << *retention_days << " day(s)";
+  std::cerr << "; Ctrl-C to stop" << std::endl;
+  std::unique_ptr<Retention> retention;
+  if (pruner) retention = std::make_unique<Retention>(std::move(pruner), *retention_days);
 
   int received = 0;
   sigwait(&signals, &received);
   // Stop accepting; requests in flight finish, and each was answered only after
   // its spans were committed, so nothing acknowledged is lost.
   (*server)->stop();
+  retention.reset();
   receiver::ReceiverStats stats = (*server)->stats();
 #ifdef CONVTRACE_WITH_GRPC
   if (grpc_server) {
@@ -211,7 +274,10 @@ void register_collect(CLI::App& app) {
   sub->description(
       "Serves POST /v1/traces (OTLP/HTTP, protobuf or JSON, optionally gzip) and stores the\n"
       "spans, so applications in any language land in the same conversations. A request is\n"
-      "answered 200 only once its spans are committed. Binds loopback unless told otherwise.\n"
+      "answered 200 only once its spans are committed, and 503 with Retry-After while the\n"
+      "store cannot take them (locked, or its PostgreSQL server restarting: collect connects\n"
+      "again by itself). Several collect processes may write one store, SQLite file or\n"
+      "PostgreSQL database. Binds loopback unless told otherwise.\n"
       "Prints 'listening on http://HOST:PORT' once it accepts connections; SIGINT or SIGTERM\n"
       "stops it cleanly (exit 0).\n\n"
       "BAD INPUT\n"
@@ -245,7 +311,9 @@ void register_collect(CLI::App& app) {
       "  convtrace collect --listen 0.0.0.0:4318 --max-connections 4096 "
       "--max-connections-per-client 64\n"
       "  convtrace collect --grpc 127.0.0.1:4317   # also OTLP/gRPC; prints 'listening on "
-      "grpc://HOST:PORT'");
+      "grpc://HOST:PORT'\n"
+      "  PGPASSWORD=... convtrace collect --db postgresql://collector@db.internal/convtrace "
+      "--retention 30d");
   sub->add_option("--listen", opt->listen,
                   "HOST:PORT to listen on (default 127.0.0.1:4318; port 0 picks one)");
   sub->add_option("--grpc", opt->grpc,
@@ -268,6 +336,8 @@ void register_collect(CLI::App& app) {
       ->each([opt](const std::string&) { opt->max_connections_given = true; });
   sub->add_option("--max-connections-per-client", opt->max_connections_per_client,
                   "Connections open at once from one IP address (default 256)");
+  sub->add_option("--retention", opt->retention,
+                  "Keep today and this many days before it (30d): prune at start and every hour");
   add_db_option(*sub, opt->db);
   add_pricing_option(*sub, opt->pricing);
   sub->footer("EXIT STATUS\n  0 stopped by SIGINT/SIGTERM, 2 bad option, store or address");

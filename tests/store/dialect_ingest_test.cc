@@ -1,12 +1,14 @@
-// Spans of other SDKs stored in a real SQLite file: joined into conversations
-// by their session ids, priced with the catalog, their own cost kept, both
-// costs kept when they disagree, and unknown dialects stored as sent.
+// Spans of other SDKs stored in a real SQLite file and a PostgreSQL database:
+// joined into conversations by their session ids, priced with the catalog,
+// their own cost kept, both costs kept when they disagree, and unknown
+// dialects stored as sent; the roll-ups sum them as the spans say.
 #include <gtest/gtest.h>
 
 #include "convtrace/attributes.h"
 #include "convtrace/diagnostics.h"
 #include "convtrace/pricing.h"
 #include "convtrace/store.h"
+#include "store/backends.h"
 #include "store/temp_dir.h"
 
 namespace convtrace {
@@ -39,11 +41,11 @@ int64_t catalog_cost(const std::string& model, const Usage& usage) {
   return cost ? cost->total_pico : -1;
 }
 
-class DialectIngest : public ::testing::Test {
+class DialectIngest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     TEST_reset_warnings();
-    auto opened = Store::open(dir.file("spans.db"));
+    auto opened = Store::open(testing::fresh_location(GetParam(), dir));
     ASSERT_TRUE(opened) << opened.error().message;
     store = std::move(*opened);
   }
@@ -62,7 +64,7 @@ class DialectIngest : public ::testing::Test {
   std::unique_ptr<Store> store;
 };
 
-TEST_F(DialectIngest, OpenInferenceSessionJoinsAConversationAndIsPricedByTheCatalog) {
+TEST_P(DialectIngest, OpenInferenceSessionJoinsAConversationAndIsPricedByTheCatalog) {
   insert(
       {span(1, 1, 100,
             {at(attr::kOpenInferenceSpanKind, "LLM"), at(attr::kOiModelName, "gpt-4o"),
@@ -98,9 +100,31 @@ TEST_F(DialectIngest, OpenInferenceSessionJoinsAConversationAndIsPricedByTheCata
   EXPECT_EQ(by_model.cost_pico_usd, a + b);
   EXPECT_EQ(by_model.unpriced_calls, 0);  // the catalog knows the model
   EXPECT_EQ(by_model.llm_calls, 2);
+  EXPECT_EQ(by_model.conversations, 1);
+  EXPECT_EQ(by_model.input_tokens, 1200 + 19);
+  EXPECT_EQ(by_model.cache_read_tokens, 1024);
+  // The roll-ups and the conversation summary know the session and its user
+  // (the second call names none).
+  auto by_user = store->report({ReportGroup::user, {}});
+  ASSERT_TRUE(by_user) << by_user.error().message;
+  ASSERT_EQ(by_user->size(), 2u);
+  EXPECT_EQ((*by_user)[0].group, std::optional<std::string>("u1"));
+  EXPECT_EQ((*by_user)[0].cost_pico_usd, a);
+  EXPECT_EQ((*by_user)[0].conversations, 1);
+  EXPECT_EQ((*by_user)[1].group, std::nullopt);
+  EXPECT_EQ((*by_user)[1].cost_pico_usd, b);
+  auto listed = store->conversations(ConversationQuery{});
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].conversation_id, "phoenix_sess");
+  EXPECT_EQ((*listed)[0].user_id, "u1");
+  EXPECT_EQ((*listed)[0].cost_pico_usd, a + b);
+  EXPECT_EQ((*listed)[0].turns, 2);
+  EXPECT_EQ((*listed)[0].llm_calls, 2);
+  EXPECT_EQ((*listed)[0].unpriced_calls, 0);
 }
 
-TEST_F(DialectIngest, ASentCostIsKeptAndWinsWhenTheCatalogDisagrees) {
+TEST_P(DialectIngest, ASentCostIsKeptAndWinsWhenTheCatalogDisagrees) {
   insert({span(1, 1, 100,
                {at(attr::kRequestModel, "gpt-4o"), at(attr::kInputTokens, int64_t{1000}),
                 at(attr::kOutputTokens, int64_t{100}), at(attr::kCostGeneric, 0.0035)}),
@@ -119,12 +143,32 @@ TEST_F(DialectIngest, ASentCostIsKeptAndWinsWhenTheCatalogDisagrees) {
                {at(attr::kRequestModel, "gpt-4o"), at(attr::kInputTokens, int64_t{1000}),
                 at(attr::kOutputTokens, int64_t{100}), at(attr::kCostGeneric, 0.01)})});
   total = only_row(ReportGroup::conversation);
-  EXPECT_EQ(total.cost_pico_usd, 3'500'000'000LL * 2 + 250'000'000'000LL + 10'000'000'000LL);
+  const int64_t sum = 3'500'000'000LL * 2 + 250'000'000'000LL + 10'000'000'000LL;
+  EXPECT_EQ(total.cost_pico_usd, sum);
   EXPECT_EQ(total.cost_disagreements, 1);
   EXPECT_EQ(warning_count("cost_disagreement"), 1u);
+  // The roll-ups count the disagreement where the spans do.
+  auto by_model = store->report({ReportGroup::model, {}});
+  ASSERT_TRUE(by_model) << by_model.error().message;
+  ASSERT_EQ(by_model->size(), 2u);
+  EXPECT_EQ((*by_model)[0].group, std::optional<std::string>("in-house-llm"));
+  EXPECT_EQ((*by_model)[0].cost_disagreements, 0);
+  EXPECT_EQ((*by_model)[1].cost_pico_usd, 3'500'000'000LL * 2 + 10'000'000'000LL);
+  EXPECT_EQ((*by_model)[1].cost_disagreements, 1);
+  auto whole = store->report_total({});
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_EQ(whole->cost_pico_usd, sum);
+  EXPECT_EQ(whole->cost_disagreements, 1);
+  // Pruned away, it leaves the roll-ups with the spans.
+  auto pruned = store->prune(1'000'000'000'000'000'000ULL);
+  ASSERT_TRUE(pruned) << pruned.error().message;
+  EXPECT_EQ(pruned->spans, 4);
+  whole = store->report_total({});
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->cost_disagreements, 0);
 }
 
-TEST_F(DialectIngest, ConvtraceSpansKeepTheirExactCostAndAreNotPricedAgain) {
+TEST_P(DialectIngest, ConvtraceSpansKeepTheirExactCostAndAreNotPricedAgain) {
   // A convtrace SDK priced this call with 1-hour cache writes, which the
   // attributes do not show: a re-pricing would differ, and must not happen.
   insert({span(1, 1, 100,
@@ -137,7 +181,7 @@ TEST_F(DialectIngest, ConvtraceSpansKeepTheirExactCostAndAreNotPricedAgain) {
   EXPECT_EQ(row.cost_disagreements, 0);
 }
 
-TEST_F(DialectIngest, CachedTokenRulesPerDialect) {
+TEST_P(DialectIngest, CachedTokenRulesPerDialect) {
   // The same call — 1000 input of which 600 cached, 200 output of which 50
   // reasoning — as three dialects count it.
   insert(
@@ -176,7 +220,7 @@ TEST_F(DialectIngest, CachedTokenRulesPerDialect) {
   EXPECT_EQ(view->input_tokens, 3000);  // never counted twice
 }
 
-TEST_F(DialectIngest, VercelOuterSpansDoNotCountTwice) {
+TEST_P(DialectIngest, VercelOuterSpansDoNotCountTwice) {
   insert({span(1, 1, 100,
                {at(attr::kAiOperationId, "ai.generateText"), at(attr::kAiModelId, "gpt-4o"),
                 at(attr::kAiPromptTokens, int64_t{38}), at(attr::kAiCompletionTokens, int64_t{20}),
@@ -195,7 +239,7 @@ TEST_F(DialectIngest, VercelOuterSpansDoNotCountTwice) {
   EXPECT_EQ(row.cost_pico_usd, 2 * (19 * 2'500'000 + 10 * 10'000'000));
 }
 
-TEST_F(DialectIngest, UnknownDialectIsStoredAsSentAndCounted) {
+TEST_P(DialectIngest, UnknownDialectIsStoredAsSentAndCounted) {
   SpanData s = span(1, 1, 100,
                     {at("acme.llm.prompt_tokens", int64_t{12}), at("acme.llm.model", "gpt-4o"),
                      at(attr::kConversationId, "acme")});
@@ -211,7 +255,7 @@ TEST_F(DialectIngest, UnknownDialectIsStoredAsSentAndCounted) {
   EXPECT_EQ(*find_int((*trace)[0].attributes, "acme.llm.prompt_tokens"), 12);
 }
 
-TEST_F(DialectIngest, BadValuesAreCountedAndTheRestIsKept) {
+TEST_P(DialectIngest, BadValuesAreCountedAndTheRestIsKept) {
   insert({span(1, 1, 100,
                {at(attr::kRequestModel, "gpt-4o"), at(attr::kInputTokens, int64_t{-5}),
                 at(attr::kOutputTokens, int64_t{10}), at(attr::kConversationId, "bad")})});
@@ -222,28 +266,31 @@ TEST_F(DialectIngest, BadValuesAreCountedAndTheRestIsKept) {
   EXPECT_EQ(view->turns[0].spans[0].output_tokens, 10);
 }
 
-TEST(DialectIngestPricing, TheStoresCatalogPricesReceivedSpans) {
-  TempDir dir;
+TEST_P(DialectIngest, TheStoresCatalogPricesReceivedSpans) {
   auto pricing = std::make_shared<Pricing>();
   pricing->set("house-model", 1.00, 2.00);
   StoreOptions options;
   options.pricing = pricing;
-  auto store = Store::open(dir.file("priced.db"), options);
-  ASSERT_TRUE(store) << store.error().message;
-  ASSERT_FALSE((*store)->insert(std::vector<SpanData>{
+  auto priced = Store::open(testing::fresh_location(GetParam(), dir), options);
+  ASSERT_TRUE(priced) << priced.error().message;
+  store = std::move(*priced);
+  ASSERT_FALSE(store->insert(std::vector<SpanData>{
       span(1, 1, 100,
            {at(attr::kRequestModel, "house-model"), at(attr::kInputTokens, int64_t{1000}),
             at(attr::kOutputTokens, int64_t{500})}),
       span(2, 2, 200,
            {at(attr::kRequestModel, "gpt-4o"), at(attr::kInputTokens, int64_t{1000}),
             at(attr::kOutputTokens, int64_t{500})})}));
-  auto rows = (*store)->report({ReportGroup::model, {}});
+  auto rows = store->report({ReportGroup::model, {}});
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_EQ((*rows)[0].group, std::optional<std::string>("house-model"));
   EXPECT_EQ((*rows)[0].cost_pico_usd, 1000 * 1'000'000 + 500 * 2'000'000);
   EXPECT_EQ((*rows)[1].unpriced_calls, 1);  // this catalog has no gpt-4o
 }
+
+INSTANTIATE_TEST_SUITE_P(, DialectIngest, ::testing::Values("sqlite", "postgresql"),
+                         testing::backend_name);
 
 }  // namespace
 }  // namespace convtrace
