@@ -35,7 +35,7 @@ install(FILES ${PROJECT_BINARY_DIR}/convtraceConfig.cmake ${PROJECT_BINARY_DIR}/
 if(BUILD_SHARED_LIBS)
   set(CONVTRACE_PC_STATIC_LIBS "")
 else()
-  set(CONVTRACE_PC_STATIC_LIBS "-lsimdjson -lcurl -lsqlite3 -lcpp-httplib -lpq -lz")
+  set(CONVTRACE_PC_STATIC_LIBS "-lsimdjson -lcurl -lsqlite3 -lpq -lz")
   if(CONVTRACE_WITH_GRPC)
     string(APPEND CONVTRACE_PC_STATIC_LIBS " -lgrpc++ -lgrpc -lgpr")
   endif()
