@@ -206,11 +206,14 @@ constexpr bool keys_distinct() {
 }
 static_assert(keys_distinct(), "a key is listed once");
 
-const KeyInfo* find_key(std::string_view key) noexcept {
+// The comparisons, for a key that passed the hash bit; kept out of line so
+// that refusing a key (the common case) saves no registers.
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+const KeyInfo*
+compare_keys(std::string_view key) noexcept {
   const size_t n = key.size();
-  if (n < 2 || n > kMaxKeyLength || !(kIndex.hashes[n] & hash_bit(key))) {
-    return nullptr;
-  }
   for (size_t i = kIndex.start[n]; i < kIndex.start[n + 1]; ++i) {
     const KeyInfo& k = kIndex.keys[i];
     // The last bytes differ between most keys of one length ("…_tokens" vs "…_id").
@@ -220,6 +223,12 @@ const KeyInfo* find_key(std::string_view key) noexcept {
     }
   }
   return nullptr;
+}
+
+const KeyInfo* find_key(std::string_view key) noexcept {
+  const size_t n = key.size();
+  if (n < 2 || n > kMaxKeyLength || !(kIndex.hashes[n] & hash_bit(key))) return nullptr;
+  return compare_keys(key);
 }
 
 // --- Values ---------------------------------------------------------------------
