@@ -1,5 +1,8 @@
 // `convtrace report --by user|model|workflow-type|conversation|day`: cost and tokens by group.
+#include <cctype>
 #include <iostream>
+
+#include "records.h"
 
 #include "progress.h"
 #include "store_common.h"
@@ -17,23 +20,13 @@ struct ReportOptions {
   ListingOptions listing;
 };
 
-std::string row_json(const ReportRow& r) {
-  return "{\"group\":" + (r.group ? json_string(*r.group) : std::string("null")) +
-         ",\"cost_pico_usd\":" + std::to_string(r.cost_pico_usd) +
-         ",\"cost_usd\":" + usd_json(r.cost_pico_usd) +
-         ",\"llm_calls\":" + std::to_string(r.llm_calls) +
-         ",\"unpriced_calls\":" + std::to_string(r.unpriced_calls) +
-         ",\"input_tokens\":" + std::to_string(r.input_tokens) +
-         ",\"output_tokens\":" + std::to_string(r.output_tokens) +
-         ",\"cache_read_tokens\":" + std::to_string(r.cache_read_tokens) +
-         ",\"cache_write_tokens\":" + std::to_string(r.cache_write_tokens) +
-         ",\"reasoning_tokens\":" + std::to_string(r.reasoning_tokens) +
-         ",\"conversations\":" + std::to_string(r.conversations) +
-         ",\"workflow_runs\":" + std::to_string(r.workflow_runs) +
-         ",\"errors\":" + std::to_string(r.errors) + ",\"spans\":" + std::to_string(r.spans) +
-         ",\"avg_cost_per_conversation_usd\":" +
-         average_usd_json(r.cost_pico_usd, r.conversations) +
-         ",\"avg_cost_per_run_usd\":" + average_usd_json(r.cost_pico_usd, r.workflow_runs) + "}";
+// The grouping column's name, after --by ("workflow_type" for workflow-type).
+std::string group_column(ReportGroup by) {
+  std::string name(to_string(by));
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
 }
 
 void run(const ReportOptions& opt) {
@@ -62,31 +55,17 @@ void run(const ReportOptions& opt) {
   Progress progress(kCommand);
   if (format != Format::table) {
     // Streamed: any number of groups in bounded memory.
-    int64_t n = 0;
-    if (format == Format::json) std::cout << '[';
-    if (format == Format::csv) {
-      std::cout << "group,cost_pico_usd,cost_usd,llm_calls,unpriced_calls,input_tokens,"
-                   "output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,"
-                   "conversations,workflow_runs,errors\n";
-    }
+    const std::string column = group_column(query.by);
+    RecordPrinter printer(format, report_record(ReportRow{}, column));
     Error e = store->report(query, [&](const ReportRow& r) {
-      if (show > 0 && n == show) return false;
+      if (show > 0 && printer.count() == show) return false;
       progress.stop();
-      if (format == Format::json) {
-        std::cout << (n ? "," : "") << row_json(r);
-      } else {
-        std::cout << csv_field(r.group.value_or("")) << ',' << r.cost_pico_usd << ','
-                  << usd_json(r.cost_pico_usd) << ',' << r.llm_calls << ',' << r.unpriced_calls
-                  << ',' << r.input_tokens << ',' << r.output_tokens << ',' << r.cache_read_tokens
-                  << ',' << r.cache_write_tokens << ',' << r.reasoning_tokens << ','
-                  << r.conversations << ',' << r.workflow_runs << ',' << r.errors << '\n';
-      }
-      ++n;
+      printer.print(report_record(r, column));
       return true;
     });
     progress.stop();
     if (e) fail(kCommand, e.message, kExitBadInput);
-    if (format == Format::json) std::cout << "]\n";
+    printer.finish();
     return;
   }
 
@@ -102,9 +81,10 @@ void run(const ReportOptions& opt) {
     return;
   }
   bool per_run = query.by == ReportGroup::workflow_type;
-  Table table({std::string(to_string(query.by)), "COST USD", "LLM CALLS", "INPUT TOK", "OUTPUT TOK",
-               "CONVERSATIONS", per_run ? "RUNS" : "ERRORS",
-               per_run ? "AVG/RUN USD" : "AVG/CONVERSATION USD"});
+  std::string column = group_column(query.by);
+  for (char& c : column) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  Table table({column, "COST USD", "LLM CALLS", "INPUT TOK", "OUTPUT TOK", "CONVERSATIONS",
+               per_run ? "RUNS" : "ERRORS", per_run ? "AVG/RUN USD" : "AVG/CONVERSATION USD"});
   for (const ReportRow& r : *rows) {
     std::string avg = per_run ? average_usd_json(r.cost_pico_usd, r.workflow_runs)
                               : average_usd_json(r.cost_pico_usd, r.conversations);

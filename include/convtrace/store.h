@@ -87,6 +87,11 @@ struct StoreFilter {
   std::optional<uint64_t> until_unix_nano;
   std::optional<std::string> user_id;
   std::optional<std::string> workflow_type;
+  // The model of a call (response model, else request model). Reports only —
+  // the listings of conversations and workflow runs refuse it (invalid_argument);
+  // a report's cost, calls and tokens are then that model's, while its
+  // conversations and workflow_runs count as without the filter.
+  std::optional<std::string> model;
 };
 
 // Which rows of a listing: `limit` rows (0: all) after skipping `offset`.
@@ -175,7 +180,12 @@ struct SpanView {
   std::optional<int64_t> reasoning_tokens;
   std::optional<int64_t> cost_pico_usd;
   std::string error;  // error.type, else the status description; empty when fine
+  // What went wrong in words: the status description, else the message of the
+  // last exception event ("upstream timeout after 30s"); empty when none.
+  std::string error_message;
   StatusCode status = StatusCode::unset;
+  // The span's events (exceptions among them), in recorded order.
+  std::vector<SpanEvent> events;
   std::optional<std::string> input_messages;   // gen_ai.input.messages, when captured
   std::optional<std::string> output_messages;  // gen_ai.output.messages, when captured
 };

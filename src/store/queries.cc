@@ -193,7 +193,7 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
       << " AS r_conversations, SUM(runs) AS r_runs FROM (";
   bool any = false;
   const char* convs = g.rollup ? store::kCounterColumns[g.conv_counter] : nullptr;
-  if (t.rollup && (f.user_id || f.workflow_type)) {
+  if (t.rollup && (f.user_id || f.workflow_type || f.model)) {
     // Filtered: the roll-up of every dimension at once, by its indexes.
     any = true;
     sql << "SELECT " << g.rollup << kRollupSums << convs << " AS convs, " << g.run_counter
@@ -202,6 +202,7 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
     if (t.day_hi) sql << " AND day < " << Value::of(*t.day_hi);
     if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
     if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+    if (f.model) sql << " AND model = " << Value::text(*f.model);
   } else if (t.rollup) {
     // Unfiltered: one dimension's sums (the total: the models', which cover
     // every span once).
@@ -245,6 +246,7 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
     }
     if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
     if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+    if (f.model) sql << " AND model = " << Value::text(*f.model);
   }
   sql << ") AS t GROUP BY g";
   ReportSort key = sort.value_or(by == ReportGroup::day ? ReportSort::group : ReportSort::cost);
@@ -494,16 +496,29 @@ Expected<ReportRow> Store::report_total(const StoreFilter& filter) const {
 
 // --- One conversation -------------------------------------------------------------
 
+// The exception.message of the last exception event, else "".
+static std::string last_exception_message(const std::vector<SpanEvent>& events) {
+  for (auto e = events.rbegin(); e != events.rend(); ++e) {
+    if (e->name != attr::kExceptionEventName) continue;
+    for (const Attribute& a : e->attributes) {
+      if (a.key == attr::kExceptionMessage) return store::typed_value_text(a.value);
+    }
+  }
+  return "";
+}
+
 Expected<ConversationView> Store::conversation(std::string_view id) const {
   try {
     std::string conv(id);
     std::vector<SpanRow> rows;
     std::map<int64_t, std::pair<std::string, std::string>> content;  // span row → (input, output)
+    std::map<int64_t, std::pair<std::string, std::vector<SpanEvent>>> told;  // → (status, events)
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
       Sql sql;
       sql << "SELECT " << kRowColumns
-          << ", attributes FROM spans WHERE trace_id IN (SELECT trace_id FROM spans WHERE "
+          << ", attributes, status_message, events FROM spans WHERE trace_id IN (SELECT trace_id "
+             "FROM spans WHERE "
              "conversation_id = "
           << Value::text(conv)
           << ") AND (conversation_id IS NULL OR conversation_id = " << Value::text(conv)
@@ -527,6 +542,17 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
             if (input || a.key == attr::kOutputMessages) {
               auto& slot = content[row.id];
               (input ? slot.first : slot.second) = store::typed_value_text(a.value);
+            }
+          }
+          std::string message = r.text(25);
+          std::string events = r.is_null(26) ? std::string() : r.blob(26);
+          if (!message.empty() || !events.empty()) {
+            auto& slot = told[row.id];
+            slot.first = std::move(message);
+            if (Error e = store::unpack_events(events, &slot.second)) {
+              damaged = Error{
+                  e.code, "span " + row.span_id + " of trace " + row.trace_id + ": " + e.message};
+              return false;
             }
           }
           return true;
@@ -645,6 +671,12 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
         sv.cost_pico_usd = r->cost;
         sv.error = r->error;
         sv.status = r->status;
+        auto t = told.find(r->id);
+        if (t != told.end()) {
+          sv.error_message = t->second.first;
+          sv.events = std::move(t->second.second);
+          if (sv.error_message.empty()) sv.error_message = last_exception_message(sv.events);
+        }
         auto c = content.find(r->id);
         if (c != content.end()) {
           if (!c->second.first.empty()) sv.input_messages = c->second.first;
@@ -681,6 +713,9 @@ Error Store::conversations(const ConversationQuery& query,
     if (query.filter.workflow_type) {
       return Error{Error::invalid_argument,
                    "conversations are not filtered by workflow type (see workflows)"};
+    }
+    if (query.filter.model) {
+      return Error{Error::invalid_argument, "conversations are not filtered by model (see report)"};
     }
     Sql sql;
     sql << "SELECT conversation_id, user_id, first_start_ns, last_end_ns, turns, spans, "
@@ -739,6 +774,9 @@ Expected<std::vector<ConversationSummary>> Store::conversations(
 Error Store::workflows(const WorkflowQuery& query, const RowSink<WorkflowRun>& sink) const {
   try {
     const StoreFilter& f = query.filter;
+    if (f.model) {
+      return Error{Error::invalid_argument, "workflow runs are not filtered by model (see report)"};
+    }
     SortColumn key = workflow_sort_column(query.sort);
     bool desc = query.descending.value_or(!key.text);
     // The order, with the columns that break ties. The runs are read a chunk

@@ -166,6 +166,49 @@ TEST_P(Backends, ReportsEqualTheSpansTheySumUnderEveryFilter) {
   expect_conversations(*store, spans);
 }
 
+// A model filter (the UI's spend over time by model): each model's days sum
+// to that model's row, over roll-ups and over the spans of partial days.
+TEST_P(Backends, AModelFilterGivesThatModelsShareOfEveryDay) {
+  auto store = open(location());
+  ASSERT_TRUE(store);
+  std::vector<SpanData> spans = testing::synthetic_spans(60);
+  insert(*store, spans, 37);
+  StoreFilter edges;
+  edges.since_unix_nano = kMarch1 + kDay / 2 + 17 * kSecond;
+  edges.until_unix_nano = kMarch1 + 2 * kDay + 5 * 3600 * kSecond;
+  for (const StoreFilter& range : {StoreFilter{}, edges}) {
+    auto models = store->report(ReportQuery{ReportGroup::model, range});
+    ASSERT_TRUE(models) << models.error().message;
+    ASSERT_GE(models->size(), 3u);
+    int64_t all_days = 0;
+    for (const ReportRow& m : *models) {
+      StoreFilter f = range;
+      f.model = m.group.value_or("");
+      auto days = store->report(ReportQuery{ReportGroup::day, f});
+      ASSERT_TRUE(days) << days.error().message;
+      int64_t cost = 0, input = 0, calls = 0;
+      for (const ReportRow& d : *days) {
+        cost += d.cost_pico_usd;
+        input += d.input_tokens;
+        calls += d.llm_calls;
+      }
+      EXPECT_EQ(cost, m.cost_pico_usd) << f.model.value();
+      EXPECT_EQ(input, m.input_tokens) << f.model.value();
+      EXPECT_EQ(calls, m.llm_calls) << f.model.value();
+      all_days += cost;
+    }
+    EXPECT_EQ(all_days, store->report_total(range)->cost_pico_usd);
+  }
+  StoreFilter by_model;
+  by_model.model = "gpt-4o";
+  ConversationQuery conversations;
+  conversations.filter = by_model;
+  EXPECT_EQ(store->conversations(conversations).error().code, Error::invalid_argument);
+  WorkflowQuery runs;
+  runs.filter = by_model;
+  EXPECT_EQ(store->workflows(runs).error().code, Error::invalid_argument);
+}
+
 TEST_P(Backends, ListingsSortAndPageConsistently) {
   auto store = open(location());
   ASSERT_TRUE(store);
