@@ -1,9 +1,11 @@
 // `convtrace report --by user|model|workflow-type|conversation|day`: cost and tokens by group.
 #include <cctype>
+#include <fstream>
 #include <iostream>
 
 #include "records.h"
 
+#include "html_report.h"
 #include "progress.h"
 #include "store_common.h"
 
@@ -16,9 +18,25 @@ struct ReportOptions {
   std::string by = "user";
   std::string since, until, user, workflow_type;
   std::string db;
+  std::string html;
   OutputOptions out;
   ListingOptions listing;
 };
+
+// --html FILE: the UI's pages for the range as one self-contained file.
+void write_html(const ReportOptions& opt) {
+  if (!opt.since.empty()) parse_time_or_fail(kCommand, "--since", opt.since);
+  if (!opt.until.empty()) parse_time_or_fail(kCommand, "--until", opt.until);
+  auto store = open_store_for_reading(kCommand, opt.db);
+  auto page = html_report(*store, HtmlReportRange{opt.since, opt.until});
+  if (!page) fail(kCommand, page.error().message, kExitBadInput);
+  std::ofstream file(opt.html, std::ios::binary | std::ios::trunc);
+  file << *page;
+  file.close();
+  if (!file) fail(kCommand, "cannot write " + opt.html, kExitBadInput);
+  std::cerr << "convtrace report: wrote " << opt.html << " (" << (page->size() + 1023) / 1024
+            << " KiB; opens from disk, no network)\n";
+}
 
 // The grouping column's name, after --by ("workflow_type" for workflow-type).
 std::string group_column(ReportGroup by) {
@@ -30,6 +48,7 @@ std::string group_column(ReportGroup by) {
 }
 
 void run(const ReportOptions& opt) {
+  if (!opt.html.empty()) return write_html(opt);
   auto group = parse_report_group(opt.by);
   if (!group) fail(kCommand, group.error().message, kExitBadInput);
   ReportQuery query;
@@ -125,7 +144,8 @@ void register_report(CLI::App& app) {
       "  convtrace report --by workflow-type          # average cost per run\n"
       "  convtrace report --by day --json\n"
       "  convtrace report --by user --top 10 --sort conversations\n"
-      "  convtrace report --by model --db postgresql://convtrace@db.internal/convtrace");
+      "  convtrace report --by model --db postgresql://convtrace@db.internal/convtrace\n"
+      "  convtrace report --html march.html --since 2024-03-01 --until 2024-04-01");
   sub->add_option("--by", opt->by,
                   "user | model | workflow-type | conversation | day (default user)");
   sub->add_option("--since", opt->since, "Only spans starting at or after this date/time");
@@ -137,6 +157,12 @@ void register_report(CLI::App& app) {
                       "errors (default cost:desc; --by day: group:asc)");
   add_db_option(*sub, opt->db);
   add_format_options(*sub, opt->out);
+  sub->add_option("--html", opt->html,
+                  "Write the web UI's pages (overview, conversations, workflows, users, models) "
+                  "for --since/--until as one self-contained HTML file that opens from disk, "
+                  "with no server and no network")
+      ->excludes("--json")
+      ->excludes("--csv");
   sub->footer("EXIT STATUS\n  0 success, 1 no store at --db, 2 bad option or unreadable store");
   sub->callback([opt] { run(*opt); });
 }

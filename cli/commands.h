@@ -31,6 +31,7 @@ void register_conversations(CLI::App& app);
 void register_workflows(CLI::App& app);
 void register_collect(CLI::App& app);
 void register_prune(CLI::App& app);
+void register_ui(CLI::App& app);
 
 // Fails the current subcommand: prints "convtrace <command>: <message>" on
 // stderr and exits with `status`.
