@@ -439,11 +439,27 @@ std::string workflow_run(const Store& store, const ApiParams& params) {
   return out + ",\"steps\":" + array_of(steps) + "}";
 }
 
+// The report by user or model, each row with its calls' latency percentiles.
 std::string grouped(const Store& store, const ApiParams& params, ReportGroup by) {
   StoreFilter filter = filter_of(params);
   filter.user_id.reset();
   std::string column(to_string(by));
-  return "{\"rows\":" + array_of(report_records(store, ReportQuery{by, filter}, column)) + "}";
+  std::map<std::string, LatencyRow> latency;
+  for (LatencyRow& l : value_or_throw(store.latency(by, filter))) {
+    latency[l.group.value_or("")] = std::move(l);
+  }
+  std::vector<Record> rows;
+  check(store.report(ReportQuery{by, filter}, [&](const ReportRow& r) {
+    Record record = report_record(r, column);
+    const LatencyRow& l = latency[r.group.value_or("")];
+    record.integer("latency_p50_nano", static_cast<int64_t>(l.p50_nano))
+        .integer("latency_p95_nano", static_cast<int64_t>(l.p95_nano))
+        .integer("latency_p99_nano", static_cast<int64_t>(l.p99_nano))
+        .integer("latency_max_nano", static_cast<int64_t>(l.max_nano));
+    rows.push_back(std::move(record));
+    return true;
+  }));
+  return "{\"rows\":" + array_of(rows) + "}";
 }
 
 std::string live(const Store& store) {

@@ -239,12 +239,20 @@
     ];
   }
 
-  function modelTable(rows, testid) {
+  // Call latency percentiles (the Users and Models pages).
+  function latencyColumns() {
+    const at = (key) => (r) => (r.llm_calls ? duration(r[key]) : '–');
+    return [{ title: 'p50 latency', num: true, cell: at('latency_p50_nano') },
+            { title: 'p95 latency', num: true, cell: at('latency_p95_nano') },
+            { title: 'p99 latency', num: true, cell: at('latency_p99_nano') }];
+  }
+
+  function modelTable(rows, testid, extra) {
     return table([{ title: 'model', cell: (m) => m.model || '(none)' }, { title: 'LLM calls', num: true, cell: (m) => num(m.llm_calls) },
                   { title: 'input tokens', num: true, cell: (m) => num(m.input_tokens) },
                   { title: 'output tokens', num: true, cell: (m) => num(m.output_tokens) },
                   { title: 'errors', num: true, cell: (m) => num(m.errors) },
-                  { title: 'cost', num: true, cell: (m) => usd(m.cost_usd_exact) }], rows, { testid });
+                  { title: 'cost', num: true, cell: (m) => usd(m.cost_usd_exact) }].concat(extra || []), rows, { testid });
   }
 
   async function conversations(params) {
@@ -475,12 +483,12 @@
              { title: 'output tokens', num: true, cell: (u) => num(u.output_tokens) },
              { title: 'errors', num: true, cell: (u) => num(u.errors) },
              { title: 'average per conversation', num: true, cell: (u) => usd(u.avg_cost_per_conversation_usd_exact) },
-             { title: 'cost', num: true, cell: (u) => usd(u.cost_usd_exact) }], d.rows, { testid: 'users' })];
+             { title: 'cost', num: true, cell: (u) => usd(u.cost_usd_exact) }].concat(latencyColumns()), d.rows, { testid: 'users' })];
   }
 
   async function models(params) {
     const d = await api('/api/models', range(params));
-    return [el('h1', { text: 'Models' }), modelTable(d.rows, 'models')];
+    return [el('h1', { text: 'Models' }), modelTable(d.rows, 'models', latencyColumns())];
   }
 
   const VIEWS = { '/overview': overview, '/conversations': conversations, '/conversation': conversation,

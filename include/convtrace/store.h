@@ -161,6 +161,17 @@ struct ReportRow {
   int64_t spans = 0;          // spans in the group
 };
 
+// How long the model calls (spans that recorded usage) of one group took:
+// nearest-rank percentiles of their durations (end - start).
+struct LatencyRow {
+  std::optional<std::string> group;  // nullopt: calls without that attribute
+  int64_t calls = 0;
+  uint64_t p50_nano = 0;
+  uint64_t p95_nano = 0;
+  uint64_t p99_nano = 0;
+  uint64_t max_nano = 0;
+};
+
 // One span of a conversation turn, in tree order.
 struct SpanView {
   std::string trace_id;        // 32 hex digits
@@ -339,6 +350,12 @@ class Store {
   // The sums of report() over every group at once (group: nullopt); its
   // `conversations` and `workflow_runs` are 0 (count them by a grouping).
   Expected<ReportRow> report_total(const StoreFilter& filter) const;
+
+  // Call latency by `by` (user or model; others: invalid_argument) under
+  // `filter`, groups in ascending order. Reads the calls' spans in the range,
+  // not the roll-ups: it takes longer the more calls the range holds, and
+  // holds the durations of one group at a time.
+  Expected<std::vector<LatencyRow>> latency(ReportGroup by, const StoreFilter& filter) const;
 
   // Conversation `id` turn by turn; not_found when no span carries it.
   Expected<ConversationView> conversation(std::string_view id) const;

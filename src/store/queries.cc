@@ -494,6 +494,63 @@ Expected<ReportRow> Store::report_total(const StoreFilter& filter) const {
   }
 }
 
+// --- Latency ----------------------------------------------------------------------
+
+Expected<std::vector<LatencyRow>> Store::latency(ReportGroup by, const StoreFilter& f) const {
+  try {
+    if (by != ReportGroup::user && by != ReportGroup::model) {
+      return Error{Error::invalid_argument, "latency is grouped by user or by model"};
+    }
+    Sql sql;
+    sql << "SELECT " << (by == ReportGroup::user ? "COALESCE(user_id, '')" : "COALESCE(model, '')")
+        << " AS g, end_ns - start_ns AS d FROM spans WHERE (input_tokens IS NOT NULL OR "
+           "output_tokens IS NOT NULL OR cost_pico IS NOT NULL)";
+    if (f.since_unix_nano) sql << " AND start_ns >= " << Value::of(clamp_ns(*f.since_unix_nano));
+    if (f.until_unix_nano) sql << " AND start_ns < " << Value::of(clamp_ns(*f.until_unix_nano));
+    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
+    if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+    if (f.model) sql << " AND model = " << Value::text(*f.model);
+    sql << " ORDER BY g, d";
+    std::vector<LatencyRow> out;
+    std::vector<uint64_t> durations;  // of the group being read, ascending
+    std::string current;
+    auto finish = [&] {
+      if (durations.empty()) return;
+      auto rank = [&](size_t p) {
+        size_t r = (p * durations.size() + 99) / 100;
+        return durations[std::max<size_t>(r, 1) - 1];
+      };
+      LatencyRow row;
+      if (!current.empty()) row.group = current;
+      row.calls = static_cast<int64_t>(durations.size());
+      row.p50_nano = rank(50);
+      row.p95_nano = rank(95);
+      row.p99_nano = rank(99);
+      row.max_nano = durations.back();
+      out.push_back(std::move(row));
+      durations.clear();
+    };
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Error e = store::in_transaction(*impl_->db, false, [&] {
+      return impl_->db->query(sql.text(), sql.params(), [&](const store::Row& r) {
+        std::string g = r.text(0);
+        if (g != current) {
+          finish();
+          current = std::move(g);
+        }
+        int64_t d = r.int64(1);
+        durations.push_back(d > 0 ? static_cast<uint64_t>(d) : 0);
+        return true;
+      });
+    });
+    if (e) return e;
+    finish();
+    return out;
+  } catch (const std::exception& e) {
+    return Error{Error::internal, e.what()};
+  }
+}
+
 // --- One conversation -------------------------------------------------------------
 
 // The exception.message of the last exception event, else "".

@@ -66,9 +66,19 @@ TEST_F(UiApi, ListingsCarryTheCliRecords) {
   EXPECT_EQ(rows, json::parse(cli_json("conversations --sort cost")));
   json runs = json::parse(get("/api/workflow_runs").body)["rows"];
   EXPECT_EQ(runs, json::parse(cli_json("workflows --runs")));
-  EXPECT_EQ(json::parse(get("/api/users").body)["rows"], json::parse(cli_json("report --by user")));
-  EXPECT_EQ(json::parse(get("/api/models").body)["rows"],
-            json::parse(cli_json("report --by model")));
+  for (const char* by : {"user", "model"}) {
+    json rows = json::parse(get(std::string("/api/") + by + "s").body)["rows"];
+    json report = json::parse(cli_json(std::string("report --by ") + by));
+    ASSERT_EQ(rows.size(), report.size()) << by;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      for (auto& [key, value] : report[i].items()) EXPECT_EQ(rows[i][key], value) << by << key;
+      // Latency percentiles of the group's calls, beside the report's figures.
+      if (rows[i]["llm_calls"].get<int64_t>() == 0) continue;
+      EXPECT_GT(rows[i]["latency_p50_nano"].get<int64_t>(), 0) << rows[i];
+      EXPECT_LE(rows[i]["latency_p50_nano"], rows[i]["latency_p95_nano"]);
+      EXPECT_LE(rows[i]["latency_p95_nano"], rows[i]["latency_max_nano"]);
+    }
+  }
   json types = json::parse(get("/api/workflows").body)["types"];
   json cli_types = json::parse(cli_json("workflows"));
   ASSERT_EQ(types.size(), cli_types.size());

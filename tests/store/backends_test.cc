@@ -209,6 +209,41 @@ TEST_P(Backends, AModelFilterGivesThatModelsShareOfEveryDay) {
   EXPECT_EQ(store->workflows(runs).error().code, Error::invalid_argument);
 }
 
+// Latency percentiles by user and by model against the durations of the calls.
+TEST_P(Backends, LatencyPercentilesOfTheCallsOfEachGroup) {
+  auto store = open(location());
+  ASSERT_TRUE(store);
+  std::vector<SpanData> spans = testing::synthetic_spans(60);
+  insert(*store, spans, 37);
+  StoreFilter edges;
+  edges.since_unix_nano = kMarch1 + kDay / 2 + 17 * kSecond;
+  edges.until_unix_nano = kMarch1 + 2 * kDay + 5 * 3600 * kSecond;
+  for (ReportGroup by : {ReportGroup::user, ReportGroup::model}) {
+    for (const StoreFilter& f : {StoreFilter{}, edges}) {
+      std::map<std::string, std::vector<uint64_t>> want;
+      for (const SpanData& s : spans) {
+        testing::RefSpan r = testing::ref_of(s);
+        if (!r.input && !r.output && !r.cost) continue;
+        if (f.since_unix_nano && r.start < *f.since_unix_nano) continue;
+        if (f.until_unix_nano && r.start >= *f.until_unix_nano) continue;
+        want[by == ReportGroup::user ? r.user : r.model].push_back(r.end - r.start);
+      }
+      auto got = store->latency(by, f);
+      ASSERT_TRUE(got) << got.error().message;
+      ASSERT_EQ(got->size(), want.size());
+      for (const LatencyRow& row : *got) {
+        std::vector<uint64_t>& d = want[row.group.value_or("")];
+        std::sort(d.begin(), d.end());
+        ASSERT_EQ(row.calls, static_cast<int64_t>(d.size()));
+        EXPECT_EQ(row.p50_nano, d[(50 * d.size() + 99) / 100 - 1]);
+        EXPECT_EQ(row.p95_nano, d[(95 * d.size() + 99) / 100 - 1]);
+        EXPECT_EQ(row.max_nano, d.back());
+      }
+    }
+  }
+  EXPECT_EQ(store->latency(ReportGroup::day, {}).error().code, Error::invalid_argument);
+}
+
 TEST_P(Backends, ListingsSortAndPageConsistently) {
   auto store = open(location());
   ASSERT_TRUE(store);
