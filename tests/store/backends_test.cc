@@ -27,6 +27,19 @@ class Backends : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(s) << s.error().message;
     return s ? std::move(*s) : nullptr;
   }
+  // A fresh store holding `spans`, stored in batches of 37.
+  std::unique_ptr<Store> open_with(const std::vector<SpanData>& spans) {
+    auto store = open(location());
+    if (store) insert(*store, spans, 37);
+    return store;
+  }
+  // Partial days at both ends of the range: roll-ups and spans.
+  static StoreFilter partial_days() {
+    StoreFilter f;
+    f.since_unix_nano = kMarch1 + kDay / 2 + 17 * kSecond;
+    f.until_unix_nano = kMarch1 + 2 * kDay + 5 * 3600 * kSecond;
+    return f;
+  }
   // Inserts `spans` in batches of `batch`, in order.
   void insert(Store& store, const std::vector<SpanData>& spans, size_t batch = 50) {
     for (size_t at = 0; at < spans.size(); at += batch) {
@@ -169,13 +182,10 @@ TEST_P(Backends, ReportsEqualTheSpansTheySumUnderEveryFilter) {
 // A model filter (the UI's spend over time by model): each model's days sum
 // to that model's row, over roll-ups and over the spans of partial days.
 TEST_P(Backends, AModelFilterGivesThatModelsShareOfEveryDay) {
-  auto store = open(location());
-  ASSERT_TRUE(store);
   std::vector<SpanData> spans = testing::synthetic_spans(60);
-  insert(*store, spans, 37);
-  StoreFilter edges;
-  edges.since_unix_nano = kMarch1 + kDay / 2 + 17 * kSecond;
-  edges.until_unix_nano = kMarch1 + 2 * kDay + 5 * 3600 * kSecond;
+  auto store = open_with(spans);
+  ASSERT_TRUE(store);
+  const StoreFilter edges = partial_days();
   for (const StoreFilter& range : {StoreFilter{}, edges}) {
     auto models = store->report(ReportQuery{ReportGroup::model, range});
     ASSERT_TRUE(models) << models.error().message;
@@ -211,13 +221,10 @@ TEST_P(Backends, AModelFilterGivesThatModelsShareOfEveryDay) {
 
 // Latency percentiles by user and by model against the durations of the calls.
 TEST_P(Backends, LatencyPercentilesOfTheCallsOfEachGroup) {
-  auto store = open(location());
-  ASSERT_TRUE(store);
   std::vector<SpanData> spans = testing::synthetic_spans(60);
-  insert(*store, spans, 37);
-  StoreFilter edges;
-  edges.since_unix_nano = kMarch1 + kDay / 2 + 17 * kSecond;
-  edges.until_unix_nano = kMarch1 + 2 * kDay + 5 * 3600 * kSecond;
+  auto store = open_with(spans);
+  ASSERT_TRUE(store);
+  const StoreFilter edges = partial_days();
   for (ReportGroup by : {ReportGroup::user, ReportGroup::model}) {
     for (const StoreFilter& f : {StoreFilter{}, edges}) {
       std::map<std::string, std::vector<uint64_t>> want;
