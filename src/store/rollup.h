@@ -171,6 +171,9 @@ class Aggregator {
   // The span added last: its keys, and what they led to. std::map keeps
   // element addresses, so the pointers stay valid.
   struct Last {
+    // Declared, so that clang sees std::optional<Last> as constructible
+    // before the member initializers below are parsed.
+    Last() {}
     int64_t day = 0;
     std::string user_id, model, workflow_type, workflow_id, conversation_id;
     std::optional<int64_t> turn;
