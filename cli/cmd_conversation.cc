@@ -5,6 +5,7 @@
 #include "records.h"
 
 #include "store_common.h"
+#include "usage/messages.h"
 
 namespace convtrace::cli {
 namespace {
@@ -29,6 +30,28 @@ std::string duration_text(uint64_t nanos) {
     std::snprintf(buf, sizeof buf, "%.2f ms", ms);
   }
   return buf;
+}
+
+// For the table: the text of captured messages in the GenAI message schema
+// (the last message's, as the turn's newest input or the reply), tool calls
+// as name(arguments); anything else as stored.
+std::string readable(const std::string& captured) {
+  auto messages = usage_internal::schema_messages(captured);
+  if (!messages || messages->empty()) return captured;
+  std::string out;
+  for (const usage_internal::Part& p : messages->back().parts) {
+    if (!out.empty()) out += ' ';
+    if (p.type == "tool_call") {
+      out += p.name + "(" + p.json + ")";
+    } else if (p.type == "tool_call_response") {
+      out += "-> " + p.json;
+    } else if (p.type == "reasoning") {
+      out += "[thinking] " + p.content;
+    } else if (!p.content.empty()) {
+      out += p.content;
+    }
+  }
+  return out.empty() ? captured : out;
 }
 
 std::string shorten(std::string text, size_t max) {
@@ -79,9 +102,9 @@ void print_table(const ConversationView& v) {
       }
       std::cout << '\n';
       if (s.input_messages)
-        std::cout << indent << "  > " << shorten(*s.input_messages, 100) << '\n';
+        std::cout << indent << "  > " << shorten(readable(*s.input_messages), 100) << '\n';
       if (s.output_messages)
-        std::cout << indent << "  < " << shorten(*s.output_messages, 100) << '\n';
+        std::cout << indent << "  < " << shorten(readable(*s.output_messages), 100) << '\n';
     }
   }
 }

@@ -24,13 +24,7 @@ void run(const ConversationsOptions& opt) {
     query.filter.since_unix_nano = parse_time_or_fail(kCommand, "--since", opt.since);
   if (!opt.until.empty())
     query.filter.until_unix_nano = parse_time_or_fail(kCommand, "--until", opt.until);
-  if (!opt.listing.sort.empty()) {
-    SortSpec spec = parse_sort(kCommand, opt.listing.sort);
-    auto sort = parse_conversation_sort(spec.key);
-    if (!sort) fail(kCommand, sort.error().message, kExitBadInput);
-    query.sort = *sort;
-    query.descending = spec.descending;
-  }
+  apply_sort(kCommand, opt.listing, parse_conversation_sort, query);
   Format format = opt.out.format();
   query.page = page_for(opt.listing, format);
   const int64_t show = rows_to_show(opt.listing, format);

@@ -59,13 +59,7 @@ void run(const ReportOptions& opt) {
     query.filter.until_unix_nano = parse_time_or_fail(kCommand, "--until", opt.until);
   if (!opt.user.empty()) query.filter.user_id = opt.user;
   if (!opt.workflow_type.empty()) query.filter.workflow_type = opt.workflow_type;
-  if (!opt.listing.sort.empty()) {
-    SortSpec spec = parse_sort(kCommand, opt.listing.sort);
-    auto sort = parse_report_sort(spec.key);
-    if (!sort) fail(kCommand, sort.error().message, kExitBadInput);
-    query.sort = *sort;
-    query.descending = spec.descending;
-  }
+  apply_sort(kCommand, opt.listing, parse_report_sort, query);
   Format format = opt.out.format();
   query.page = page_for(opt.listing, format);
   const int64_t show = rows_to_show(opt.listing, format);
@@ -122,6 +116,11 @@ void run(const ReportOptions& opt) {
     std::cout << "note: " << total->unpriced_calls
               << " call(s) used a model without a price and are not in the cost\n";
   }
+  if (total->cost_disagreements > 0) {
+    std::cout << "note: " << total->cost_disagreements
+              << " call(s) sent a cost that differs from the price catalog's; the sent cost is "
+                 "the one counted (column catalog_cost_pico in the store has the catalog's)\n";
+  }
 }
 
 }  // namespace
@@ -139,6 +138,8 @@ void register_report(CLI::App& app) {
       "CONVERSATIONS and RUNS count each conversation (run) once per group, where its\n"
       "first span in the group falls. A table shows the first 50 groups and the TOTAL of\n"
       "all; --json and --csv stream every group.\n\n"
+      "A call that sent its own cost is counted at that cost; when the price catalog\n"
+      "disagrees, the table says how many did (cost_disagreements in --json and --csv).\n\n"
       "EXAMPLES\n"
       "  convtrace report --by user --user acme --since 2024-03-01 --until 2024-04-01\n"
       "  convtrace report --by workflow-type          # average cost per run\n"

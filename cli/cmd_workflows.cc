@@ -32,13 +32,10 @@ StoreFilter filter_of(const WorkflowsOptions& opt) {
 // any workflow.
 void run_summary(const WorkflowsOptions& opt, Store& store, Progress& progress) {
   ReportQuery query{ReportGroup::workflow_type, filter_of(opt)};
-  if (!opt.listing.sort.empty()) {
-    SortSpec spec = parse_sort(kCommand, opt.listing.sort);
-    auto sort = parse_report_sort(spec.key == "type" ? "group" : spec.key);
-    if (!sort) fail(kCommand, sort.error().message, kExitBadInput);
-    query.sort = *sort;
-    query.descending = spec.descending;
-  }
+  apply_sort(
+      kCommand, opt.listing,
+      [](const std::string& key) { return parse_report_sort(key == "type" ? "group" : key); },
+      query);
   Format format = opt.out.format();
   const int64_t show = rows_to_show(opt.listing, format);
   std::vector<ReportRow> types;
@@ -95,13 +92,7 @@ void run_runs(const WorkflowsOptions& opt, Store& store, Progress& progress) {
     }
     query.min_cost_pico_usd = *pico;
   }
-  if (!opt.listing.sort.empty()) {
-    SortSpec spec = parse_sort(kCommand, opt.listing.sort);
-    auto sort = parse_workflow_sort(spec.key);
-    if (!sort) fail(kCommand, sort.error().message, kExitBadInput);
-    query.sort = *sort;
-    query.descending = spec.descending;
-  }
+  apply_sort(kCommand, opt.listing, parse_workflow_sort, query);
   Format format = opt.out.format();
   query.page = page_for(opt.listing, format);
   const int64_t show = rows_to_show(opt.listing, format);

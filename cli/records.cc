@@ -216,6 +216,7 @@ Record report_record(const ReportRow& row, std::string_view group_name) {
   add_report_sums(r, row);
   r.average_money("avg_cost_per_conversation", row.cost_pico_usd, row.conversations);
   r.average_money("avg_cost_per_run", row.cost_pico_usd, row.workflow_runs);
+  r.integer("cost_disagreements", row.cost_disagreements);
   return r;
 }
 

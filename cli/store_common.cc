@@ -6,6 +6,9 @@
 #include <ctime>
 #include <iostream>
 
+#include "common/unix_time.h"
+#include "common/utf8.h"
+
 namespace convtrace::cli {
 
 void add_db_option(CLI::App& sub, std::string& path) {
@@ -78,85 +81,11 @@ SortSpec parse_sort(std::string_view command, const std::string& text) {
   return spec;
 }
 
-namespace {
-
-bool digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
-// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-}  // namespace
-
-std::optional<uint64_t> parse_time(std::string_view s) {
-  int y, mo, d;
-  if (!digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !digits(s, 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31 || y < 1970) {
-    return std::nullopt;
-  }
-  int64_t seconds = days_from_civil(y, mo, d) * 86400;
-  int64_t nanos = 0;
-  if (s.size() > 10) {
-    int h, mi, se;
-    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, &h) || s.size() < 19 ||
-        s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' || !digits(s, 17, 2, &se) ||
-        h > 23 || mi > 59 || se > 60) {
-      return std::nullopt;
-    }
-    seconds += h * 3600 + mi * 60 + se;
-    size_t pos = 19;
-    if (pos < s.size() && s[pos] == '.') {
-      ++pos;
-      int64_t scale = 100000000;
-      size_t start = pos;
-      while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-        nanos += (s[pos] - '0') * scale;
-        scale /= 10;
-        ++pos;
-      }
-      if (pos == start) return std::nullopt;
-    }
-    if (pos >= s.size()) return std::nullopt;  // RFC 3339 requires an offset
-    if (s[pos] == 'Z' || s[pos] == 'z') {
-      if (pos + 1 != s.size()) return std::nullopt;
-    } else if (s[pos] == '+' || s[pos] == '-') {
-      int oh, om;
-      if (s.size() != pos + 6 || !digits(s, pos + 1, 2, &oh) || s[pos + 3] != ':' ||
-          !digits(s, pos + 4, 2, &om)) {
-        return std::nullopt;
-      }
-      int64_t offset = oh * 3600 + om * 60;
-      seconds += s[pos] == '+' ? -offset : offset;
-    } else {
-      return std::nullopt;
-    }
-  }
-  if (seconds < 0) return std::nullopt;
-  return static_cast<uint64_t>(seconds) * 1000000000ULL + static_cast<uint64_t>(nanos);
-}
-
 uint64_t parse_time_or_fail(std::string_view command, std::string_view option,
                             std::string_view text) {
-  auto t = parse_time(text);
+  auto t = unix_time::parse(text);
   if (!t) {
-    fail(command,
-         std::string(option) + " '" + std::string(text) +
-             "' is not a date (YYYY-MM-DD) or an RFC 3339 time (2024-03-01T12:00:00Z)",
+    fail(command, std::string(option) + " '" + utf8::repaired(text) + "' " + t.error().message,
          kExitBadInput);
   }
   return *t;
@@ -232,8 +161,10 @@ std::string format_time(uint64_t unix_nano) {
   return buf;
 }
 
-std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
+std::string csv_field(std::string_view raw) {
+  // Text in the store is valid UTF-8; a file an earlier release wrote may hold other bytes.
+  const std::string text = utf8::repaired(raw);
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
   std::string out = "\"";
   for (char c : text) {
     if (c == '"') out += '"';

@@ -59,10 +59,22 @@ struct SortSpec {
 };
 SortSpec parse_sort(std::string_view command, const std::string& text);
 
+// Sets query.sort and query.descending from --sort, its key read by `parse`
+// (e.g. parse_report_sort); a key `parse` refuses fails the command.
+template <typename Query, typename Parse>
+void apply_sort(std::string_view command, const ListingOptions& opt, Parse parse, Query& query) {
+  if (opt.sort.empty()) return;
+  SortSpec spec = parse_sort(command, opt.sort);
+  auto sort = parse(spec.key);
+  if (!sort) fail(command, sort.error().message, kExitBadInput);
+  query.sort = *sort;
+  query.descending = spec.descending;
+}
+
 // "2024-03-01" (midnight UTC) or RFC 3339 ("2024-03-01T12:00:00Z",
-// "2024-03-01T12:00:00.5+02:00") → Unix nanoseconds; nullopt when malformed.
-std::optional<uint64_t> parse_time(std::string_view text);
-// As parse_time, failing the command (kExitBadInput) when malformed.
+// "2024-03-01T12:00:00.5+02:00") → Unix nanoseconds, failing the command
+// (kExitBadInput) when malformed or outside the times the store holds
+// (common/unix_time.h: 1970-01-01 to 2262-04-11T23:47:16.854775807Z).
 uint64_t parse_time_or_fail(std::string_view command, std::string_view option,
                             std::string_view text);
 

@@ -53,12 +53,13 @@
 
 #include "convtrace/expected.h"
 #include "convtrace/exporter.h"
+#include "convtrace/pricing.h"
 #include "convtrace/span_data.h"
 
 namespace convtrace {
 
 // The schema version this build writes. Files with a newer version are refused.
-inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr int kStoreSchemaVersion = 4;
 
 struct StoreOptions {
   // Opens an existing store for queries only: nothing is created or migrated
@@ -72,6 +73,10 @@ struct StoreOptions {
   // How long a write waits for another connection (or process) to release the
   // file (PostgreSQL: a row or table lock) before it fails with `unavailable`.
   std::chrono::milliseconds busy_timeout{5000};
+  // Prices spans stored with token counts and a known model but no cost of
+  // their own (spans from other SDKs through `convtrace collect`). Null: the
+  // built-in catalog. See "Sending from Python/JS/other SDKs" in README.md.
+  std::shared_ptr<const Pricing> pricing;
 };
 
 // True for a "postgresql://" or "postgres://" location.
@@ -81,7 +86,9 @@ std::string redact_location(std::string_view location);
 
 // Time and attribute filters shared by the queries. Times are Unix nanoseconds
 // of a span's start; `since` is inclusive, `until` exclusive. An empty user or
-// workflow type on a span counts as none.
+// workflow type on a span counts as none. A bound past
+// 2262-04-11T23:47:16.854775807Z (the latest time the store holds, INT64_MAX
+// nanoseconds) makes the query fail with invalid_argument.
 struct StoreFilter {
   std::optional<uint64_t> since_unix_nano;
   std::optional<uint64_t> until_unix_nano;
@@ -159,6 +166,9 @@ struct ReportRow {
   int64_t workflow_runs = 0;  // distinct workflow ids
   int64_t errors = 0;         // spans with error status
   int64_t spans = 0;          // spans in the group
+  // Spans that carried a cost of their own that the catalog prices
+  // differently (the sent cost is the one summed).
+  int64_t cost_disagreements = 0;
 };
 
 // How long the model calls (spans that recorded usage) of one group took:
@@ -337,7 +347,11 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Stores `batch` in one transaction, with its roll-ups: all spans or none.
-  // Spans already stored are skipped (and not counted again).
+  // Spans already stored are skipped (and not counted again). A start, end or
+  // event time past 2262-04-11T23:47:16.854775807Z is an invalid_argument
+  // error naming the span (nothing is stored); text that is not valid UTF-8 is
+  // stored with each ill-formed sequence replaced by U+FFFD (and an
+  // `invalid_utf8` warning counted).
   Error insert(const SpanBatch& batch);
   Error insert(const std::vector<SpanData>& spans);
 
@@ -371,7 +385,8 @@ class Store {
   // Removes every span starting before the UTC midnight at or before
   // `before_unix_nano` (whole days: on PostgreSQL, their partitions), with
   // their share of every roll-up and summary, in one transaction: reports
-  // after it equal reports computed from the spans left.
+  // after it equal reports computed from the spans left. A time past
+  // 2262-04-11T23:47:16.854775807Z is invalid_argument.
   Expected<PruneResult> prune(uint64_t before_unix_nano);
 
   // Every stored span of trace `trace_id` (32 hex digits), as recorded, by start

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <set>
 #include <unordered_map>
 
+#include "common/utf8.h"
 #include "store/rollup.h"
 
 namespace convtrace::store {
@@ -18,7 +20,7 @@ constexpr int64_t kSchemaLock = 0x636f6e7674726301;     // "convtrac" 01
 constexpr int64_t kPartitionLock = 0x636f6e7674726302;  // "convtrac" 02
 
 // Migrations of the PostgreSQL schema, by the version they bring it to. The
-// first is version 3 (SQLite's versions 1 and 2 came before PostgreSQL was
+// first is version 4 (SQLite's versions 1 to 3 came before PostgreSQL was
 // supported); SQLite and PostgreSQL move to each later version together.
 // Append only.
 struct Migration {
@@ -27,7 +29,7 @@ struct Migration {
 };
 
 const Migration kMigrations[] = {
-    {3, R"sql(
+    {4, R"sql(
 CREATE TABLE resources (
   id BIGSERIAL PRIMARY KEY,
   fingerprint TEXT COLLATE "C" NOT NULL UNIQUE,
@@ -79,6 +81,7 @@ CREATE TABLE spans (
   events BYTEA,
   links BYTEA,
   firsts BIGINT NOT NULL DEFAULT 0,
+  catalog_cost_pico BIGINT,
   UNIQUE (trace_id, span_id, start_ns)
 ) PARTITION BY RANGE (start_ns);
 CREATE INDEX spans_conversation ON spans(conversation_id, turn) WHERE conversation_id IS NOT NULL;
@@ -99,6 +102,7 @@ CREATE TABLE rollup_daily (
   cache_write_tokens BIGINT NOT NULL DEFAULT 0,
   reasoning_tokens BIGINT NOT NULL DEFAULT 0,
   errors BIGINT NOT NULL DEFAULT 0,
+  cost_disagreements BIGINT NOT NULL DEFAULT 0,
   conv_user BIGINT NOT NULL DEFAULT 0,
   conv_model BIGINT NOT NULL DEFAULT 0,
   conv_type BIGINT NOT NULL DEFAULT 0,
@@ -125,6 +129,7 @@ CREATE TABLE rollup_by (
   cache_write_tokens BIGINT NOT NULL DEFAULT 0,
   reasoning_tokens BIGINT NOT NULL DEFAULT 0,
   errors BIGINT NOT NULL DEFAULT 0,
+  cost_disagreements BIGINT NOT NULL DEFAULT 0,
   conv_user BIGINT NOT NULL DEFAULT 0,
   conv_model BIGINT NOT NULL DEFAULT 0,
   conv_type BIGINT NOT NULL DEFAULT 0,
@@ -156,7 +161,8 @@ CREATE TABLE conversations (
   cache_read_tokens BIGINT NOT NULL DEFAULT 0,
   cache_write_tokens BIGINT NOT NULL DEFAULT 0,
   reasoning_tokens BIGINT NOT NULL DEFAULT 0,
-  errors BIGINT NOT NULL DEFAULT 0
+  errors BIGINT NOT NULL DEFAULT 0,
+  cost_disagreements BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX conversations_last ON conversations(last_end_ns DESC, conversation_id);
 CREATE INDEX conversations_cost ON conversations(cost_pico DESC, conversation_id);
@@ -185,7 +191,8 @@ CREATE TABLE workflow_runs (
   cache_read_tokens BIGINT NOT NULL DEFAULT 0,
   cache_write_tokens BIGINT NOT NULL DEFAULT 0,
   reasoning_tokens BIGINT NOT NULL DEFAULT 0,
-  errors BIGINT NOT NULL DEFAULT 0
+  errors BIGINT NOT NULL DEFAULT 0,
+  cost_disagreements BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX workflow_runs_cost ON workflow_runs(cost_pico DESC, first_start_ns, workflow_id);
 -- No index by type: types are few, so the runs of one come from the cost
@@ -194,7 +201,7 @@ CREATE INDEX workflow_runs_start ON workflow_runs(first_start_ns DESC, workflow_
 )sql"},
 };
 
-constexpr int kLatest = 3;
+constexpr int kLatest = 4;
 static_assert(kLatest == kStoreSchemaVersion, "a PostgreSQL migration for every schema version");
 
 // Error of a failed result (or of the connection when there is none).
@@ -216,44 +223,21 @@ Error pg_error(PGconn* conn, const PGresult* res, std::string_view what) {
   return Error{Error::io_error, message};
 }
 
-// True when `s` is valid UTF-8 without NUL bytes (what a text column holds).
+// True when `s` is what a text column holds: valid UTF-8 without NUL bytes.
+// Spans arrive valid (store/admit.h); a NUL byte, or a query's own text, may
+// still not be.
 bool storable_text(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c == 0) return false;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-    if (n == 0 || c > 0xf4 || i + n > s.size()) return false;
-    auto c1 = static_cast<unsigned char>(s[i + 1]);
-    if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) ||
-        (c == 0xf4 && c1 > 0x8f)) {
-      return false;
-    }
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
+  return std::memchr(s.data(), 0, s.size()) == nullptr && utf8::valid(s);
 }
 
-// `s` with each NUL byte and each byte of an invalid sequence as U+FFFD.
+// `s` made storable: repaired (common/utf8.h), each NUL byte as U+FFFD.
 void append_storable(std::string_view s, std::string& out) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c == 0 ? 0 : c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-    if (n && i + n <= s.size() && storable_text(s.substr(i, n))) {
-      out.append(s.substr(i, n));
-      i += n;
-    } else {
-      out += "\xef\xbf\xbd";
-      ++i;
-    }
+  for (;;) {
+    size_t nul = s.find('\0');
+    utf8::append_repaired(s.substr(0, nul), out);
+    if (nul == std::string_view::npos) return;
+    out += utf8::kReplacement;
+    s.remove_prefix(nul + 1);
   }
 }
 
@@ -421,10 +405,14 @@ class PgBackend : public Backend {
     // wait for this transaction's locks.
     std::string sql =
         "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kPartitionLock) + ");";
+    // The day of INT64_MAX nanoseconds (2262-04-11), the last the store holds,
+    // ends past what BIGINT counts: its partition takes every later value.
+    constexpr int64_t kLastDay = std::numeric_limits<int64_t>::max() / kNanosPerDay;
     for (int64_t d : missing) {
       sql += " CREATE TABLE IF NOT EXISTS " + partition_name(d) +
              " PARTITION OF spans FOR VALUES FROM (" + std::to_string(d * kNanosPerDay) + ") TO (" +
-             std::to_string((d + 1) * kNanosPerDay) + ");";
+             (d >= kLastDay ? std::string("MAXVALUE") : std::to_string((d + 1) * kNanosPerDay)) +
+             ");";
     }
     sql += " COMMIT";
     if (Error e = simple(sql.c_str(), "cannot create the day's partition of spans")) {

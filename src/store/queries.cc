@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "convtrace/attributes.h"
+#include "store/admit.h"
 #include "store/packed.h"
 #include "store/rollup.h"
 #include "store/store_impl.h"
@@ -56,8 +57,10 @@ void add_page(Sql& sql, const Page& page) {
 // days at its edges from the spans (by their start-time index).
 struct TimeSplit {
   bool rollup = true;
-  std::optional<int64_t> day_lo, day_hi;                 // rollup days [lo, hi)
-  std::vector<std::pair<int64_t, int64_t>> span_ranges;  // [from, to) in ns
+  std::optional<int64_t> day_lo, day_hi;  // rollup days [lo, hi)
+  // [from, to) in ns; no `to`: to the end of time (a span may start at
+  // INT64_MAX nanoseconds, the last instant the store holds).
+  std::vector<std::pair<int64_t, std::optional<int64_t>>> span_ranges;
 };
 
 TimeSplit split_time(const StoreFilter& f) {
@@ -68,12 +71,14 @@ TimeSplit split_time(const StoreFilter& f) {
   if (f.until_unix_nano) u = clamp_ns(*f.until_unix_nano);
   if (s) t.day_lo = *s / D + (*s % D ? 1 : 0);
   if (u) t.day_hi = *u / D;
-  if (t.day_lo && t.day_hi && *t.day_lo >= *t.day_hi) {
+  // The day of the last instant the store holds: no whole day follows it.
+  constexpr int64_t kLastDay = kNoLimit / D;
+  if ((t.day_lo && t.day_hi && *t.day_lo >= *t.day_hi) || (t.day_lo && *t.day_lo > kLastDay)) {
     // Within one day (or two partial days): the spans alone.
     t.rollup = false;
     t.day_lo.reset();
     t.day_hi.reset();
-    t.span_ranges.emplace_back(*s, *u);
+    t.span_ranges.emplace_back(*s, u);
     return t;
   }
   if (s && *s < *t.day_lo * D) t.span_ranges.emplace_back(*s, *t.day_lo * D);
@@ -166,7 +171,7 @@ const char* sort_column(ReportSort sort) {
 
 constexpr const char* kRollupSums =
     " AS g, spans, llm_calls, unpriced_calls, cost_pico, input_tokens, output_tokens, "
-    "cache_read_tokens, cache_write_tokens, reasoning_tokens, errors, ";
+    "cache_read_tokens, cache_write_tokens, reasoning_tokens, errors, cost_disagreements, ";
 
 // The report's statement: the roll-ups' whole days and the edge spans,
 // summed by group.
@@ -179,8 +184,9 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
     t.rollup = false;
     t.span_ranges.clear();
     if (f.since_unix_nano || f.until_unix_nano) {
-      t.span_ranges.emplace_back(f.since_unix_nano ? clamp_ns(*f.since_unix_nano) : 0,
-                                 f.until_unix_nano ? clamp_ns(*f.until_unix_nano) : kNoLimit);
+      std::optional<int64_t> to;
+      if (f.until_unix_nano) to = clamp_ns(*f.until_unix_nano);
+      t.span_ranges.emplace_back(f.since_unix_nano ? clamp_ns(*f.since_unix_nano) : 0, to);
     }
   }
   Sql sql;
@@ -190,7 +196,8 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
          "SUM(cache_read_tokens) AS r_cache_read, SUM(cache_write_tokens) AS r_cache_write, "
          "SUM(reasoning_tokens) AS r_reasoning, SUM(errors) AS r_errors, "
       << (g.rollup ? "SUM(convs)" : "MAX(convs)")
-      << " AS r_conversations, SUM(runs) AS r_runs FROM (";
+      << " AS r_conversations, SUM(runs) AS r_runs, SUM(cost_disagreements) AS r_disagreements "
+         "FROM (";
   bool any = false;
   const char* convs = g.rollup ? store::kCounterColumns[g.conv_counter] : nullptr;
   if (t.rollup && (f.user_id || f.workflow_type || f.model)) {
@@ -230,7 +237,8 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
            "input_tokens, COALESCE(output_tokens, 0) AS output_tokens, "
            "COALESCE(cache_read_tokens, 0) AS cache_read_tokens, COALESCE(cache_write_tokens, 0) "
            "AS cache_write_tokens, COALESCE(reasoning_tokens, 0) AS reasoning_tokens, CASE WHEN "
-           "status_code = 2 THEN 1 ELSE 0 END AS errors, "
+           "status_code = 2 THEN 1 ELSE 0 END AS errors, CASE WHEN catalog_cost_pico IS NULL THEN "
+           "0 ELSE 1 END AS cost_disagreements, "
         << span_convs << " AS convs, CASE WHEN (firsts & " << std::to_string(g.run_bit)
         << ") <> 0 THEN 1 ELSE 0 END AS runs FROM spans WHERE ";
     if (t.span_ranges.empty()) {
@@ -239,8 +247,10 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
     } else {
       sql << "(";
       for (size_t i = 0; i < t.span_ranges.size(); ++i) {
-        sql << (i ? " OR " : "") << "(start_ns >= " << Value::of(t.span_ranges[i].first)
-            << " AND start_ns < " << Value::of(t.span_ranges[i].second) << ")";
+        sql << (i ? " OR " : "") << "(start_ns >= " << Value::of(t.span_ranges[i].first);
+        if (t.span_ranges[i].second)
+          sql << " AND start_ns < " << Value::of(*t.span_ranges[i].second);
+        sql << ")";
       }
       sql << ")";
     }
@@ -279,6 +289,7 @@ ReportRow read_report_row(const store::Row& r, std::optional<ReportGroup> by) {
     row.conversations = r.int64(11);
     row.workflow_runs = r.int64(12);
   }
+  row.cost_disagreements = r.int64(13);
   return row;
 }
 
@@ -454,6 +465,7 @@ Error collect(const std::function<Error(const RowSink<T>&)>& run, std::vector<T>
 // --- Report ---------------------------------------------------------------------
 
 Error Store::report(const ReportQuery& query, const RowSink<ReportRow>& sink) const {
+  if (Error e = store::check_filter(query.filter)) return e;
   try {
     Sql sql = report_sql(query.by, query.filter, query.sort, query.descending, query.page);
     std::lock_guard<std::mutex> lock(impl_->mu);
@@ -477,6 +489,7 @@ Expected<std::vector<ReportRow>> Store::report(const ReportQuery& query) const {
 }
 
 Expected<ReportRow> Store::report_total(const StoreFilter& filter) const {
+  if (Error e = store::check_filter(filter)) return e;
   try {
     Sql sql = report_sql(std::nullopt, filter, ReportSort::group, false, Page{});
     ReportRow total;
@@ -766,6 +779,7 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
 
 Error Store::conversations(const ConversationQuery& query,
                            const RowSink<ConversationSummary>& sink) const {
+  if (Error e = store::check_filter(query.filter)) return e;
   try {
     if (query.filter.workflow_type) {
       return Error{Error::invalid_argument,
@@ -829,6 +843,7 @@ Expected<std::vector<ConversationSummary>> Store::conversations(
 }
 
 Error Store::workflows(const WorkflowQuery& query, const RowSink<WorkflowRun>& sink) const {
+  if (Error e = store::check_filter(query.filter)) return e;
   try {
     const StoreFilter& f = query.filter;
     if (f.model) {

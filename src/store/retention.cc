@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/unix_time.h"
 #include "store/rollup.h"
 #include "store/store_impl.h"
 
@@ -10,6 +11,7 @@ namespace convtrace {
 
 Expected<PruneResult> Store::prune(uint64_t before_unix_nano) {
   if (impl_->options.read_only) return Error{Error::io_error, "the store was opened read-only"};
+  if (Error e = unix_time::check("before_unix_nano", before_unix_nano)) return e;
   try {
     const int64_t day = store::day_of(before_unix_nano);
     const int64_t cut = day * store::kNanosPerDay;
@@ -59,11 +61,7 @@ Expected<PruneResult> Store::prune(uint64_t before_unix_nano) {
       if (store::month_start(month) == day) return Error{};
       // The month the cut falls in: the sum of its days left.
       std::string sums;
-      for (const char* c :
-           {"spans", "llm_calls", "unpriced_calls", "cost_pico", "input_tokens", "output_tokens",
-            "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "errors"}) {
-        sums += std::string(", ") + c;
-      }
+      for (const char* c : store::kSumColumns) sums += std::string(", ") + c;
       for (const char* c : store::kCounterColumns) sums += std::string(", ") + c;
       std::string summed;
       for (size_t at = 2; at < sums.size();) {

@@ -9,14 +9,20 @@
 namespace convtrace::store {
 namespace {
 
-constexpr const char* kSumsColumns =
-    "spans, llm_calls, unpriced_calls, cost_pico, input_tokens, output_tokens, "
-    "cache_read_tokens, cache_write_tokens, reasoning_tokens, errors";
-constexpr size_t kSumsCount = 10;
+// "spans, llm_calls, …" of kSumColumns, with `cost` for the cost column.
+std::string sums_list(const char* cost) {
+  std::string out;
+  for (const char* col : kSumColumns) {
+    if (!out.empty()) out += ", ";
+    out += std::strcmp(col, "cost_pico") == 0 ? cost : col;
+  }
+  return out;
+}
+
+const std::string kSumsColumns = sums_list("cost_pico");
+constexpr size_t kSumsCount = kSumCount;
 // workflow_runs keeps its calls' cost apart from the run's cost.
-constexpr const char* kRunSumsColumns =
-    "spans, llm_calls, unpriced_calls, calls_cost_pico, input_tokens, output_tokens, "
-    "cache_read_tokens, cache_write_tokens, reasoning_tokens, errors";
+const std::string kRunSumsColumns = sums_list("calls_cost_pico");
 
 constexpr const char* kConversationColumns =
     "conversation_id, user_id, first_start_ns, last_start_ns, last_end_ns, turns, "
@@ -30,21 +36,28 @@ constexpr size_t kRunCount = 11 + kSumsCount;
 // Spans re-read at a time when summaries are rebuilt.
 constexpr int64_t kPage = 4096;
 
-void push_sums(Params& p, const Sums& s) {
-  for (int64_t v :
-       {s.spans, s.llm_calls, s.unpriced_calls, s.cost_pico, s.input_tokens, s.output_tokens,
-        s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, s.errors}) {
-    p.push_back(Value::of(v));
-  }
+// The fields of `s`, in the order of kSumColumns.
+std::array<int64_t*, kSumCount> fields(Sums& s) {
+  return {&s.spans,
+          &s.llm_calls,
+          &s.unpriced_calls,
+          &s.cost_pico,
+          &s.input_tokens,
+          &s.output_tokens,
+          &s.cache_read_tokens,
+          &s.cache_write_tokens,
+          &s.reasoning_tokens,
+          &s.errors,
+          &s.cost_disagreements};
+}
+
+void push_sums(Params& p, Sums s) {
+  for (int64_t* v : fields(s)) p.push_back(Value::of(*v));
 }
 
 Sums read_sums(const Row& r, int col) {
   Sums s;
-  for (int64_t* v :
-       {&s.spans, &s.llm_calls, &s.unpriced_calls, &s.cost_pico, &s.input_tokens, &s.output_tokens,
-        &s.cache_read_tokens, &s.cache_write_tokens, &s.reasoning_tokens, &s.errors}) {
-    *v = r.int64(col++);
-  }
+  for (int64_t* v : fields(s)) *v = r.int64(col++);
   return s;
 }
 
@@ -183,7 +196,7 @@ const char* const kFactsColumns =
     "id, trace_id, span_id, start_ns, end_ns, status_code, conversation_id, turn, user_id, "
     "workflow_id, workflow_type, model, input_tokens, output_tokens, cache_read_tokens, "
     "cache_write_tokens, reasoning_tokens, cost_pico, workflow_cost_pico, firsts, "
-    "parent_span_id, parent_is_remote";
+    "parent_span_id, parent_is_remote, catalog_cost_pico";
 
 Facts read_facts(const Row& r) {
   Facts f;
@@ -207,6 +220,7 @@ Facts read_facts(const Row& r) {
   f.wf_cost = r.opt_int64(18);
   f.firsts = f.stored_firsts = r.int64(19);
   f.root = r.is_null(20) || r.text(20).empty() || r.int64(21) != 0;
+  f.catalog_cost = r.opt_int64(22);
   return f;
 }
 
@@ -221,6 +235,7 @@ void Sums::add(const Facts& f) {
   cache_write_tokens += f.cache_write.value_or(0);
   reasoning_tokens += f.reasoning.value_or(0);
   if (f.error) ++errors;
+  if (f.catalog_cost) ++cost_disagreements;
 }
 
 std::string placeholders(size_t rows, size_t cols) {
@@ -491,11 +506,7 @@ Error upsert_sums(Backend& db, const char* table, const char* key_columns, size_
     set += std::string(set.empty() ? "" : ", ") + col + " = " + table + "." + col + " + excluded." +
            col;
   };
-  for (const char* col :
-       {"spans", "llm_calls", "unpriced_calls", "cost_pico", "input_tokens", "output_tokens",
-        "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "errors"}) {
-    add(col);
-  }
+  for (const char* col : kSumColumns) add(col);
   for (const char* col : kCounterColumns) {
     counters += std::string(", ") + col;
     add(col);

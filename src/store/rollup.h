@@ -74,6 +74,8 @@ struct Facts {
   uint64_t start_unix_nano = 0, end_unix_nano = 0;
   std::string conversation_id, user_id, workflow_id, workflow_type, model;
   std::optional<int64_t> turn, input, output, cache_read, cache_write, reasoning, cost, wf_cost;
+  // The catalog's cost, kept only when it differs from the cost the span carried.
+  std::optional<int64_t> catalog_cost;
   bool error = false;  // error status
   bool root = false;   // no parent, or a remote one: where a trace (or a service's part) starts
   int64_t firsts = 0;  // marks: as stored (when re-read), then as decided
@@ -87,8 +89,24 @@ struct Sums {
   int64_t spans = 0, llm_calls = 0, unpriced_calls = 0, cost_pico = 0;
   int64_t input_tokens = 0, output_tokens = 0, cache_read_tokens = 0, cache_write_tokens = 0;
   int64_t reasoning_tokens = 0, errors = 0;
+  int64_t cost_disagreements = 0;  // spans with a catalog_cost
   void add(const Facts& f);
 };
+
+// The columns of the Sums, in the order of its fields, in every roll-up and
+// summary table (workflow_runs names cost_pico calls_cost_pico).
+inline constexpr int kSumCount = 11;
+inline constexpr const char* kSumColumns[kSumCount] = {"spans",
+                                                       "llm_calls",
+                                                       "unpriced_calls",
+                                                       "cost_pico",
+                                                       "input_tokens",
+                                                       "output_tokens",
+                                                       "cache_read_tokens",
+                                                       "cache_write_tokens",
+                                                       "reasoning_tokens",
+                                                       "errors",
+                                                       "cost_disagreements"};
 
 // The span columns Facts are read from (read_facts), for queries that re-read
 // stored spans.
@@ -229,7 +247,7 @@ Error rebuild_summaries(Backend& db, const std::vector<std::string>& conversatio
                         const std::vector<std::string>& runs);
 
 // Builds every roll-up and summary from the stored spans (a file that had
-// none: the migration to schema version 3). Inside a write transaction.
+// none: the migration to schema version 4). Inside a write transaction.
 Error backfill_rollups(Backend& db);
 
 }  // namespace convtrace::store

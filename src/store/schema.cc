@@ -40,7 +40,7 @@ struct Migration {
 };
 
 Error convert_v1_to_v2(Db& db);
-Error convert_v2_to_v3(Db& db);
+Error convert_v3_to_v4(Db& db);
 
 // Migration i brings a file from version i to version i + 1. Append only:
 // a released migration is never edited, a change is a new migration.
@@ -180,7 +180,13 @@ DROP INDEX spans_workflow_type;
 DROP INDEX spans_model;
 DROP INDEX spans_start;
 )sql"},
-    // 2 → 3: roll-ups kept in the insert transaction (store/rollup.h), so
+    // 2 → 3: the catalog's price of a span that carried a different cost of
+    // its own (spans from other SDKs); NULL when they agree or either is missing.
+    {R"sql(
+ALTER TABLE spans ADD COLUMN catalog_cost_pico INTEGER;
+)sql",
+     nullptr, nullptr},
+    // 3 → 4: roll-ups kept in the insert transaction (store/rollup.h), so
     // reports and listings cost the same at any store size; a start-time
     // index for the partial days of a time range and for retention; resource
     // attributes packed into their row as span attributes are.
@@ -205,6 +211,7 @@ CREATE TABLE rollup_daily (
   cache_write_tokens INTEGER NOT NULL DEFAULT 0,
   reasoning_tokens INTEGER NOT NULL DEFAULT 0,
   errors INTEGER NOT NULL DEFAULT 0,
+  cost_disagreements INTEGER NOT NULL DEFAULT 0,
   conv_user INTEGER NOT NULL DEFAULT 0,
   conv_model INTEGER NOT NULL DEFAULT 0,
   conv_type INTEGER NOT NULL DEFAULT 0,
@@ -231,6 +238,7 @@ CREATE TABLE rollup_by (
   cache_write_tokens INTEGER NOT NULL DEFAULT 0,
   reasoning_tokens INTEGER NOT NULL DEFAULT 0,
   errors INTEGER NOT NULL DEFAULT 0,
+  cost_disagreements INTEGER NOT NULL DEFAULT 0,
   conv_user INTEGER NOT NULL DEFAULT 0,
   conv_model INTEGER NOT NULL DEFAULT 0,
   conv_type INTEGER NOT NULL DEFAULT 0,
@@ -262,7 +270,8 @@ CREATE TABLE conversations (
   cache_read_tokens INTEGER NOT NULL DEFAULT 0,
   cache_write_tokens INTEGER NOT NULL DEFAULT 0,
   reasoning_tokens INTEGER NOT NULL DEFAULT 0,
-  errors INTEGER NOT NULL DEFAULT 0
+  errors INTEGER NOT NULL DEFAULT 0,
+  cost_disagreements INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX conversations_last ON conversations(last_end_ns DESC, conversation_id);
 CREATE INDEX conversations_cost ON conversations(cost_pico DESC, conversation_id);
@@ -291,14 +300,15 @@ CREATE TABLE workflow_runs (
   cache_read_tokens INTEGER NOT NULL DEFAULT 0,
   cache_write_tokens INTEGER NOT NULL DEFAULT 0,
   reasoning_tokens INTEGER NOT NULL DEFAULT 0,
-  errors INTEGER NOT NULL DEFAULT 0
+  errors INTEGER NOT NULL DEFAULT 0,
+  cost_disagreements INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX workflow_runs_cost ON workflow_runs(cost_pico DESC, first_start_ns, workflow_id);
 -- No index by type: types are few, so the runs of one come from the cost
 -- index at once, and each index changes with every batch of the run.
 CREATE INDEX workflow_runs_start ON workflow_runs(first_start_ns DESC, workflow_id);
 )sql",
-     convert_v2_to_v3, "DROP TABLE resource_attributes;"},
+     convert_v3_to_v4, "DROP TABLE resource_attributes;"},
 };
 
 constexpr int kMigrationCount = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -419,7 +429,7 @@ Error convert_v1_to_v2(Db& db) {
 
 // Packs each resource's attribute rows into its row, and builds the roll-ups
 // from the spans already stored.
-Error convert_v2_to_v3(Db& db) {
+Error convert_v3_to_v4(Db& db) {
   std::vector<Attribute> attrs;
   if (Error e = pack_by_span(
           db,

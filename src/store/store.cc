@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include "common/diagnostics.h"
+#include "store/admit.h"
 #include "store/packed.h"
 #include "store/postgres.h"
 #include "store/rollup.h"
@@ -165,6 +166,7 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& location, StoreO
     auto impl = std::make_unique<Impl>();
     impl->location = redact_location(location);
     impl->options = options;
+    impl->pricer = dialects::IngestPricer(options.pricing);
     auto db = is_postgresql_location(location)
                   ? store::open_postgresql(location, options, &impl->version)
                   : store::open_sqlite(location, options, &impl->version);
@@ -178,8 +180,11 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& location, StoreO
 
 Error Store::insert(const SpanBatch& batch) {
   try {
+    store::AdmittedBatch admitted;
+    if (Error e = admitted.admit(batch)) return e;
+    SpanBatch spans = admitted.spans();
     std::lock_guard<std::mutex> lock(impl_->mu);
-    return impl_->insert_locked(batch.begin(), batch.size());
+    return impl_->insert_locked(spans.begin(), spans.size());
   } catch (const std::exception& e) {
     impl_->db->rollback();
     return Error{Error::internal, e.what()};

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "convtrace/store.h"
+#include "dialects/ingest.h"
 #include "store/backend.h"
 
 namespace convtrace {
@@ -23,6 +24,8 @@ struct Store::Impl {
 
   // Buffers of the packed columns, one per span of a batch, reused. Guarded by mu.
   std::vector<std::string> packed;
+  // Reads and prices the GenAI attributes of spans being inserted. Guarded by mu.
+  dialects::IngestPricer pricer;
   // Ids of resource and scope rows committed earlier (they are never deleted).
   std::unordered_map<std::string, int64_t> resource_ids;             // fingerprint → id
   std::map<std::pair<std::string, std::string>, int64_t> scope_ids;  // (name, version) → id

@@ -6,6 +6,8 @@
 #include <set>
 
 #include "convtrace/attributes.h"
+#include "convtrace/pricing.h"
+#include "dialects/ingest.h"
 #include "store/packed.h"
 #include "store/rollup.h"
 #include "store/store_impl.h"
@@ -42,24 +44,14 @@ std::string fingerprint(const Resource& resource) {
   return out;
 }
 
-// The attributes the query columns are extracted from.
+// The attributes of convtrace's own keys that query columns are extracted
+// from. The GenAI columns (conversation, user, model, tokens, cost…) come from
+// the dialect reading (dialects/ingest.h), which reads every SDK's keys.
 enum Slot : size_t {
-  kConversation,
   kTurn,
-  kUser,
   kWorkflowId,
   kWorkflowType,
   kKind,
-  kResponseModel,
-  kRequestModel,
-  kProvider,
-  kInput,
-  kOutput,
-  kCacheRead,
-  kCacheWrite,
-  kReasoning,
-  kCostPico,
-  kCostUsd,
   kWorkflowCostPico,
   kWorkflowCostUsd,
   kErrorType,
@@ -67,25 +59,8 @@ enum Slot : size_t {
 };
 
 constexpr std::string_view kSlotKeys[kSlotCount] = {
-    attr::kConversationId,
-    attr::kConversationTurn,
-    attr::kUserId,
-    attr::kWorkflowId,
-    attr::kWorkflowType,
-    attr::kSpanKind,
-    attr::kResponseModel,
-    attr::kRequestModel,
-    attr::kProviderName,
-    attr::kInputTokens,
-    attr::kOutputTokens,
-    attr::kCacheReadInputTokens,
-    attr::kCacheCreationInputTokens,
-    attr::kReasoningOutputTokens,
-    attr::kCostPicoUsd,
-    attr::kCostUsd,
-    attr::kWorkflowTotalCostPico,
-    attr::kWorkflowTotalCostUsd,
-    attr::kErrorType,
+    attr::kConversationTurn,      attr::kWorkflowId,           attr::kWorkflowType, attr::kSpanKind,
+    attr::kWorkflowTotalCostPico, attr::kWorkflowTotalCostUsd, attr::kErrorType,
 };
 
 // The values of the slot keys, found in one pass over a span's attributes
@@ -139,6 +114,7 @@ class Extracted {
 
 // Empty text counts as none: the extracted columns hold NULL for it.
 const std::string* nonempty(const std::string* s) { return s && !s->empty() ? s : nullptr; }
+const std::string* nonempty(const std::string& s) { return s.empty() ? nullptr : &s; }
 
 // The columns a span is inserted with, in order.
 constexpr const char* kSpanColumns =
@@ -147,40 +123,36 @@ constexpr const char* kSpanColumns =
     "dropped_links, resource_id, scope_id, conversation_id, turn, user_id, workflow_id, "
     "workflow_type, genai_kind, model, provider, input_tokens, output_tokens, "
     "cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_pico, workflow_cost_pico, "
-    "error, attributes, events, links, firsts";
-constexpr size_t kSpanColumnCount = 37;
+    "error, attributes, events, links, firsts, catalog_cost_pico";
+constexpr size_t kSpanColumnCount = 38;
 
 // One span of a batch, ready to insert: its extracted columns and what it
-// adds to the roll-ups.
+// adds to the roll-ups (conversation, user, model, tokens and cost are in
+// `facts`, as the dialect reading gave them).
 struct PreparedSpan {
   const SpanData* span = nullptr;
   std::string parent_hex;
-  const std::string* conversation = nullptr;
-  const std::string* user = nullptr;
-  const std::string* workflow_id = nullptr;
-  const std::string* workflow_type = nullptr;
-  const std::string* kind = nullptr;
-  const std::string* model = nullptr;
-  const std::string* provider = nullptr;
+  std::string kind, provider;  // empty: NULL
   std::optional<std::string> error;
   std::optional<int64_t> resource_id, scope_id;
   store::Facts facts;
   bool skip = false;  // stored already
 };
 
-PreparedSpan prepare_span(const SpanData& span) {
+PreparedSpan prepare_span(const SpanData& span, dialects::IngestPricer& pricer) {
   PreparedSpan p;
   p.span = &span;
   if (span.parent_span_id.valid()) p.parent_hex = span.parent_span_id.hex();
   Extracted x(span.attributes);
-  p.conversation = nonempty(x.str(kConversation));
-  p.user = nonempty(x.str(kUser));
-  p.workflow_id = nonempty(x.str(kWorkflowId));
-  p.workflow_type = nonempty(x.str(kWorkflowType));
-  p.kind = x.str(kKind);
-  p.model = nonempty(x.str(kResponseModel));
-  if (!p.model) p.model = nonempty(x.str(kRequestModel));
-  p.provider = x.str(kProvider);
+  // Every SDK's GenAI keys, normalized and priced: the one call into src/dialects.
+  dialects::IngestColumns g = dialects::read_for_store(span.attributes, pricer);
+  // convtrace's own kind names are kept as written; other SDKs' are normalized.
+  if (const std::string* kind = x.str(kKind)) {
+    p.kind = *kind;
+  } else {
+    p.kind = std::string(to_string(g.kind));
+  }
+  p.provider = std::move(g.provider);
   if (const std::string* type = x.str(kErrorType)) {
     p.error = *type;
   } else if (span.status.code == StatusCode::error) {
@@ -193,18 +165,19 @@ PreparedSpan prepare_span(const SpanData& span) {
   f.end_unix_nano = span.end_unix_nano;
   f.error = span.status.code == StatusCode::error;
   f.root = !span.parent_span_id.valid() || span.parent_is_remote;
-  if (p.conversation) f.conversation_id = *p.conversation;
-  if (p.user) f.user_id = *p.user;
-  if (p.workflow_id) f.workflow_id = *p.workflow_id;
-  if (p.workflow_type) f.workflow_type = *p.workflow_type;
-  if (p.model) f.model = *p.model;
+  f.conversation_id = std::move(g.conversation_id);
+  f.user_id = std::move(g.user_id);
+  if (const std::string* id = nonempty(x.str(kWorkflowId))) f.workflow_id = *id;
+  if (const std::string* type = nonempty(x.str(kWorkflowType))) f.workflow_type = *type;
+  f.model = std::move(g.model);
   f.turn = x.integer(kTurn);
-  f.input = x.integer(kInput);
-  f.output = x.integer(kOutput);
-  f.cache_read = x.integer(kCacheRead);
-  f.cache_write = x.integer(kCacheWrite);
-  f.reasoning = x.integer(kReasoning);
-  f.cost = x.pico(kCostPico, kCostUsd);
+  f.input = g.input_tokens;
+  f.output = g.output_tokens;
+  f.cache_read = g.cache_read_tokens;
+  f.cache_write = g.cache_write_tokens;
+  f.reasoning = g.reasoning_tokens;
+  f.cost = g.cost_pico;
+  f.catalog_cost = g.catalog_cost_pico;
   f.wf_cost = x.pico(kWorkflowCostPico, kWorkflowCostUsd);
   return p;
 }
@@ -226,12 +199,7 @@ Value text_or_null(const std::string* s) { return s ? Value::text(*s) : Value::n
 }  // namespace
 
 namespace store {
-std::optional<int64_t> usd_to_pico(double usd) {
-  if (!std::isfinite(usd)) return std::nullopt;
-  double pico = usd * 1e12;
-  if (std::fabs(pico) >= 9.2e18) return std::nullopt;
-  return static_cast<int64_t>(std::llround(pico));
-}
+std::optional<int64_t> usd_to_pico(double usd) { return convtrace::usd_to_pico(usd); }
 }  // namespace store
 
 Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
@@ -245,7 +213,7 @@ Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
     std::set<std::pair<std::array<uint8_t, 16>, std::array<uint8_t, 8>>> ids;
     for (size_t i = 0; i < n; ++i) {
       if (ids.emplace(spans[i]->trace_id.bytes, spans[i]->span_id.bytes).second) {
-        rows.push_back(prepare_span(*spans[i]));
+        rows.push_back(prepare_span(*spans[i], pricer));
       }
     }
   }
@@ -397,14 +365,14 @@ Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
       p.push_back(Value::of(static_cast<int64_t>(span.dropped_links_count)));
       p.push_back(Value::of(r.resource_id));
       p.push_back(Value::of(r.scope_id));
-      p.push_back(text_or_null(r.conversation));
+      p.push_back(text_or_null(nonempty(f.conversation_id)));
       p.push_back(Value::of(f.turn));
-      p.push_back(text_or_null(r.user));
-      p.push_back(text_or_null(r.workflow_id));
-      p.push_back(text_or_null(r.workflow_type));
-      p.push_back(text_or_null(r.kind));
-      p.push_back(text_or_null(r.model));
-      p.push_back(text_or_null(r.provider));
+      p.push_back(text_or_null(nonempty(f.user_id)));
+      p.push_back(text_or_null(nonempty(f.workflow_id)));
+      p.push_back(text_or_null(nonempty(f.workflow_type)));
+      p.push_back(text_or_null(nonempty(r.kind)));
+      p.push_back(text_or_null(nonempty(f.model)));
+      p.push_back(text_or_null(nonempty(r.provider)));
       p.push_back(Value::of(f.input));
       p.push_back(Value::of(f.output));
       p.push_back(Value::of(f.cache_read));
@@ -417,6 +385,7 @@ Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
       p.push_back(packed_value(span.events, store::pack_events, buf[1]));
       p.push_back(packed_value(span.links, store::pack_links, buf[2]));
       p.push_back(Value::of(f.firsts));
+      p.push_back(Value::of(f.catalog_cost));
     }
     auto n = b.insert_rows("spans", kSpanColumns, kSpanColumnCount, p);
     if (!n) return n.error();

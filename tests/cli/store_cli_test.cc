@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/run_cli.h"
+#include "convtrace/attributes.h"
 #include "convtrace/convtrace.h"
+#include "convtrace/store.h"
 #include "demo_scenario.h"
 #include "store/backends.h"
 #include "support/tee_exporter.h"
@@ -86,6 +88,7 @@ class DemoStore : public ::testing::TestWithParam<std::string> {
     std::string db = "'" + convtrace::testing::fresh_location(GetParam(), dir()) + "'";
     auto r = run_cli("demo --db " + db);
     EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;  // the demo's spans read cleanly
     EXPECT_NE(r.out.find("convtrace report --by user"), std::string::npos) << r.out;
     return db;
   }
@@ -195,6 +198,12 @@ TEST_P(DemoStore, ConversationTurnByTurn) {
   EXPECT_NE(table.out.find("RECOVERED"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("upstream timeout after 30s"), std::string::npos) << table.out;
   EXPECT_EQ(table.out.find(" 0 ms"), std::string::npos) << table.out;
+  // Captured messages (stored in the GenAI message schema) are shown as their text.
+  EXPECT_NE(table.out.find("> User asks where order 5531 is"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("< 1. search_orders(5531)"), std::string::npos) << table.out;
+  json captured = json::parse(f["turns"][0]["spans"][1]["input_messages"].get<std::string>());
+  EXPECT_EQ(captured[0]["role"], "user");
+  EXPECT_EQ(captured[0]["parts"][0]["type"], "text");
 }
 
 // --csv has the columns of --json, in the same order, for every listing.
@@ -247,12 +256,42 @@ TEST_P(DemoStore, WorkflowsWithCostliestStep) {
             expected_cost("openai_responses_reasoning.json", "o1") +
                 expected_cost("gemini_generate_content_thinking.json", "gemini-3-pro-preview"));
   EXPECT_TRUE(runs[0]["cost_from_workflow_span"].get<bool>());
-  EXPECT_EQ(runs[0]["costliest_step"], "plan");
+  EXPECT_EQ(runs[0]["costliest_step"], "invoke_agent plan");
   auto rag = run_cli("workflows --runs --type rag_v1 --json --db " + db_);
   ASSERT_EQ(json::parse(rag.out).size(), 1u);
   auto costly = run_cli("workflows --min-cost 0.05 --csv --db " + db_);
   ASSERT_EQ(costly.status, 0) << costly.err;
   EXPECT_EQ(std::count(costly.out.begin(), costly.out.end(), '\n'), 2) << costly.out;
+}
+
+TEST_P(DemoStore, TimeBoundsAreCheckedAtTheEdgesOfTheRange) {
+  // Before: any date from 2262-04-12 on overflowed into a negative bound, so
+  // --since 2300-01-01 returned every row and --until 2300-01-01 none.
+  for (const char* args :
+       {"report --since 2300-01-01", "report --until 2300-01-01", "report --until 9999-12-31",
+        "report --since 2262-04-12", "report --since 2262-04-11T23:47:16.854775808Z",
+        "workflows --until 9999-12-31T23:59:59Z"}) {
+    auto r = run_cli(std::string(args) + " --db " + db_);
+    EXPECT_EQ(r.status, 2) << args << ": " << r.out;
+    EXPECT_NE(r.err.find("after the times convtrace stores"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << args;
+  }
+  for (const char* args : {"report --since 1969-12-31", "report --until 1970-01-01T00:30:00+01:00",
+                           "workflows --since 0001-01-01"}) {
+    auto r = run_cli(std::string(args) + " --db " + db_);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_NE(r.err.find("before the times convtrace stores"), std::string::npos) << r.err;
+  }
+  auto all = run_cli("report --by user --json --db " + db_);
+  ASSERT_EQ(all.status, 0);
+  auto whole_range = run_cli(
+      "report --by user --json --since 1970-01-01 --until 2262-04-11T23:47:16.854775807Z --db " +
+      db_);
+  ASSERT_EQ(whole_range.status, 0) << whole_range.err;
+  EXPECT_EQ(whole_range.out, all.out);
+  auto late = run_cli("report --by user --json --since 2262-04-11 --db " + db_);
+  ASSERT_EQ(late.status, 0) << late.err;
+  EXPECT_EQ(late.out, "[]\n");
 }
 
 TEST_P(DemoStore, ErrorsAreOneLineWithTheDocumentedExitStatus) {
@@ -436,5 +475,44 @@ TEST(BothBackends, EveryAnswerIsByteIdentical) {
     EXPECT_EQ(a.out, b.out) << command;
   }
 }
+
+class ReportCli : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ReportCli, FlagsSentCostsTheCatalogDisagreesWith) {
+  namespace attr = convtrace::attr;
+  TempDir dir;
+  const std::string db = convtrace::testing::fresh_location(GetParam(), dir);
+  {
+    auto store = convtrace::Store::open(db);
+    ASSERT_TRUE(store) << store.error().message;
+    convtrace::SpanData s;
+    s.trace_id.bytes[0] = 1;
+    s.span_id.bytes[0] = 1;
+    s.name = "chat gpt-4o";
+    s.attributes = {{std::string(attr::kRequestModel), std::string("gpt-4o")},
+                    {std::string(attr::kInputTokens), int64_t{1000}},
+                    {std::string(attr::kOutputTokens), int64_t{100}},
+                    {std::string(attr::kCostGeneric), 0.5}};
+    ASSERT_FALSE((*store)->insert(std::vector<convtrace::SpanData>{s}));
+  }
+  auto table = run_cli("report --by model --db '" + db + "'");
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_NE(table.out.find("0.5 "), std::string::npos) << table.out;  // the sent cost is counted
+  EXPECT_NE(table.out.find("1 call(s) sent a cost that differs"), std::string::npos) << table.out;
+  auto rows = json::parse(run_cli("report --by model --json --db '" + db + "'").out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["cost_disagreements"], 1);
+  EXPECT_EQ(rows[0]["cost_pico_usd"], 500'000'000'000);
+  // Read from the roll-ups for whole days and from the spans for a partial one: the same.
+  auto partial = json::parse(
+      run_cli("report --by model --json --until 1970-01-01T00:00:01Z --db '" + db + "'").out);
+  ASSERT_EQ(partial.size(), 1u);
+  EXPECT_EQ(partial[0]["cost_disagreements"], 1);
+  auto csv = run_cli("report --by model --csv --db '" + db + "'");
+  EXPECT_NE(csv.out.find(",errors,cost_disagreements\n"), std::string::npos) << csv.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(, ReportCli, ::testing::Values("sqlite", "postgresql"),
+                         convtrace::testing::backend_name);
 
 }  // namespace

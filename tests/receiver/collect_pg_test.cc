@@ -3,14 +3,13 @@
 // a collector (on both backends) — nothing acknowledged is ever lost, nothing
 // sent twice is counted twice.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <set>
 #include <thread>
 
+#include "receiver/collect_client.h"
 #include "receiver/collect_process.h"
-#include "receiver/requests.h"
 #include "store/backends.h"
 
 namespace convtrace {

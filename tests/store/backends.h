@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "convtrace/attributes.h"
+#include "convtrace/pricing.h"
 #include "convtrace/store.h"
 #include "store/temp_dir.h"
 #include "support/pg_server.h"
@@ -36,6 +38,19 @@ inline constexpr uint64_t kDay = 86'400 * kSecond;
 // 2024-03-01T00:00:00Z
 inline constexpr uint64_t kMarch1 = 1709251200ULL * kSecond;
 
+// What the built-in catalog charges for a call of `model` (it must know it).
+inline int64_t catalog_cost(const std::string& model, int64_t input, int64_t output) {
+  const ModelPrice* price = Pricing::builtin().find(model);
+  EXPECT_NE(price, nullptr) << model;
+  if (!price) return 0;
+  Usage u;
+  u.input_tokens = input;
+  u.output_tokens = output;
+  auto cost = compute_cost(u, *price);
+  EXPECT_TRUE(cost);
+  return cost ? cost->total_pico : 0;
+}
+
 inline TraceId trace_n(uint32_t n) {
   TraceId t;
   t.bytes[0] = 0x5a;
@@ -54,7 +69,9 @@ inline SpanId span_n(uint32_t n) {
 // kMarch1, some of them across midnight (and one across the month's end): four users, three models,
 // two workflow types, workflow spans with their totals, unpriced calls, errors, traces without
 // turns and child spans without the conversation id (as other SDKs send them), and spans outside
-// any conversation. In storing order.
+// any conversation. Some conversations' calls come in the OpenInference dialect (session.id,
+// llm.* token counts, a cost in USD the catalog may disagree with), and some name a model no
+// catalog has. In storing order.
 inline std::vector<SpanData> synthetic_spans(int conversations) {
   const char* users[] = {"acme", "globex", "initech", "umbrella"};
   const char* models[] = {"gpt-4o", "claude-sonnet-4-5", "gemini-2.5-pro"};
@@ -91,23 +108,42 @@ inline std::vector<SpanData> synthetic_spans(int conversations) {
         SpanData s = base(start + 1000 + static_cast<uint64_t>(k) * 5000, 3000);
         s.trace_id = trace_n(trace);
         s.name = "chat";
-        const char* model = models[(c + t + k) % 3];
+        // An unknown model: usage but no cost, and no catalog price either.
+        const bool unknown = (c + k) % 9 == 5;
+        const char* model = unknown ? "in-house-llm" : models[(c + t + k) % 3];
+        const bool openinference = c % 6 == 2;
         auto& a = s.attributes;
         bool js_child = c % 5 == 4 && k == 1;  // without the conversation's attributes
         if (!js_child) {
-          a.push_back({std::string(attr::kConversationId), conv});
+          a.push_back(
+              {std::string(openinference ? attr::kSessionId : attr::kConversationId), conv});
           a.push_back({std::string(attr::kUserId), user});
           if (counted) a.push_back({std::string(attr::kConversationTurn), int64_t{t}});
         }
         a.push_back({std::string(attr::kWorkflowId), wf});
         a.push_back({std::string(attr::kWorkflowType), std::string(type)});
-        a.push_back({std::string(attr::kSpanKind), std::string("llm")});
-        a.push_back({std::string(attr::kRequestModel), std::string(model)});
-        a.push_back({std::string(attr::kInputTokens), int64_t{100 + c * 7 + k}});
-        a.push_back({std::string(attr::kOutputTokens), int64_t{20 + t}});
-        if ((c + k) % 9 != 5) {  // else an unknown model: usage but no cost
+        const int64_t input = 100 + c * 7 + k, output = 20 + t;
+        if (openinference) {
+          a.push_back({std::string(attr::kOpenInferenceSpanKind), std::string("LLM")});
+          a.push_back({std::string(attr::kOiModelName), std::string(model)});
+          a.push_back({std::string(attr::kOiPromptTokens), input});
+          a.push_back({std::string(attr::kOiCompletionTokens), output});
+        } else {
+          a.push_back({std::string(attr::kSpanKind), std::string("llm")});
+          a.push_back({std::string(attr::kRequestModel), std::string(model)});
+          a.push_back({std::string(attr::kInputTokens), input});
+          a.push_back({std::string(attr::kOutputTokens), output});
+        }
+        if (!unknown) {
           int64_t cost = 1'234'567 * (c + 1) + 89 * t + k;
-          a.push_back({std::string(attr::kCostPicoUsd), cost});
+          if (openinference && k == 0) {
+            // A sent cost in USD, exact in a double; the catalog disagrees with it.
+            a.push_back({std::string(attr::kOiCostTotal), static_cast<double>(cost) / 1e12});
+          } else if (!openinference) {
+            a.push_back({std::string(attr::kCostPicoUsd), cost});
+          } else {
+            cost = catalog_cost(model, input, output);  // no cost sent: the catalog's
+          }
           total += cost;
         }
         if ((c + t + k) % 11 == 0) s.status = {StatusCode::error, "boom"};
@@ -148,6 +184,7 @@ struct RefSpan {
   std::optional<int64_t> turn, input, output, cost, wf_cost;
   uint64_t start = 0, end = 0;
   bool error = false;
+  bool disagreement = false;  // sent a cost the catalog prices differently
 };
 
 inline RefSpan ref_of(const SpanData& s) {
@@ -161,16 +198,32 @@ inline RefSpan ref_of(const SpanData& s) {
     const int64_t* v = find_int(s.attributes, key);
     return v ? std::optional<int64_t>(*v) : std::nullopt;
   };
-  r.conv = str(attr::kConversationId);
   r.user = str(attr::kUserId);
   r.wf = str(attr::kWorkflowId);
   r.type = str(attr::kWorkflowType);
-  r.model = str(attr::kRequestModel);
   r.turn = num(attr::kConversationTurn);
-  r.input = num(attr::kInputTokens);
-  r.output = num(attr::kOutputTokens);
-  r.cost = num(attr::kCostPicoUsd);
   r.wf_cost = num(attr::kWorkflowTotalCostPico);
+  if (find_attribute(s.attributes, attr::kOpenInferenceSpanKind)) {
+    // OpenInference: its keys; no cost sent is the catalog's, a sent one is kept.
+    r.conv = str(attr::kSessionId);
+    r.model = str(attr::kOiModelName);
+    r.input = num(attr::kOiPromptTokens);
+    r.output = num(attr::kOiCompletionTokens);
+    std::optional<int64_t> catalog;
+    if (Pricing::builtin().find(r.model)) catalog = catalog_cost(r.model, *r.input, *r.output);
+    if (const AttributeValue* usd = find_attribute(s.attributes, attr::kOiCostTotal)) {
+      r.cost = std::llround(std::get<double>(*usd) * 1e12);
+      r.disagreement = catalog && *catalog != *r.cost;
+    } else {
+      r.cost = catalog;
+    }
+  } else {
+    r.conv = str(attr::kConversationId);
+    r.model = str(attr::kRequestModel);
+    r.input = num(attr::kInputTokens);
+    r.output = num(attr::kOutputTokens);
+    r.cost = num(attr::kCostPicoUsd);
+  }
   r.start = s.start_unix_nano;
   r.end = s.end_unix_nano;
   r.error = s.status.code == StatusCode::error;
@@ -229,6 +282,7 @@ inline std::vector<ReportRow> reference_report(const std::vector<SpanData>& span
     row.input_tokens += r.input.value_or(0);
     row.output_tokens += r.output.value_or(0);
     if (r.error) ++row.errors;
+    if (r.disagreement) ++row.cost_disagreements;
     if (by == ReportGroup::conversation) {
       row.conversations = g.empty() ? 0 : 1;
     } else if (first_conv) {
@@ -297,6 +351,7 @@ inline void expect_rows_equal(const std::vector<ReportRow>& got, const std::vect
     EXPECT_EQ(got[i].input_tokens, want[i].input_tokens);
     EXPECT_EQ(got[i].output_tokens, want[i].output_tokens);
     EXPECT_EQ(got[i].errors, want[i].errors);
+    EXPECT_EQ(got[i].cost_disagreements, want[i].cost_disagreements);
     EXPECT_EQ(got[i].conversations, want[i].conversations);
     EXPECT_EQ(got[i].workflow_runs, want[i].workflow_runs);
   }

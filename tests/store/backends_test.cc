@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "common/utf8.h"
 #include "store/backends.h"
 
 namespace convtrace {
@@ -152,10 +153,13 @@ TEST_P(Backends, KeepsEverySpanOnceAndGivesItBackWhole) {
     if (s.span_id == spans[0].span_id) got = &s;
   }
   ASSERT_NE(got, nullptr);
-  ASSERT_EQ(got->attributes.size(), spans[0].attributes.size());
+  // Every byte as sent, but text enters the store valid UTF-8 (the NUL stays).
+  SpanData want = spans[0];
+  EXPECT_EQ(utf8::repair(want), 1u);
+  ASSERT_EQ(got->attributes.size(), want.attributes.size());
   for (size_t i = 0; i < got->attributes.size(); ++i) {
-    EXPECT_EQ(got->attributes[i].key, spans[0].attributes[i].key);
-    EXPECT_TRUE(got->attributes[i].value == spans[0].attributes[i].value) << got->attributes[i].key;
+    EXPECT_EQ(got->attributes[i].key, want.attributes[i].key);
+    EXPECT_TRUE(got->attributes[i].value == want.attributes[i].value) << got->attributes[i].key;
   }
   ASSERT_EQ(got->events.size(), 1u);
   EXPECT_EQ(got->events[0].dropped_attributes_count, 1u);
@@ -177,6 +181,16 @@ TEST_P(Backends, ReportsEqualTheSpansTheySumUnderEveryFilter) {
   insert(*store, spans, 37);
   expect_reports(*store, spans);
   expect_conversations(*store, spans);
+  // The traffic has what the reports must count: priced and disagreeing
+  // calls of another SDK, unpriced calls.
+  auto total = testing::reference_report(spans, ReportGroup::day, {});
+  int64_t disagreements = 0, unpriced = 0;
+  for (const ReportRow& r : total) {
+    disagreements += r.cost_disagreements;
+    unpriced += r.unpriced_calls;
+  }
+  EXPECT_GT(disagreements, 0);
+  EXPECT_GT(unpriced, 0);
 }
 
 // A model filter (the UI's spend over time by model): each model's days sum
