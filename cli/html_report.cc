@@ -1,6 +1,5 @@
 #include "html_report.h"
 
-#include <chrono>
 #include <cstdio>
 
 #include "records.h"
@@ -95,8 +94,10 @@ Expected<std::string> html_report(const Store& store, const HtmlReportRange& ran
 
   // The conversations, and the pages of the costliest: one conversation and its traces.
   ConversationQuery costliest;
-  if (range.since.size()) costliest.filter.since_unix_nano = parse_time(range.since);
-  if (range.until.size()) costliest.filter.until_unix_nano = parse_time(range.until);
+  if (range.since.size())
+    costliest.filter.since_unix_nano = parse_time_or_fail("report", "--since", range.since);
+  if (range.until.size())
+    costliest.filter.until_unix_nano = parse_time_or_fail("report", "--until", range.until);
   add("/api/conversations", with({{"limit", std::to_string(kListRows)}}));
   costliest.sort = ConversationSort::cost;
   costliest.page.limit = kConversationPages;
@@ -141,9 +142,7 @@ Expected<std::string> html_report(const Store& store, const HtmlReportRange& ran
   for (const auto& [id, trace] : runs) add("/api/workflow_run", {{"id", id}, {"trace", trace}});
   if (failure) return failure;
 
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  std::string written = format_rfc3339(
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));
+  std::string written = format_rfc3339(wall_clock_unix_nano());
   std::string data =
       "{\"range\":{\"since\":" +
       (range.since.empty() ? std::string("null") : json_string(range.since)) +

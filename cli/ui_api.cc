@@ -8,6 +8,8 @@
 #include <unordered_map>
 
 #include "commands.h"
+#include "common/unix_time.h"
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "records.h"
 #include "store_common.h"
@@ -39,8 +41,8 @@ std::optional<std::string> param(const ApiParams& params, const std::string& nam
 }
 
 uint64_t time_param(const std::string& name, const std::string& text) {
-  auto t = parse_time(text);
-  if (!t) throw BadRequest{name + " '" + text + "' is not a date (YYYY-MM-DD) or an RFC 3339 time"};
+  auto t = unix_time::parse(text);
+  if (!t) throw BadRequest{name + " '" + utf8::repaired(text) + "' " + t.error().message};
   return *t;
 }
 
@@ -120,49 +122,142 @@ std::string range_json(const StoreFilter& f) {
   return r.json();
 }
 
-// Cost per day for each of the costliest models (the rest as "other"), for
-// a stacked chart: {"days":[…],"series":[{"model":…,"cost_pico_usd":[…],
-// "cost_usd_exact":[…]}]}.
-std::string spend_by_day(const Store& store, const StoreFilter& filter,
-                         const std::vector<ReportRow>& models) {
-  std::vector<ReportRow> days = value_or_throw(store.report(ReportQuery{ReportGroup::day, filter}));
-  std::vector<std::string> day_names;
-  std::unordered_map<std::string, size_t> index;
-  for (const ReportRow& d : days) {
-    index[d.group.value_or("")] = day_names.size();
-    day_names.push_back(d.group.value_or(""));
+// Spend over time for a stacked chart: cost per bucket (UTC hour or day) of
+// each of the costliest models or providers, the rest as "other":
+// {"bucket":"hour"|"day","stack":"model"|"provider","buckets":[…],
+//  "series":[{"name":…,"cost_pico_usd":[…],"cost_usd_exact":[…]}]}.
+// Hours come from the spans of the range, days from the roll-ups; a provider
+// is the one its models' calls named.
+constexpr uint64_t kHourNano = 3600ULL * 1000000000ULL;
+// The range up to which a chart without `bucket` is drawn hour by hour.
+constexpr uint64_t kHourlyUpTo = 2 * 24 * kHourNano;
+// Models read one by one for a chart by day (each is one roll-up query).
+constexpr size_t kChartModelsRead = 64;
+
+std::string spend_json(const Store& store, const StoreFilter& filter,
+                       const std::vector<ReportRow>& models, const ApiParams& params) {
+  std::string stack = param(params, "stack").value_or("model");
+  if (stack != "model" && stack != "provider") {
+    throw BadRequest{"stack '" + stack + "': model or provider"};
   }
-  std::string out = "{\"days\":[";
-  for (size_t i = 0; i < day_names.size(); ++i) out += (i ? "," : "") + json_string(day_names[i]);
+  std::string bucket = param(params, "bucket").value_or("");
+  if (bucket.empty()) {
+    const uint64_t until = filter.until_unix_nano.value_or(wall_clock_unix_nano());
+    const bool short_range = filter.since_unix_nano && until > *filter.since_unix_nano &&
+                             until - *filter.since_unix_nano <= kHourlyUpTo;
+    bucket = short_range ? "hour" : "day";
+  }
+  if (bucket != "hour" && bucket != "day") throw BadRequest{"bucket '" + bucket + "': hour or day"};
+
+  // The buckets, each with its total and its cost per model.
+  std::vector<std::string> names;
+  std::vector<int64_t> totals;
+  std::vector<std::map<std::string, int64_t>> by_model;
+  if (bucket == "hour") {
+    // An open end is now; an open start, two days before the end.
+    StoreFilter hourly = filter;
+    if (!hourly.until_unix_nano) {
+      hourly.until_unix_nano =
+          std::max(hourly.since_unix_nano.value_or(0), wall_clock_unix_nano() + 1);
+    }
+    if (!hourly.since_unix_nano) {
+      hourly.since_unix_nano =
+          *hourly.until_unix_nano > kHourlyUpTo ? *hourly.until_unix_nano - kHourlyUpTo : 0;
+    }
+    std::vector<HourlySpend> hours = value_or_throw(store.spend_by_hour(hourly));
+    const uint64_t first = *hourly.since_unix_nano / kHourNano * kHourNano;
+    const uint64_t last = *hourly.until_unix_nano;
+    for (uint64_t h = first; h < last && names.size() < 24 * kMaxHourlySpendDays + 1;
+         h += kHourNano) {
+      names.push_back(format_rfc3339(h));
+    }
+    totals.assign(names.size(), 0);
+    by_model.resize(names.size());
+    for (const HourlySpend& h : hours) {
+      size_t i = static_cast<size_t>((h.hour_start_unix_nano - first) / kHourNano);
+      if (h.hour_start_unix_nano < first || i >= names.size()) continue;
+      totals[i] += h.cost_pico_usd;
+      by_model[i][h.model.value_or("(none)")] += h.cost_pico_usd;
+    }
+  } else {
+    std::unordered_map<std::string, size_t> index;
+    for (const ReportRow& d : value_or_throw(store.report(ReportQuery{ReportGroup::day, filter}))) {
+      index[d.group.value_or("")] = names.size();
+      names.push_back(d.group.value_or(""));
+      totals.push_back(d.cost_pico_usd);
+    }
+    by_model.resize(names.size());
+    // Only the models that can be drawn: the costliest when stacked by model,
+    // every model (up to kChartModelsRead) when they are grouped by provider.
+    const size_t wanted = stack == "model" ? kChartModels : kChartModelsRead;
+    size_t read = 0;
+    for (const ReportRow& m : models) {
+      if (read == wanted || m.cost_pico_usd == 0) break;
+      ++read;
+      StoreFilter f = filter;
+      f.model = m.group.value_or("");
+      check(store.report(ReportQuery{ReportGroup::day, f}, [&](const ReportRow& d) {
+        auto it = index.find(d.group.value_or(""));
+        if (it != index.end()) by_model[it->second][m.group.value_or("(none)")] += d.cost_pico_usd;
+        return true;
+      }));
+    }
+  }
+
+  // Each model's series under its key (itself or its provider).
+  std::map<std::string, std::string> key_of;
+  if (stack == "provider") {
+    std::vector<std::string> named;
+    for (const ReportRow& m : models) {
+      if (m.group) named.push_back(*m.group);
+    }
+    key_of = value_or_throw(store.providers(named));
+  }
+  auto key = [&](const std::string& model) -> std::string {
+    if (stack == "model") return model;
+    auto it = key_of.find(model);
+    return it == key_of.end() ? "(unknown)" : it->second;
+  };
+  std::map<std::string, std::vector<int64_t>> series;
+  std::map<std::string, int64_t> series_total;
+  for (size_t i = 0; i < by_model.size(); ++i) {
+    for (const auto& [model, cost] : by_model[i]) {
+      std::vector<int64_t>& s = series[key(model)];
+      s.resize(names.size());
+      s[i] += cost;
+      series_total[key(model)] += cost;
+    }
+  }
+  std::vector<std::string> order;
+  for (const auto& [k, total] : series_total) {
+    if (total != 0) order.push_back(k);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
+    return series_total[a] > series_total[b];
+  });
+  if (order.size() > kChartModels) order.resize(kChartModels);
+
+  std::string out =
+      "{\"bucket\":" + json_string(bucket) + ",\"stack\":" + json_string(stack) + ",\"buckets\":[";
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? "," : "") + json_string(names[i]);
   out += "],\"series\":[";
-  std::vector<int64_t> rest(days.size());
-  for (size_t i = 0; i < days.size(); ++i) rest[i] = days[i].cost_pico_usd;
-  auto series = [&](const std::string& name, const std::vector<int64_t>& cost, bool first) {
+  std::vector<int64_t> rest = totals;
+  auto add_series = [&](const std::string& name, const std::vector<int64_t>& cost) {
     std::string pico, exact;
     for (size_t i = 0; i < cost.size(); ++i) {
       pico += (i ? "," : "") + std::to_string(cost[i]);
       exact += (i ? "," : "") + json_string(pico_to_usd_string(cost[i]));
     }
-    out += std::string(first ? "" : ",") + "{\"model\":" + json_string(name) +
+    out += std::string(out.back() == '[' ? "" : ",") + "{\"name\":" + json_string(name) +
            ",\"cost_pico_usd\":[" + pico + "],\"cost_usd_exact\":[" + exact + "]}";
   };
-  size_t shown = 0;
-  for (const ReportRow& m : models) {
-    if (shown == kChartModels || m.cost_pico_usd == 0) break;
-    StoreFilter f = filter;
-    f.model = m.group.value_or("");
-    std::vector<int64_t> cost(days.size(), 0);
-    check(store.report(ReportQuery{ReportGroup::day, f}, [&](const ReportRow& d) {
-      auto it = index.find(d.group.value_or(""));
-      if (it != index.end()) cost[it->second] = d.cost_pico_usd;
-      return true;
-    }));
-    for (size_t i = 0; i < cost.size(); ++i) rest[i] -= cost[i];
-    series(m.group.value_or("(none)"), cost, shown == 0);
-    ++shown;
+  for (const std::string& k : order) {
+    const std::vector<int64_t>& cost = series[k];
+    for (size_t i = 0; i < rest.size(); ++i) rest[i] -= cost[i];
+    add_series(k, cost);
   }
   if (std::any_of(rest.begin(), rest.end(), [](int64_t c) { return c != 0; })) {
-    series("other", rest, shown == 0);
+    add_series("other", rest);
   }
   return out + "]}";
 }
@@ -197,7 +292,7 @@ std::string overview(const Store& store, const ApiParams& params) {
          ",\"top_users\":" + array_of(report_records(store, users, "user")) +
          ",\"top_conversations\":" + array_of(top_conversations) +
          ",\"workflow_types\":" + array_of(types) +
-         ",\"spend_by_day\":" + spend_by_day(store, filter, models) + "}";
+         ",\"spend\":" + spend_json(store, filter, models, params) + "}";
 }
 
 std::string lower(std::string s) {

@@ -158,21 +158,31 @@
 
   const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#64748b'];
 
+  // Seconds since the epoch of a bucket's name: "YYYY-MM-DD" (a UTC day) or an
+  // RFC 3339 hour.
+  const bucketStart = (name) => Date.parse(name.length === 10 ? name + 'T00:00:00Z' : name) / 1000;
+
   function spendChart(spend) {
-    const box = el('div', { class: 'chart', 'data-testid': 'spend-chart' });
-    if (!spend.days.length) return el('p', { class: 'muted', text: 'No spend in this range.' });
+    const box = el('div', { class: 'chart', 'data-testid': 'spend-chart', 'data-bucket': spend.bucket,
+                            'data-stack': spend.stack });
+    if (!spend.buckets.length || !spend.series.length) {
+      return el('p', { class: 'muted', 'data-testid': 'spend-chart', 'data-bucket': spend.bucket,
+                       'data-stack': spend.stack, text: 'No spend in this range.' });
+    }
+    const label = (i) => (spend.bucket === 'day' ? spend.buckets[i] : shortTime(spend.buckets[i]).slice(0, 16));
     if (typeof window.uPlot !== 'function') {
-      box.appendChild(table([{ title: 'day', cell: (i) => spend.days[i] }].concat(spend.series.map((s) => ({
-        title: s.model, num: true, cell: (i) => usd(s.cost_usd_exact[i]) }))), spend.days.map((_, i) => i)));
+      box.appendChild(table([{ title: spend.bucket, cell: label }].concat(spend.series.map((s) => ({
+        title: s.name, num: true, cell: (i) => usd(s.cost_usd_exact[i]) }))), spend.buckets.map((_, i) => i)));
       return box;
     }
-    // A day of nothing on each side, so that a single day is a bar, not a line.
-    const xs = spend.days.map((d) => Date.parse(d + 'T00:00:00Z') / 1000);
-    xs.unshift(xs[0] - 86400);
-    xs.push(xs[xs.length - 1] + 86400);
+    // An empty bucket on each side, so that a single bucket is a bar, not a line.
+    const step = spend.bucket === 'day' ? 86400 : 3600;
+    const xs = spend.buckets.map(bucketStart);
+    xs.unshift(xs[0] - step);
+    xs.push(xs[xs.length - 1] + step);
     // Stacked: each series is drawn as its running sum over the ones before it.
     const stacked = [];
-    let base = spend.days.map(() => 0);
+    let base = spend.buckets.map(() => 0);
     for (const s of spend.series) {
       base = base.map((b, i) => b + Number(s.cost_pico_usd[i]) / 1e12);
       stacked.push([0].concat(base, [0]));
@@ -182,7 +192,7 @@
     const series = [{}].concat(order.map((i) => {
       const s = spend.series[i];
       const colour = PALETTE[i % PALETTE.length];
-      return { label: s.model, stroke: colour, fill: colour + 'aa', width: 1, points: { show: false },
+      return { label: s.name, stroke: colour, fill: colour + 'aa', width: 1, points: { show: false },
                paths: window.uPlot.paths && window.uPlot.paths.bars ? window.uPlot.paths.bars({ size: [0.7, 48] }) : undefined,
                value: (u, v, si, idx) => (idx === null || idx === undefined ? '' : usd(s.cost_usd_exact[idx - 1] || '0')) };
     }));
@@ -198,6 +208,18 @@
     return box;
   }
 
+  // Per hour or day, by model or provider: the chart's choices, kept in the URL.
+  function spendControls(params, spend) {
+    if (REPORT) return null;
+    const choose = (name, options, value) => el('select', {
+      'data-testid': 'spend-' + name,
+      onchange: (e) => go('/overview', Object.assign({}, params, { [name]: e.target.value })),
+    }, options.map(([v, text]) => el('option', Object.assign({ value: v, text }, v === value ? { selected: 'selected' } : {}))));
+    return el('div', { class: 'controls' },
+              choose('bucket', [['', 'per hour or day (by range)'], ['hour', 'per hour'], ['day', 'per day']], params.bucket || ''),
+              ' ', choose('stack', [['model', 'by model'], ['provider', 'by provider']], spend.stack));
+  }
+
   function tokensChart(total) {
     const parts = [['input', total.input_tokens], ['cached input', total.cache_read_tokens],
                    ['output', total.output_tokens], ['reasoning', total.reasoning_tokens]];
@@ -209,7 +231,7 @@
 
   async function overview(params) {
     const r = range(params);
-    const d = await api('/api/overview', r);
+    const d = await api('/api/overview', REPORT ? r : Object.assign({ bucket: params.bucket, stack: params.stack }, r));
     const t = d.total;
     const errorRate = t.spans ? ((100 * t.errors) / t.spans).toFixed(1) + '%' : '–';
     return [
@@ -218,7 +240,8 @@
          card('LLM calls', num(t.llm_calls), 'total-calls'), card('spans', num(t.spans), 'total-spans'),
          card('errors', num(t.errors) + ' (' + errorRate + ' of spans)', 'total-errors'),
          card('input / output tokens', num(t.input_tokens) + ' / ' + num(t.output_tokens), 'total-tokens')),
-      el('h2', { text: 'Spend per day, stacked by model' }), spendChart(d.spend_by_day),
+      el('h2', { text: 'Spend per ' + d.spend.bucket + ', stacked by ' + d.spend.stack }),
+      spendControls(params, d.spend), spendChart(d.spend),
       el('h2', { text: 'Tokens' }), tokensChart(t),
       el('h2', { text: 'Top conversations by cost' }),
       table([{ title: 'conversation', cell: (c) => link(c.conversation_id, '/conversation', Object.assign({ id: c.conversation_id }, REPORT ? {} : r)) },

@@ -44,6 +44,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -181,6 +182,19 @@ struct LatencyRow {
   uint64_t p99_nano = 0;
   uint64_t max_nano = 0;
 };
+
+// The cost of one model's calls that began in one UTC hour: a segment of an
+// hourly spend chart.
+struct HourlySpend {
+  uint64_t hour_start_unix_nano = 0;
+  std::optional<std::string> model;  // nullopt: calls without a model
+  int64_t cost_pico_usd = 0;
+};
+
+// The longest range spend_by_hour() reads, in days: an hour-by-hour chart of
+// more would have thousands of bars, and reading the spans of weeks takes
+// seconds on a large store.
+constexpr int64_t kMaxHourlySpendDays = 31;
 
 // One span of a conversation turn, in tree order.
 struct SpanView {
@@ -370,6 +384,17 @@ class Store {
   // not the roll-ups: it takes longer the more calls the range holds, and
   // holds the durations of one group at a time.
   Expected<std::vector<LatencyRow>> latency(ReportGroup by, const StoreFilter& filter) const;
+
+  // Cost per UTC hour and model under `filter`, by hour then model, the
+  // pairs with a cost only: the same sums as report() by day, an hour at a
+  // time. Reads the spans in the range, so `since` and `until` are required
+  // and at most kMaxHourlySpendDays apart (invalid_argument otherwise).
+  Expected<std::vector<HourlySpend>> spend_by_hour(const StoreFilter& filter) const;
+  // The provider named by the calls of each of `models` (the first one found:
+  // a model served by two providers shows one of them), for the models whose
+  // calls named any. Reads a model's spans until one names its provider.
+  Expected<std::map<std::string, std::string>> providers(
+      const std::vector<std::string>& models) const;
 
   // Conversation `id` turn by turn; not_found when no span carries it.
   Expected<ConversationView> conversation(std::string_view id) const;

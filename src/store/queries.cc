@@ -564,6 +564,75 @@ Expected<std::vector<LatencyRow>> Store::latency(ReportGroup by, const StoreFilt
   }
 }
 
+// --- Spend over time --------------------------------------------------------------
+
+Expected<std::vector<HourlySpend>> Store::spend_by_hour(const StoreFilter& f) const {
+  if (Error e = store::check_filter(f)) return e;
+  if (!f.since_unix_nano || !f.until_unix_nano) {
+    return Error{Error::invalid_argument, "spend by hour needs a time range (since and until)"};
+  }
+  constexpr uint64_t kHour = 3600ULL * 1000000000ULL;
+  const uint64_t since = *f.since_unix_nano, until = *f.until_unix_nano;
+  if (until > since && until - since > static_cast<uint64_t>(kMaxHourlySpendDays) * 24 * kHour) {
+    return Error{Error::invalid_argument, "spend by hour covers at most " +
+                                              std::to_string(kMaxHourlySpendDays) +
+                                              " days; narrow the range or ask by day"};
+  }
+  try {
+    Sql sql;
+    sql << "SELECT start_ns / " << std::to_string(kHour)
+        << " AS h, COALESCE(model, '') AS m, SUM(cost_pico) FROM spans WHERE cost_pico IS NOT "
+           "NULL AND start_ns >= "
+        << Value::of(clamp_ns(since)) << " AND start_ns < " << Value::of(clamp_ns(until));
+    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
+    if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+    if (f.model) sql << " AND model = " << Value::text(*f.model);
+    sql << " GROUP BY h, m ORDER BY h, m";
+    std::vector<HourlySpend> out;
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Error e = store::in_transaction(*impl_->db, false, [&] {
+      return impl_->db->query(sql.text(), sql.params(), [&](const store::Row& r) {
+        HourlySpend h;
+        h.hour_start_unix_nano = static_cast<uint64_t>(r.int64(0)) * kHour;
+        std::string model = r.text(1);
+        if (!model.empty()) h.model = std::move(model);
+        h.cost_pico_usd = r.int64(2);
+        if (h.cost_pico_usd != 0) out.push_back(std::move(h));
+        return true;
+      });
+    });
+    if (e) return e;
+    return out;
+  } catch (const std::exception& e) {
+    return Error{Error::internal, e.what()};
+  }
+}
+
+Expected<std::map<std::string, std::string>> Store::providers(
+    const std::vector<std::string>& models) const {
+  try {
+    std::map<std::string, std::string> out;
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Error e = store::in_transaction(*impl_->db, false, [&]() -> Error {
+      for (const std::string& model : models) {
+        Error q = impl_->db->query(
+            "SELECT provider FROM spans WHERE model = ?1 AND provider IS NOT NULL AND provider "
+            "<> '' LIMIT 1",
+            {Value::text(model)}, [&](const store::Row& r) {
+              out[model] = r.text(0);
+              return false;
+            });
+        if (q) return q;
+      }
+      return Error{};
+    });
+    if (e) return e;
+    return out;
+  } catch (const std::exception& e) {
+    return Error{Error::internal, e.what()};
+  }
+}
+
 // --- One conversation -------------------------------------------------------------
 
 // The exception.message of the last exception event, else "".

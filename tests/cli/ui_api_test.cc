@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
 
 #include "cli/run_cli.h"
 #include "convtrace/store.h"
@@ -100,14 +102,75 @@ TEST_F(UiApi, OverviewSumsEqualTheReports) {
   EXPECT_EQ(o["top_conversations"][0]["conversation_id"], "support_789");
   // The stacked series add up to each day's total.
   json days = json::parse(cli_json("report --by day"));
-  const json& spend = o["spend_by_day"];
-  ASSERT_EQ(spend["days"].size(), days.size());
+  const json& spend = o["spend"];
+  EXPECT_EQ(spend["bucket"], "day");
+  EXPECT_EQ(spend["stack"], "model");
+  ASSERT_EQ(spend["buckets"].size(), days.size());
   for (size_t d = 0; d < days.size(); ++d) {
     int64_t sum = 0;
     for (const json& s : spend["series"]) sum += s["cost_pico_usd"][d].get<int64_t>();
     EXPECT_EQ(sum, days[d]["cost_pico_usd"].get<int64_t>());
-    EXPECT_EQ(spend["days"][d], days[d]["day"]);
+    EXPECT_EQ(spend["buckets"][d], days[d]["day"]);
   }
+}
+
+// Each bucket's total, whichever way the chart is cut.
+std::vector<int64_t> bucket_totals(const json& spend) {
+  std::vector<int64_t> out(spend["buckets"].size());
+  for (const json& s : spend["series"]) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] += s["cost_pico_usd"][i].get<int64_t>();
+  }
+  return out;
+}
+
+TEST_F(UiApi, SpendByHourAndByProviderAddUpToTheDays) {
+  json days = json::parse(cli_json("report --by day"));
+  ASSERT_FALSE(days.empty());
+  const std::string day = days[0]["day"];
+  const std::string next = days.size() > 1 ? std::string(days[1]["day"]) : "";
+  // The first day, hour by hour (chosen by itself for a range of a day).
+  cli::ApiParams one_day = {{"since", day}, {"until", day + "T23:59:59.999999999Z"}};
+  json hourly = json::parse(get("/api/overview", one_day).body)["spend"];
+  EXPECT_EQ(hourly["bucket"], "hour");
+  ASSERT_EQ(hourly["buckets"].size(), 24u);
+  EXPECT_EQ(hourly["buckets"][0], day + "T00:00:00Z");
+  EXPECT_EQ(hourly["buckets"][23], day + "T23:00:00Z");
+  int64_t sum = 0;
+  for (int64_t c : bucket_totals(hourly)) sum += c;
+  EXPECT_EQ(sum, days[0]["cost_pico_usd"].get<int64_t>());
+
+  // By provider: the providers the calls named, the same totals per day.
+  json by_provider = json::parse(get("/api/overview", {{"stack", "provider"}}).body)["spend"];
+  json by_model = json::parse(get("/api/overview").body)["spend"];
+  EXPECT_EQ(by_provider["stack"], "provider");
+  EXPECT_EQ(bucket_totals(by_provider), bucket_totals(by_model));
+  std::set<std::string> providers;
+  for (const json& s : by_provider["series"]) providers.insert(s["name"].get<std::string>());
+  EXPECT_TRUE(providers.count("openai")) << by_provider;
+  EXPECT_TRUE(providers.count("anthropic")) << by_provider;
+  EXPECT_FALSE(providers.count("gpt-4o")) << by_provider;
+  // Hourly by provider, asked for explicitly over two days.
+  if (!next.empty()) {
+    json two = json::parse(get("/api/overview", {{"since", day},
+                                                 {"until", next + "T23:59:59Z"},
+                                                 {"bucket", "hour"},
+                                                 {"stack", "provider"}})
+                               .body)["spend"];
+    EXPECT_EQ(two["buckets"].size(), 48u);
+  }
+
+  // What cannot be drawn is refused, with a reason.
+  EXPECT_EQ(get("/api/overview", {{"bucket", "minute"}}).status, 400);
+  EXPECT_EQ(get("/api/overview", {{"stack", "user"}}).status, 400);
+  // Per hour with no range: the last two days.
+  auto recent = get("/api/overview", {{"bucket", "hour"}});
+  ASSERT_EQ(recent.status, 200) << recent.body;
+  size_t hours = json::parse(recent.body)["spend"]["buckets"].size();
+  EXPECT_TRUE(hours == 48 || hours == 49) << hours;
+  auto wide =
+      get("/api/overview", {{"bucket", "hour"}, {"since", "2026-01-01"}, {"until", "2026-03-01"}});
+  EXPECT_EQ(wide.status, 400);
+  EXPECT_NE(wide.body.find("at most 31 days"), std::string::npos) << wide.body;
 }
 
 TEST_F(UiApi, ConversationFiltersAndPages) {

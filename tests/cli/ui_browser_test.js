@@ -190,6 +190,16 @@ async function browserChecks(uiUrl, collectUrl, db, work) {
     await visit(uiUrl, '/overview', 'overview');
     check((await page.textContent('[data-testid=total-cost]')) === '$' + picoToUsd(total), 'overview cost = report --json total',
           await page.textContent('[data-testid=total-cost]') + ' vs ' + picoToUsd(total));
+    // The spend chart by provider, then per hour: the choices go into the URL.
+    await page.selectOption('[data-testid=spend-stack]', 'provider');
+    await page.waitForSelector('[data-testid=spend-chart][data-stack=provider]', { timeout: 20000 });
+    check(page.url().includes('stack=provider'), 'the stack is kept in the URL', page.url());
+    check((await page.$$('[data-testid=spend-chart] canvas')).length > 0, 'the chart by provider is drawn');
+    await page.selectOption('[data-testid=spend-bucket]', 'hour');
+    await page.waitForSelector('[data-testid=spend-chart][data-bucket=hour], [data-testid=page-error]', { timeout: 20000 });
+    check(!(await page.$('[data-testid=page-error]')), 'per hour without a range: the last two days', '');
+    check(problems.length === 0, 'the spend chart: no console errors', problems.join('\n'));
+    await page.screenshot({ path: path.join(screenshotDir, 'overview-hourly-by-provider.png'), fullPage: true });
     await visit(uiUrl, '/conversations', 'conversations');
     const listed = JSON.parse(cli('conversations', '--json', '--db', db));
     const cells = await page.$$eval('[data-testid=conversations] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
@@ -257,7 +267,10 @@ async function browserChecks(uiUrl, collectUrl, db, work) {
     }
     await reportPage.goto(fileUrl + '#/overview');
     await reportPage.waitForFunction(() => document.querySelector('main[data-ready]'), null, { timeout: 20000 });
-    check((await reportPage.textContent('[data-testid=total-cost]')) === '$' + picoToUsd(total), 'the report shows the same total');
+    // The store as the report read it: with the span the live check added (collect prices it).
+    const reported = JSON.parse(cli('report', '--by', 'user', '--json', '--db', db)).reduce((s, r) => s + BigInt(r.cost_pico_usd), 0n);
+    check((await reportPage.textContent('[data-testid=total-cost]')) === '$' + picoToUsd(reported), 'the report shows the same total',
+          (await reportPage.textContent('[data-testid=total-cost]')) + ' vs ' + picoToUsd(reported));
     await reportPage.screenshot({ path: path.join(screenshotDir, 'report.png'), fullPage: true });
     const foreign = requests.filter((u) => !u.startsWith(fileUrl) && !u.startsWith('data:'));
     check(foreign.length === 0, 'the report made no network request', foreign.join('\n'));

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -263,6 +264,55 @@ TEST_P(Backends, LatencyPercentilesOfTheCallsOfEachGroup) {
     }
   }
   EXPECT_EQ(store->latency(ReportGroup::day, {}).error().code, Error::invalid_argument);
+}
+
+// Spend by hour: the days' costs cut into hours, under the same filters; the
+// providers the calls named, for each model.
+TEST_P(Backends, SpendByHourIsEachHoursCostOfEachModel) {
+  std::vector<SpanData> spans = testing::synthetic_spans(60);
+  for (SpanData& s : spans) {
+    testing::RefSpan r = testing::ref_of(s);
+    if (r.model == "gpt-4o") s.attributes.push_back({std::string(attr::kProviderName), "openai"});
+    if (r.model == "claude-sonnet-4-5") {
+      s.attributes.push_back({std::string(attr::kSystemDeprecated), "anthropic"});
+    }
+  }
+  auto store = open_with(spans);
+  ASSERT_TRUE(store);
+  constexpr uint64_t kHour = 3600 * kSecond;
+  StoreFilter one_user = partial_days();
+  one_user.user_id = testing::ref_of(spans[0]).user;
+  for (const StoreFilter& f : {partial_days(), one_user}) {
+    std::map<std::pair<uint64_t, std::string>, int64_t> want;
+    for (const SpanData& s : spans) {
+      testing::RefSpan r = testing::ref_of(s);
+      if (!r.cost || r.start < *f.since_unix_nano || r.start >= *f.until_unix_nano) continue;
+      if (f.user_id && r.user != *f.user_id) continue;
+      want[{r.start / kHour * kHour, r.model}] += *r.cost;
+    }
+    auto got = store->spend_by_hour(f);
+    ASSERT_TRUE(got) << got.error().message;
+    std::map<std::pair<uint64_t, std::string>, int64_t> seen;
+    uint64_t previous = 0;
+    for (const HourlySpend& h : *got) {
+      EXPECT_GE(h.hour_start_unix_nano, previous);  // hour by hour
+      previous = h.hour_start_unix_nano;
+      seen[{h.hour_start_unix_nano, h.model.value_or("")}] = h.cost_pico_usd;
+    }
+    EXPECT_EQ(seen, want);
+    EXPECT_GT(seen.size(), 2u);
+  }
+  StoreFilter open_ended;
+  open_ended.since_unix_nano = kMarch1;
+  EXPECT_EQ(store->spend_by_hour(open_ended).error().code, Error::invalid_argument);
+  StoreFilter too_long = open_ended;
+  too_long.until_unix_nano = kMarch1 + 32 * kDay;
+  EXPECT_EQ(store->spend_by_hour(too_long).error().code, Error::invalid_argument);
+
+  auto providers = store->providers({"gpt-4o", "claude-sonnet-4-5", "gemini-2.5-pro", "nothing"});
+  ASSERT_TRUE(providers) << providers.error().message;
+  EXPECT_EQ(*providers, (std::map<std::string, std::string>{{"claude-sonnet-4-5", "anthropic"},
+                                                            {"gpt-4o", "openai"}}));
 }
 
 TEST_P(Backends, ListingsSortAndPageConsistently) {
