@@ -2,6 +2,7 @@
 // --json prints (one code path for every number), on a real demo store.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "cli/run_cli.h"
 #include "convtrace/store.h"
 #include "html_report.h"
+#include "store/backends.h"
 #include "store/temp_dir.h"
 #include "ui_api.h"
 
@@ -18,44 +20,45 @@ using convtrace::testing::run_cli;
 using nlohmann::json;
 namespace cli = convtrace::cli;
 
-class UiApi : public ::testing::Test {
+// One demo store per backend (SQLite, PostgreSQL), shared by the tests.
+class UiApi : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new convtrace::testing::TempDir();
-    db_ = new std::string(dir_->file("demo.db"));
-    auto demo = run_cli("demo --db " + *db_);
-    ASSERT_EQ(demo.status, 0) << demo.err;
-  }
-  static void TearDownTestSuite() {
-    delete db_;
-    delete dir_;
-  }
   void SetUp() override {
+    static std::map<std::string, std::string> stores;
+    std::string& location = stores[GetParam()];
+    if (location.empty()) {
+      location = convtrace::testing::fresh_location(GetParam(), dir());
+      auto demo = run_cli("demo --db '" + location + "'");
+      ASSERT_EQ(demo.status, 0) << demo.err;
+    }
+    location_ = location;
+    db_ = "'" + location + "'";
     convtrace::StoreOptions options;
     options.read_only = true;
-    auto opened = convtrace::Store::open(*db_, options);
+    auto opened = convtrace::Store::open(location_, options);
     ASSERT_TRUE(opened) << opened.error().message;
     store_ = std::move(*opened);
   }
   cli::ApiReply get(const std::string& path, cli::ApiParams params = {}) {
     return cli::answer_api(*store_, path, params);
   }
-  static std::string cli_json(const std::string& args) {
-    auto r = run_cli(args + " --json --db " + *db_);
+  std::string cli_json(const std::string& args) {
+    auto r = run_cli(args + " --json --db " + db_);
     EXPECT_EQ(r.status, 0) << r.err;
     if (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
     return r.out;
   }
+  static convtrace::testing::TempDir& dir() {
+    static convtrace::testing::TempDir d;
+    return d;
+  }
 
-  static convtrace::testing::TempDir* dir_;
-  static std::string* db_;
+  std::string location_;
+  std::string db_;  // as a --db argument
   std::unique_ptr<convtrace::Store> store_;
 };
 
-convtrace::testing::TempDir* UiApi::dir_ = nullptr;
-std::string* UiApi::db_ = nullptr;
-
-TEST_F(UiApi, AConversationIsByteForByteTheCliJson) {
+TEST_P(UiApi, AConversationIsByteForByteTheCliJson) {
   for (const char* id : {"support_789", "support_790", "sales_101", "onboarding_42"}) {
     auto reply = get("/api/conversation", {{"id", id}});
     EXPECT_EQ(reply.status, 200);
@@ -63,7 +66,7 @@ TEST_F(UiApi, AConversationIsByteForByteTheCliJson) {
   }
 }
 
-TEST_F(UiApi, ListingsCarryTheCliRecords) {
+TEST_P(UiApi, ListingsCarryTheCliRecords) {
   json rows = json::parse(get("/api/conversations", {{"sort", "cost"}}).body)["rows"];
   EXPECT_EQ(rows, json::parse(cli_json("conversations --sort cost")));
   json runs = json::parse(get("/api/workflow_runs").body)["rows"];
@@ -91,7 +94,7 @@ TEST_F(UiApi, ListingsCarryTheCliRecords) {
   }
 }
 
-TEST_F(UiApi, OverviewSumsEqualTheReports) {
+TEST_P(UiApi, OverviewSumsEqualTheReports) {
   json o = json::parse(get("/api/overview").body);
   json users = json::parse(cli_json("report --by user"));
   int64_t cost = 0;
@@ -123,7 +126,7 @@ std::vector<int64_t> bucket_totals(const json& spend) {
   return out;
 }
 
-TEST_F(UiApi, SpendByHourAndByProviderAddUpToTheDays) {
+TEST_P(UiApi, SpendByHourAndByProviderAddUpToTheDays) {
   json days = json::parse(cli_json("report --by day"));
   ASSERT_FALSE(days.empty());
   const std::string day = days[0]["day"];
@@ -173,7 +176,7 @@ TEST_F(UiApi, SpendByHourAndByProviderAddUpToTheDays) {
   EXPECT_NE(wide.body.find("at most 31 days"), std::string::npos) << wide.body;
 }
 
-TEST_F(UiApi, ConversationFiltersAndPages) {
+TEST_P(UiApi, ConversationFiltersAndPages) {
   auto ids = [&](cli::ApiParams p) {
     std::vector<std::string> out;
     json page = json::parse(get("/api/conversations", p).body);
@@ -192,7 +195,7 @@ TEST_F(UiApi, ConversationFiltersAndPages) {
   EXPECT_TRUE(json::parse(get("/api/conversations", {{"limit", "2"}}).body)["more"].get<bool>());
 }
 
-TEST_F(UiApi, AWorkflowRunsStepsShareItsCost) {
+TEST_P(UiApi, AWorkflowRunsStepsShareItsCost) {
   json runs = json::parse(get("/api/workflow_runs", {{"type", "agent_v1"}}).body)["rows"];
   ASSERT_EQ(runs.size(), 1u);
   json run = json::parse(
@@ -209,7 +212,7 @@ TEST_F(UiApi, AWorkflowRunsStepsShareItsCost) {
   EXPECT_EQ(children, run["cost_pico_usd"].get<int64_t>());
 }
 
-TEST_F(UiApi, TraceGivesEveryAttribute) {
+TEST_P(UiApi, TraceGivesEveryAttribute) {
   json v = json::parse(get("/api/conversation", {{"id", "support_790"}}).body);
   std::string trace = v["turns"][1]["trace_ids"][0];
   json t = json::parse(get("/api/trace", {{"id", trace}}).body);
@@ -220,7 +223,7 @@ TEST_F(UiApi, TraceGivesEveryAttribute) {
   EXPECT_TRUE(conversation_key);
 }
 
-TEST_F(UiApi, BadParametersAndUnknownThingsAreJsonErrors) {
+TEST_P(UiApi, BadParametersAndUnknownThingsAreJsonErrors) {
   EXPECT_EQ(get("/api/nope").status, 404);
   EXPECT_EQ(get("/api/conversation", {{"id", "absent"}}).status, 404);
   EXPECT_EQ(get("/api/conversation").status, 400);
@@ -234,13 +237,16 @@ TEST_F(UiApi, BadParametersAndUnknownThingsAreJsonErrors) {
   EXPECT_GT(json::parse(get("/api/live").body)["span_count"].get<int64_t>(), 10);
 }
 
-TEST_F(UiApi, TheServerRefusesOtherAddressesWithoutAToken) {
-  auto r = run_cli("ui --listen 0.0.0.0:0 --db " + *db_);
+TEST_P(UiApi, TheServerRefusesOtherAddressesWithoutAToken) {
+  auto r = run_cli("ui --listen 0.0.0.0:0 --db " + db_);
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("--token"), std::string::npos) << r.err;
-  EXPECT_EQ(run_cli("ui --listen nonsense --db " + *db_).status, 2);
-  EXPECT_EQ(run_cli("ui --db " + dir_->file("absent.db")).status, 1);
+  EXPECT_EQ(run_cli("ui --listen nonsense --db " + db_).status, 2);
+  EXPECT_EQ(run_cli("ui --db " + dir().file("absent.db")).status, 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(, UiApi, ::testing::Values("sqlite", "postgresql"),
+                         convtrace::testing::backend_name);
 
 }  // namespace
 
