@@ -29,7 +29,8 @@ class SpanExporter {
   virtual ~SpanExporter() = default;
   // Sends the spans. Called from one thread at a time; must not throw.
   virtual ExportResult export_batch(const SpanBatch& batch) noexcept = 0;
-  // Flushes anything the exporter buffers itself. Default: nothing to do.
+  // Flushes anything the exporter buffers itself. May be called from any
+  // thread, while export_batch runs on another. Default: nothing to do.
   virtual bool force_flush(std::chrono::milliseconds /*timeout*/) noexcept { return true; }
   // Releases resources; later export_batch calls fail. Default: nothing to do.
   virtual void shutdown(std::chrono::milliseconds /*timeout*/) noexcept {}

@@ -115,12 +115,22 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   }
 
   bool force_flush(std::chrono::milliseconds timeout) noexcept override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::unique_lock<std::mutex> lock(mu_);
     if (worker_exited_) return queue_.size_approx() == 0;
     uint64_t target = ++flush_requested_;
     cv_.notify_one();
-    return done_cv_.wait_for(lock, timeout,
-                             [&] { return flush_completed_ >= target || worker_exited_; });
+    if (!done_cv_.wait_for(lock, timeout,
+                           [&] { return flush_completed_ >= target || worker_exited_; })) {
+      return false;
+    }
+    lock.unlock();
+    // An exporter that delivers in the background (OTLP) holds what the
+    // worker handed it; it is waited for here, on the caller's thread, so
+    // that the worker goes on draining the queue meanwhile.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return exporter_->force_flush(std::max(left, std::chrono::milliseconds(0)));
   }
 
   bool shutdown(std::chrono::milliseconds timeout) noexcept override {
