@@ -34,6 +34,13 @@ class SpanExporter {
   virtual bool force_flush(std::chrono::milliseconds /*timeout*/) noexcept { return true; }
   // Releases resources; later export_batch calls fail. Default: nothing to do.
   virtual void shutdown(std::chrono::milliseconds /*timeout*/) noexcept {}
+  // True when export_batch never waits — no I/O or lock on the calling
+  // thread, only CPU work bounded by the batch (the OTLP exporter with
+  // background delivery encodes and hands the request to its sender). The
+  // batch processor then lets an application thread that finds the queue
+  // full export one batch itself rather than drop spans while its worker
+  // waits for a core. Default false.
+  virtual bool never_blocks() const noexcept { return false; }
 };
 
 // Keeps copies of every exported span in memory. Thread-safe; meant for tests.

@@ -68,6 +68,12 @@ class OtlpHttpExporter final : public SpanExporter, private ForkAware {
     return delivery_ ? delivery_->flush(timeout) : true;
   }
 
+  // Encoding and handing over only. Not with a spool: its appends are file
+  // writes, under a lock the sender holds while it reads the spool.
+  bool never_blocks() const noexcept override {
+    return delivery_ != nullptr && client_.options().spool.directory.empty();
+  }
+
   void shutdown(std::chrono::milliseconds timeout) noexcept override {
     if (delivery_) {
       delivery_->shutdown(timeout);  // shuts the client down too
