@@ -56,8 +56,8 @@ struct OtlpSpoolOptions {
   std::string directory;
   // Upper bound on the segment files of this process's lane; requests that
   // would pass it are dropped and counted. CONVTRACE_OTLP_SPOOL_MAX_MB (also
-  // Config::otlp_spool_max_mb). Default 1024 MiB: about 100 s of an outage
-  // at 50k spans/s of 8-attribute spans (about 200 bytes each as protobuf).
+  // Config::otlp_spool_max_mb). Default 1024 MiB: about 65 s of an outage
+  // at 50k spans/s of 8-attribute spans (about 320 bytes each as protobuf).
   uint64_t max_bytes = uint64_t{1024} << 20;
 };
 
