@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -511,6 +512,20 @@ TEST_F(OtlpHttpExporterTest, ASpoolNeedsBackgroundDelivery) {
   o.background_delivery = true;
   o.spool.max_bytes = 0;
   EXPECT_FALSE(make_otlp_http_exporter(o));
+}
+
+// The batch processor lets an application thread export when the queue is
+// full only for an exporter that says it never waits.
+TEST_F(OtlpHttpExporterTest, OnlyBackgroundDeliveryWithoutASpoolNeverBlocks) {
+  OtlpHttpOptions o;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(TestHttpServer::closed_port()) + "/v1/traces";
+  EXPECT_TRUE(make(o, /*background=*/true)->never_blocks());
+  EXPECT_FALSE(make(o, /*background=*/false)->never_blocks()) << "sends on the calling thread";
+  o.spool.directory = ::testing::TempDir() + "/convtrace-spool-nb-" + std::to_string(getpid());
+  auto spooled = make(o, /*background=*/true);
+  EXPECT_FALSE(spooled->never_blocks()) << "spool appends are file writes";
+  spooled->shutdown(milliseconds(200));
+  std::filesystem::remove_all(o.spool.directory);
 }
 
 TEST_F(OtlpHttpExporterTest, ValidatesOptions) {
