@@ -39,9 +39,11 @@ def main():
               "run tools/build-opentelemetry-cpp.sh); skipped")
         return 0
     names = [n for _, a, b in PAIRS for n in (a, b)] + list(TWO_THREADS)
+    # The two-thread variants run with fixed iterations and manual time, so
+    # their names go on with "/iterations:1/manual_time".
     cmd = [args.program, f"--benchmark_repetitions={args.rounds}",
            "--benchmark_enable_random_interleaving=true", "--benchmark_format=json",
-           "--benchmark_filter=^(" + "|".join(names) + ")$"]
+           "--benchmark_filter=^(" + "|".join(names) + ")(/|$)"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     runs = {}
     for b in json.loads(out)["benchmarks"]:
