@@ -69,14 +69,7 @@ Pipeline make_pipeline(const std::string& url, bool gzip, const std::string& spo
 
 inline void end_b1_span(const Tracer& tracer, int64_t i) {
   Span span = tracer.start_span("GET /v1/chat");
-  span.set_attribute("http.request.method", "POST");
-  span.set_attribute("url.path", "/v1/chat/completions");
-  span.set_attribute("server.address", "api.example.com");
-  span.set_attribute("http.response.status_code", 200);
-  span.set_attribute("server.port", 443);
-  span.set_attribute("app.iteration", i);
-  span.set_attribute("app.latency_budget_ms", 250.5);
-  span.set_attribute("app.sample_weight", 0.75);
+  set_b1_attributes(span, i);
 }
 
 double thread_cpu_seconds() {
@@ -126,14 +119,7 @@ uint64_t paced(const Tracer& tracer, double rate, double seconds, double* cpu,
     while (owed >= 1) {
       if (end_ns) {
         Span span = tracer.start_span("GET /v1/chat");
-        span.set_attribute("http.request.method", "POST");
-        span.set_attribute("url.path", "/v1/chat/completions");
-        span.set_attribute("server.address", "api.example.com");
-        span.set_attribute("http.response.status_code", 200);
-        span.set_attribute("server.port", 443);
-        span.set_attribute("app.iteration", static_cast<int64_t>(n));
-        span.set_attribute("app.latency_budget_ms", 250.5);
-        span.set_attribute("app.sample_weight", 0.75);
+        set_b1_attributes(span, static_cast<int64_t>(n));
         auto a = Clock::now();
         span.end();
         auto b = Clock::now();

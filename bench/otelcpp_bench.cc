@@ -121,14 +121,7 @@ BENCHMARK(BM_OtelSpan8Attributes_ConvtraceProcessor);
 void convtrace_span_loop(benchmark::State& state, const Tracer& tracer) {
   for (auto _ : state) {
     Span span = tracer.start_span("GET /v1/chat");
-    span.set_attribute("http.request.method", "POST");
-    span.set_attribute("url.path", "/v1/chat/completions");
-    span.set_attribute("server.address", "api.example.com");
-    span.set_attribute("http.response.status_code", 200);
-    span.set_attribute("server.port", 443);
-    span.set_attribute("app.retry_count", 0);
-    span.set_attribute("app.latency_budget_ms", 250.5);
-    span.set_attribute("app.sample_weight", 0.75);
+    set_b1_attributes(span);
     span.end();
   }
   state.SetItemsProcessed(state.iterations());
@@ -235,14 +228,7 @@ void BM_SideBySide_TwoThreads_Convtrace(benchmark::State& state) {
     Tracer tracer = sdk->tracer("bench");
     double wall = two_threads([&] {
       Span span = tracer.start_span("GET /v1/chat");
-      span.set_attribute("http.request.method", "POST");
-      span.set_attribute("url.path", "/v1/chat/completions");
-      span.set_attribute("server.address", "api.example.com");
-      span.set_attribute("http.response.status_code", 200);
-      span.set_attribute("server.port", 443);
-      span.set_attribute("app.retry_count", 0);
-      span.set_attribute("app.latency_budget_ms", 250.5);
-      span.set_attribute("app.sample_weight", 0.75);
+      set_b1_attributes(span);
       span.end();
     });
     sdk->force_flush();
