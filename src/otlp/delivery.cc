@@ -55,12 +55,7 @@ bool Delivery::submit(std::string&& payload, uint32_t spans) noexcept {
     const bool fits = backlog_bytes_ + payload.size() <= max_pending_bytes_ || backlog_.empty();
     if (!spooling_) {
       if (fits) {
-        auto item = std::make_shared<Pending>();
-        item->payload = std::move(payload);
-        item->spans = spans;
-        backlog_bytes_ += item->payload.size();
-        backlog_spans_ += spans;
-        backlog_.push_back(std::move(item));
+        push_backlog_locked(std::move(payload), spans);
         lock.unlock();
         work_cv_.notify_one();
         return true;
@@ -87,12 +82,7 @@ bool Delivery::submit(std::string&& payload, uint32_t spans) noexcept {
       return true;
     }
     if (backlog_bytes_ + payload.size() <= max_pending_bytes_) {
-      auto item = std::make_shared<Pending>();
-      item->payload = std::move(payload);
-      item->spans = spans;
-      backlog_bytes_ += item->payload.size();
-      backlog_spans_ += spans;
-      backlog_.push_back(std::move(item));
+      push_backlog_locked(std::move(payload), spans);
       lock.unlock();
       work_cv_.notify_one();
       return true;
@@ -123,6 +113,15 @@ void Delivery::spill_locked() {
     if (p != in_flight_) recycle_locked(std::move(p->payload));
     backlog_.pop_front();
   }
+}
+
+void Delivery::push_backlog_locked(std::string&& payload, uint32_t spans) {
+  auto item = std::make_shared<Pending>();
+  item->payload = std::move(payload);
+  item->spans = spans;
+  backlog_bytes_ += item->payload.size();
+  backlog_spans_ += spans;
+  backlog_.push_back(std::move(item));
 }
 
 bool Delivery::idle_locked() const { return backlog_.empty(); }

@@ -71,6 +71,8 @@ class Delivery {
   // Appends every backlog request not yet in the spool to it, oldest first,
   // and drops the spooled ones from memory. Under mu_.
   void spill_locked();
+  // Queues a request at the tail of the in-memory backlog.
+  void push_backlog_locked(std::string&& payload, uint32_t spans);
   void recycle_locked(std::string&& buffer);
   bool idle_locked() const;
 
