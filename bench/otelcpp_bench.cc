@@ -127,13 +127,7 @@ void convtrace_span_loop(benchmark::State& state, const Tracer& tracer) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_SideBySide_Span8Batch_Otel(benchmark::State& state) {
-  auto provider = make_provider(false);
-  otel_span_loop(state, *provider->GetTracer("bench"));
-  provider->Shutdown();
-}
-BENCHMARK(BM_SideBySide_Span8Batch_Otel);
-
+// opentelemetry-cpp's side of the batch row is BM_OtelSpan8Attributes_Plain.
 void BM_SideBySide_Span8Batch_Convtrace(benchmark::State& state) {
   std::atomic<uint64_t> exported{0};
   auto sdk = make_bench_sdk(&exported);

@@ -19,7 +19,7 @@ import sys
 
 # (row label, opentelemetry-cpp benchmark, convtrace benchmark)
 PAIRS = [
-    ("span + 8 attributes, batch processor", "BM_SideBySide_Span8Batch_Otel",
+    ("span + 8 attributes, batch processor", "BM_OtelSpan8Attributes_Plain",
      "BM_SideBySide_Span8Batch_Convtrace"),
     ("span + 8 attributes, simple processor", "BM_SideBySide_Span8Simple_Otel",
      "BM_SideBySide_Span8Simple_Convtrace"),
