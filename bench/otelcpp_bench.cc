@@ -86,19 +86,21 @@ std::shared_ptr<otel_sdk::TracerProvider> make_simple_provider() {
 }
 
 // The same span as B1: a name, 3 string, 3 integer and 2 double attributes.
+void end_otel_b1_span(otel_api::Tracer& tracer) {
+  auto span = tracer.StartSpan("GET /v1/chat");
+  span->SetAttribute("http.request.method", "POST");
+  span->SetAttribute("url.path", "/v1/chat/completions");
+  span->SetAttribute("server.address", "api.example.com");
+  span->SetAttribute("http.response.status_code", 200);
+  span->SetAttribute("server.port", 443);
+  span->SetAttribute("app.retry_count", 0);
+  span->SetAttribute("app.latency_budget_ms", 250.5);
+  span->SetAttribute("app.sample_weight", 0.75);
+  span->End();
+}
+
 void otel_span_loop(benchmark::State& state, otel_api::Tracer& tracer) {
-  for (auto _ : state) {
-    auto span = tracer.StartSpan("GET /v1/chat");
-    span->SetAttribute("http.request.method", "POST");
-    span->SetAttribute("url.path", "/v1/chat/completions");
-    span->SetAttribute("server.address", "api.example.com");
-    span->SetAttribute("http.response.status_code", 200);
-    span->SetAttribute("server.port", 443);
-    span->SetAttribute("app.retry_count", 0);
-    span->SetAttribute("app.latency_budget_ms", 250.5);
-    span->SetAttribute("app.sample_weight", 0.75);
-    span->End();
-  }
+  for (auto _ : state) end_otel_b1_span(tracer);
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -194,18 +196,7 @@ void BM_SideBySide_TwoThreads_Otel(benchmark::State& state) {
     auto provider = make_provider(false);
     auto tracer = provider->GetTracer("bench");
     uint64_t before = DiscardingExporter::exported.load();
-    double wall = two_threads([&] {
-      auto span = tracer->StartSpan("GET /v1/chat");
-      span->SetAttribute("http.request.method", "POST");
-      span->SetAttribute("url.path", "/v1/chat/completions");
-      span->SetAttribute("server.address", "api.example.com");
-      span->SetAttribute("http.response.status_code", 200);
-      span->SetAttribute("server.port", 443);
-      span->SetAttribute("app.retry_count", 0);
-      span->SetAttribute("app.latency_budget_ms", 250.5);
-      span->SetAttribute("app.sample_weight", 0.75);
-      span->End();
-    });
+    double wall = two_threads([&] { end_otel_b1_span(*tracer); });
     // What the worker took before the threads finished reached the exporter
     // within the round; the flush counts the rest, which a full queue kept.
     provider->ForceFlush();
