@@ -23,6 +23,7 @@ class CountingExporter : public SpanExporter {
     exported_->fetch_add(batch.size(), std::memory_order_relaxed);
     return ExportResult::success;
   }
+  bool never_blocks() const noexcept override { return true; }
 
  private:
   std::atomic<uint64_t>* exported_;
@@ -103,6 +104,19 @@ inline Usage sample_usage() {
   u.response_id = "chatcmpl-B9MBs8CjcvOU2jLn4n570S5";
   u.finish_reasons = {"stop"};
   return u;
+}
+
+// B1's span between start and end: 3 string, 3 integer and 2 double
+// attributes; `counter` is the third integer (B1 itself uses 0).
+inline void set_b1_attributes(Span& span, int64_t counter = 0) {
+  span.set_attribute("http.request.method", "POST");
+  span.set_attribute("url.path", "/v1/chat/completions");
+  span.set_attribute("server.address", "api.example.com");
+  span.set_attribute("http.response.status_code", 200);
+  span.set_attribute("server.port", 443);
+  span.set_attribute("app.retry_count", counter);
+  span.set_attribute("app.latency_budget_ms", 250.5);
+  span.set_attribute("app.sample_weight", 0.75);
 }
 
 }  // namespace convtrace::bench

@@ -25,7 +25,7 @@ if [[ "${1:-}" == "--smoke" ]]; then mode=smoke; fi
 
 bin=build/bench/bench
 targets=(convtrace_bench convtrace_bench_churn convtrace_bench_endpoint_down convtrace_bench_collect
-         convtrace_bench_store_scale convtrace_cli)
+         convtrace_bench_store_scale convtrace_cli convtrace_bench_export)
 
 preset=bench
 if [[ "$mode" == smoke && -d build/dev/bench ]]; then
@@ -55,6 +55,7 @@ if [[ "$mode" == smoke ]]; then
   "$bin/convtrace_bench_collect" --db="$uri" --collectors=2 --clients=4 --spans=10240 --seconds=10
   bench/pg-server.sh stop "$pgdir"
   trap - EXIT
+  "$bin/convtrace_bench_export" --smoke
   if [[ "$otelcpp" == yes ]]; then
     "$bin/convtrace_bench_otelcpp" --benchmark_min_time=0.01
   else
@@ -74,7 +75,12 @@ if [[ "$otelcpp" == yes ]]; then
   # Side by side with opentelemetry-cpp; the variants alternate within the run.
   "$bin/convtrace_bench_otelcpp" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
     --benchmark_report_aggregates_only=true | tee "$out/otelcpp.txt"
+  # The same workloads on both SDKs: medians and ratios (a table for RESULTS.md).
+  python3 bench/side_by_side.py "$bin/convtrace_bench_otelcpp" --rounds 7 | tee "$out/side_by_side.md"
+else
+  echo "side-by-side with opentelemetry-cpp skipped: no opentelemetry-cpp (tools/build-opentelemetry-cpp.sh)"
 fi
+"$bin/convtrace_bench_export" | tee "$out/export.txt"
 for i in 1 2 3; do
   "$bin/convtrace_bench_churn" | tee -a "$out/churn.txt"
   "$bin/convtrace_bench_endpoint_down" | tee -a "$out/endpoint_down.txt"

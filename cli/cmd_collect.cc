@@ -121,26 +121,10 @@ void fit_descriptors(const CollectOptions& opt, size_t* max_connections) {
 
 // HOST:PORT (IPv6 hosts in brackets) of `option`, or a usage error.
 std::pair<std::string, int> host_port(const char* option, const std::string& value) {
-  size_t colon = value.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    fail(kCommand, std::string(option) + " '" + value + "' is not HOST:PORT", kExitBadInput);
-  }
-  std::string host = value.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  char* end = nullptr;
-  long port = std::strtol(value.c_str() + colon + 1, &end, 10);
-  if (end == value.c_str() + colon + 1 || *end != '\0' || port < 0 || port > 65535) {
-    fail(kCommand, std::string(option) + " '" + value + "': the port must be 0..65535",
-         kExitBadInput);
-  }
-  return {host, static_cast<int>(port)};
+  return parse_host_port(kCommand, option, value);
 }
 
-std::string shown(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
+std::string shown(const std::string& host) { return bracketed_host(host); }
 
 void run(const CollectOptions& opt) {
   receiver::ReceiverOptions options;

@@ -1,5 +1,8 @@
 // `convtrace conversation ID`: one conversation turn by turn.
+#include <cstdio>
 #include <iostream>
+
+#include "records.h"
 
 #include "store_common.h"
 #include "usage/messages.h"
@@ -15,7 +18,19 @@ struct ConversationOptions {
   OutputOptions out;
 };
 
-std::string opt_int(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "null"; }
+// "0.42 ms", "12.3 ms", "1.25 s": short spans are not all "0 ms".
+std::string duration_text(uint64_t nanos) {
+  char buf[32];
+  double ms = static_cast<double>(nanos) / 1e6;
+  if (ms >= 1000) {
+    std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);
+  } else if (ms >= 10) {
+    std::snprintf(buf, sizeof buf, "%.1f ms", ms);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2f ms", ms);
+  }
+  return buf;
+}
 
 // For the table: the text of captured messages in the GenAI message schema
 // (the last message's, as the turn's newest input or the reply), tool calls
@@ -39,63 +54,6 @@ std::string readable(const std::string& captured) {
   return out.empty() ? captured : out;
 }
 
-std::string span_json(const SpanView& s) {
-  std::string o =
-      "{\"trace_id\":" + json_string(s.trace_id) + ",\"span_id\":" + json_string(s.span_id) +
-      ",\"parent_span_id\":" + json_string(s.parent_span_id) +
-      ",\"depth\":" + std::to_string(s.depth) + ",\"name\":" + json_string(s.name) +
-      ",\"kind\":" + json_string(s.kind) + ",\"model\":" + json_string(s.model) +
-      ",\"provider\":" + json_string(s.provider) +
-      ",\"start_unix_nano\":" + std::to_string(s.start_unix_nano) +
-      ",\"end_unix_nano\":" + std::to_string(s.end_unix_nano) +
-      ",\"input_tokens\":" + opt_int(s.input_tokens) +
-      ",\"output_tokens\":" + opt_int(s.output_tokens) +
-      ",\"cache_read_tokens\":" + opt_int(s.cache_read_tokens) +
-      ",\"cache_write_tokens\":" + opt_int(s.cache_write_tokens) +
-      ",\"reasoning_tokens\":" + opt_int(s.reasoning_tokens) +
-      ",\"cost_pico_usd\":" + opt_int(s.cost_pico_usd) +
-      ",\"cost_usd\":" + (s.cost_pico_usd ? usd_json(*s.cost_pico_usd) : std::string("null")) +
-      ",\"status\":" +
-      json_string(s.status == StatusCode::error ? "error"
-                  : s.status == StatusCode::ok  ? "ok"
-                                                : "unset") +
-      ",\"error\":" + (s.error.empty() ? std::string("null") : json_string(s.error)) +
-      ",\"input_messages\":" +
-      (s.input_messages ? json_string(*s.input_messages) : std::string("null")) +
-      ",\"output_messages\":" +
-      (s.output_messages ? json_string(*s.output_messages) : std::string("null")) + "}";
-  return o;
-}
-
-void print_json(const ConversationView& v) {
-  std::cout << "{\"conversation_id\":" << json_string(v.conversation_id) << ",\"user_ids\":[";
-  for (size_t i = 0; i < v.user_ids.size(); ++i)
-    std::cout << (i ? "," : "") << json_string(v.user_ids[i]);
-  std::cout << "],\"cost_pico_usd\":" << v.cost_pico_usd
-            << ",\"cost_usd\":" << usd_json(v.cost_pico_usd)
-            << ",\"input_tokens\":" << v.input_tokens << ",\"output_tokens\":" << v.output_tokens
-            << ",\"llm_calls\":" << v.llm_calls << ",\"errors\":" << v.errors << ",\"turns\":[";
-  for (size_t t = 0; t < v.turns.size(); ++t) {
-    const TurnView& turn = v.turns[t];
-    std::cout << (t ? "," : "") << "{\"turn\":" << turn.turn << ",\"trace_ids\":[";
-    for (size_t i = 0; i < turn.trace_ids.size(); ++i) {
-      std::cout << (i ? "," : "") << json_string(turn.trace_ids[i]);
-    }
-    std::cout << "],\"start_unix_nano\":" << turn.start_unix_nano
-              << ",\"end_unix_nano\":" << turn.end_unix_nano
-              << ",\"cost_pico_usd\":" << turn.cost_pico_usd
-              << ",\"cost_usd\":" << usd_json(turn.cost_pico_usd)
-              << ",\"running_total_pico_usd\":" << turn.running_total_pico_usd
-              << ",\"input_tokens\":" << turn.input_tokens
-              << ",\"output_tokens\":" << turn.output_tokens << ",\"llm_calls\":" << turn.llm_calls
-              << ",\"errors\":" << turn.errors << ",\"spans\":[";
-    for (size_t i = 0; i < turn.spans.size(); ++i)
-      std::cout << (i ? "," : "") << span_json(turn.spans[i]);
-    std::cout << "]}";
-  }
-  std::cout << "]}\n";
-}
-
 std::string shorten(std::string text, size_t max) {
   for (char& c : text) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
@@ -117,7 +75,9 @@ void print_table(const ConversationView& v) {
   for (const TurnView& t : v.turns) {
     std::cout << "\nturn " << t.turn << "  " << format_time(t.start_unix_nano) << " UTC  "
               << usd(t.cost_pico_usd) << "  (running " << usd(t.running_total_pico_usd) << ")";
-    if (t.errors) std::cout << "  FAILED";
+    std::string_view outcome = turn_outcome(t);
+    if (outcome == "failed") std::cout << "  FAILED";
+    if (outcome == "recovered") std::cout << "  RECOVERED (an error inside, the turn succeeded)";
     std::cout << '\n';
     for (const SpanView& s : t.spans) {
       std::string indent(2 + 2 * static_cast<size_t>(s.depth), ' ');
@@ -133,8 +93,13 @@ void print_table(const ConversationView& v) {
           std::cout << " (" << *s.reasoning_tokens << " reasoning)";
       }
       if (s.cost_pico_usd) std::cout << "  " << usd(*s.cost_pico_usd);
-      std::cout << "  " << (s.end_unix_nano - s.start_unix_nano) / 1000000 << " ms";
-      if (!s.error.empty()) std::cout << "  ERROR " << s.error;
+      std::cout << "  +" << duration_text(s.start_unix_nano - t.start_unix_nano) << " "
+                << duration_text(s.end_unix_nano - s.start_unix_nano);
+      if (!s.error.empty()) {
+        std::cout << "  ERROR " << s.error;
+        if (!s.error_message.empty() && s.error_message != s.error)
+          std::cout << ": " << shorten(s.error_message, 200);
+      }
       std::cout << '\n';
       if (s.input_messages)
         std::cout << indent << "  > " << shorten(readable(*s.input_messages), 100) << '\n';
@@ -144,19 +109,18 @@ void print_table(const ConversationView& v) {
   }
 }
 
+// One row per span: the turn's number and outcome, then the span's fields
+// as --json gives them.
+Record csv_span(const TurnView& t, const SpanView& s) {
+  Record r;
+  r.integer("turn", t.turn).text("turn_outcome", turn_outcome(t));
+  return r.append(span_record(s, t));
+}
+
 void print_csv(const ConversationView& v) {
-  std::cout << "turn,trace_id,span_id,parent_span_id,depth,name,kind,model,input_tokens,"
-               "output_tokens,cost_pico_usd,running_total_pico_usd,error\n";
+  RecordPrinter printer(Format::csv, csv_span(TurnView{}, SpanView{}));
   for (const TurnView& t : v.turns) {
-    for (const SpanView& s : t.spans) {
-      std::cout << t.turn << ',' << s.trace_id << ',' << s.span_id << ',' << s.parent_span_id << ','
-                << s.depth << ',' << csv_field(s.name) << ',' << csv_field(s.kind) << ','
-                << csv_field(s.model) << ','
-                << (s.input_tokens ? std::to_string(*s.input_tokens) : "") << ','
-                << (s.output_tokens ? std::to_string(*s.output_tokens) : "") << ','
-                << (s.cost_pico_usd ? std::to_string(*s.cost_pico_usd) : "") << ','
-                << t.running_total_pico_usd << ',' << csv_field(s.error) << '\n';
-    }
+    for (const SpanView& s : t.spans) printer.print(csv_span(t, s));
   }
 }
 
@@ -169,7 +133,7 @@ void run(const ConversationOptions& opt) {
   }
   switch (opt.out.format()) {
     case Format::json:
-      print_json(*view);
+      std::cout << conversation_json(*view) << '\n';
       break;
     case Format::csv:
       print_csv(*view);
@@ -192,7 +156,10 @@ void register_conversation(CLI::App& app) {
       "Spans from SDKs that do not count turns: each trace is one turn, in time order.\n\n"
       "EXAMPLES\n"
       "  convtrace conversation support_789\n"
-      "  convtrace conversation support_789 --json | jq '.turns[] | {turn, cost_usd}'");
+      "  convtrace conversation support_789 --json | jq '.turns[] | {turn, outcome, cost_usd}'\n\n"
+      "A turn with an error inside whose top span still ended well (a retry or fallback\n"
+      "worked) is RECOVERED; one whose top span ended in error is FAILED. Each span shows\n"
+      "its start offset from the turn's start (+12.5 ms) and its duration.");
   sub->add_option("ID", opt->id, "The conversation id (gen_ai.conversation.id)")->required();
   add_db_option(*sub, opt->db);
   add_format_options(*sub, opt->out);

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "progress.h"
+#include "records.h"
 #include "store_common.h"
 
 namespace convtrace::cli {
@@ -15,25 +16,6 @@ struct ConversationsOptions {
   OutputOptions out;
   ListingOptions listing;
 };
-
-std::string summary_json(const ConversationSummary& c) {
-  return "{\"conversation_id\":" + json_string(c.conversation_id) +
-         ",\"user_id\":" + (c.user_id.empty() ? std::string("null") : json_string(c.user_id)) +
-         ",\"first_seen_unix_nano\":" + std::to_string(c.first_seen_unix_nano) +
-         ",\"last_seen_unix_nano\":" + std::to_string(c.last_seen_unix_nano) +
-         ",\"turns\":" + std::to_string(c.turns) + ",\"spans\":" + std::to_string(c.spans) +
-         ",\"llm_calls\":" + std::to_string(c.llm_calls) +
-         ",\"unpriced_calls\":" + std::to_string(c.unpriced_calls) +
-         ",\"cost_pico_usd\":" + std::to_string(c.cost_pico_usd) +
-         ",\"cost_usd\":" + usd_json(c.cost_pico_usd) +
-         ",\"input_tokens\":" + std::to_string(c.input_tokens) +
-         ",\"output_tokens\":" + std::to_string(c.output_tokens) +
-         ",\"cache_read_tokens\":" + std::to_string(c.cache_read_tokens) +
-         ",\"cache_write_tokens\":" + std::to_string(c.cache_write_tokens) +
-         ",\"reasoning_tokens\":" + std::to_string(c.reasoning_tokens) +
-         ",\"errors\":" + std::to_string(c.errors) +
-         ",\"workflow_runs\":" + std::to_string(c.workflow_runs) + "}";
-}
 
 void run(const ConversationsOptions& opt) {
   ConversationQuery query;
@@ -49,42 +31,26 @@ void run(const ConversationsOptions& opt) {
 
   auto store = open_store_for_reading(kCommand, opt.db);
   Progress progress(kCommand);
-  int64_t n = 0;
   bool more = false;
   std::vector<ConversationSummary> rows;
-  if (format == Format::json) std::cout << '[';
-  if (format == Format::csv) {
-    std::cout << "conversation_id,user_id,first_seen,last_seen,turns,llm_calls,cost_pico_usd,"
-                 "cost_usd,input_tokens,output_tokens,errors,workflow_runs\n";
-  }
+  RecordPrinter printer(format, conversation_summary_record(ConversationSummary{}));
   Error e = store->conversations(query, [&](const ConversationSummary& c) {
+    int64_t n = format == Format::table ? static_cast<int64_t>(rows.size()) : printer.count();
     if (show > 0 && n == show) {
       more = true;
       return false;
     }
     progress.stop();
-    ++n;
-    switch (format) {
-      case Format::json:
-        std::cout << (n > 1 ? "," : "") << summary_json(c);
-        break;
-      case Format::csv:
-        std::cout << csv_field(c.conversation_id) << ',' << csv_field(c.user_id) << ','
-                  << format_time(c.first_seen_unix_nano) << ','
-                  << format_time(c.last_seen_unix_nano) << ',' << c.turns << ',' << c.llm_calls
-                  << ',' << c.cost_pico_usd << ',' << usd_json(c.cost_pico_usd) << ','
-                  << c.input_tokens << ',' << c.output_tokens << ',' << c.errors << ','
-                  << c.workflow_runs << '\n';
-        break;
-      case Format::table:
-        rows.push_back(c);  // at most the page shown
-        break;
+    if (format == Format::table) {
+      rows.push_back(c);  // at most the page shown
+    } else {
+      printer.print(conversation_summary_record(c));
     }
     return true;
   });
   progress.stop();
   if (e) fail(kCommand, e.message, kExitBadInput);
-  if (format == Format::json) std::cout << "]\n";
+  printer.finish();
   if (format != Format::table) return;
   if (rows.empty()) {
     std::cout << (opt.listing.offset > 0 ? "no more conversations\n" : "no conversations match\n");

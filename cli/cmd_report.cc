@@ -1,6 +1,11 @@
 // `convtrace report --by user|model|workflow-type|conversation|day`: cost and tokens by group.
+#include <cctype>
+#include <fstream>
 #include <iostream>
 
+#include "records.h"
+
+#include "html_report.h"
 #include "progress.h"
 #include "store_common.h"
 
@@ -13,31 +18,37 @@ struct ReportOptions {
   std::string by = "user";
   std::string since, until, user, workflow_type;
   std::string db;
+  std::string html;
   OutputOptions out;
   ListingOptions listing;
 };
 
-std::string row_json(const ReportRow& r) {
-  return "{\"group\":" + (r.group ? json_string(*r.group) : std::string("null")) +
-         ",\"cost_pico_usd\":" + std::to_string(r.cost_pico_usd) +
-         ",\"cost_usd\":" + usd_json(r.cost_pico_usd) +
-         ",\"llm_calls\":" + std::to_string(r.llm_calls) +
-         ",\"unpriced_calls\":" + std::to_string(r.unpriced_calls) +
-         ",\"input_tokens\":" + std::to_string(r.input_tokens) +
-         ",\"output_tokens\":" + std::to_string(r.output_tokens) +
-         ",\"cache_read_tokens\":" + std::to_string(r.cache_read_tokens) +
-         ",\"cache_write_tokens\":" + std::to_string(r.cache_write_tokens) +
-         ",\"reasoning_tokens\":" + std::to_string(r.reasoning_tokens) +
-         ",\"conversations\":" + std::to_string(r.conversations) +
-         ",\"workflow_runs\":" + std::to_string(r.workflow_runs) +
-         ",\"errors\":" + std::to_string(r.errors) + ",\"spans\":" + std::to_string(r.spans) +
-         ",\"avg_cost_per_conversation_usd\":" +
-         average_usd_json(r.cost_pico_usd, r.conversations) +
-         ",\"avg_cost_per_run_usd\":" + average_usd_json(r.cost_pico_usd, r.workflow_runs) +
-         ",\"cost_disagreements\":" + std::to_string(r.cost_disagreements) + "}";
+// --html FILE: the UI's pages for the range as one self-contained file.
+void write_html(const ReportOptions& opt) {
+  if (!opt.since.empty()) parse_time_or_fail(kCommand, "--since", opt.since);
+  if (!opt.until.empty()) parse_time_or_fail(kCommand, "--until", opt.until);
+  auto store = open_store_for_reading(kCommand, opt.db);
+  auto page = html_report(*store, HtmlReportRange{opt.since, opt.until});
+  if (!page) fail(kCommand, page.error().message, kExitBadInput);
+  std::ofstream file(opt.html, std::ios::binary | std::ios::trunc);
+  file << *page;
+  file.close();
+  if (!file) fail(kCommand, "cannot write " + opt.html, kExitBadInput);
+  std::cerr << "convtrace report: wrote " << opt.html << " (" << (page->size() + 1023) / 1024
+            << " KiB; opens from disk, no network)\n";
+}
+
+// The grouping column's name, after --by ("workflow_type" for workflow-type).
+std::string group_column(ReportGroup by) {
+  std::string name(to_string(by));
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
 }
 
 void run(const ReportOptions& opt) {
+  if (!opt.html.empty()) return write_html(opt);
   auto group = parse_report_group(opt.by);
   if (!group) fail(kCommand, group.error().message, kExitBadInput);
   ReportQuery query;
@@ -57,32 +68,17 @@ void run(const ReportOptions& opt) {
   Progress progress(kCommand);
   if (format != Format::table) {
     // Streamed: any number of groups in bounded memory.
-    int64_t n = 0;
-    if (format == Format::json) std::cout << '[';
-    if (format == Format::csv) {
-      std::cout << "group,cost_pico_usd,cost_usd,llm_calls,unpriced_calls,input_tokens,"
-                   "output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,"
-                   "conversations,workflow_runs,errors,cost_disagreements\n";
-    }
+    const std::string column = group_column(query.by);
+    RecordPrinter printer(format, report_record(ReportRow{}, column));
     Error e = store->report(query, [&](const ReportRow& r) {
-      if (show > 0 && n == show) return false;
+      if (show > 0 && printer.count() == show) return false;
       progress.stop();
-      if (format == Format::json) {
-        std::cout << (n ? "," : "") << row_json(r);
-      } else {
-        std::cout << csv_field(r.group.value_or("")) << ',' << r.cost_pico_usd << ','
-                  << usd_json(r.cost_pico_usd) << ',' << r.llm_calls << ',' << r.unpriced_calls
-                  << ',' << r.input_tokens << ',' << r.output_tokens << ',' << r.cache_read_tokens
-                  << ',' << r.cache_write_tokens << ',' << r.reasoning_tokens << ','
-                  << r.conversations << ',' << r.workflow_runs << ',' << r.errors << ','
-                  << r.cost_disagreements << '\n';
-      }
-      ++n;
+      printer.print(report_record(r, column));
       return true;
     });
     progress.stop();
     if (e) fail(kCommand, e.message, kExitBadInput);
-    if (format == Format::json) std::cout << "]\n";
+    printer.finish();
     return;
   }
 
@@ -98,9 +94,10 @@ void run(const ReportOptions& opt) {
     return;
   }
   bool per_run = query.by == ReportGroup::workflow_type;
-  Table table({std::string(to_string(query.by)), "COST USD", "LLM CALLS", "INPUT TOK", "OUTPUT TOK",
-               "CONVERSATIONS", per_run ? "RUNS" : "ERRORS",
-               per_run ? "AVG/RUN USD" : "AVG/CONVERSATION USD"});
+  std::string column = group_column(query.by);
+  for (char& c : column) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  Table table({column, "COST USD", "LLM CALLS", "INPUT TOK", "OUTPUT TOK", "CONVERSATIONS",
+               per_run ? "RUNS" : "ERRORS", per_run ? "AVG/RUN USD" : "AVG/CONVERSATION USD"});
   for (const ReportRow& r : *rows) {
     std::string avg = per_run ? average_usd_json(r.cost_pico_usd, r.workflow_runs)
                               : average_usd_json(r.cost_pico_usd, r.conversations);
@@ -148,7 +145,8 @@ void register_report(CLI::App& app) {
       "  convtrace report --by workflow-type          # average cost per run\n"
       "  convtrace report --by day --json\n"
       "  convtrace report --by user --top 10 --sort conversations\n"
-      "  convtrace report --by model --db postgresql://convtrace@db.internal/convtrace");
+      "  convtrace report --by model --db postgresql://convtrace@db.internal/convtrace\n"
+      "  convtrace report --html march.html --since 2024-03-01 --until 2024-04-01");
   sub->add_option("--by", opt->by,
                   "user | model | workflow-type | conversation | day (default user)");
   sub->add_option("--since", opt->since, "Only spans starting at or after this date/time");
@@ -160,6 +158,12 @@ void register_report(CLI::App& app) {
                       "errors (default cost:desc; --by day: group:asc)");
   add_db_option(*sub, opt->db);
   add_format_options(*sub, opt->out);
+  sub->add_option("--html", opt->html,
+                  "Write the web UI's pages (overview, conversations, workflows, users, models) "
+                  "for --since/--until as one self-contained HTML file that opens from disk, "
+                  "with no server and no network")
+      ->excludes("--json")
+      ->excludes("--csv");
   sub->footer("EXIT STATUS\n  0 success, 1 no store at --db, 2 bad option or unreadable store");
   sub->callback([opt] { run(*opt); });
 }

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "progress.h"
+#include "records.h"
 #include "store_common.h"
 
 namespace convtrace::cli {
@@ -55,34 +56,11 @@ void run_summary(const WorkflowsOptions& opt, Store& store, Progress& progress) 
   });
   progress.stop();
   if (e) fail(kCommand, e.message, kExitBadInput);
-  switch (format) {
-    case Format::json:
-      std::cout << '[';
-      for (size_t i = 0; i < types.size(); ++i) {
-        const ReportRow& r = types[i];
-        std::cout << (i ? "," : "") << "{\"workflow_type\":" << json_string(*r.group)
-                  << ",\"runs\":" << r.workflow_runs << ",\"cost_pico_usd\":" << r.cost_pico_usd
-                  << ",\"cost_usd\":" << usd_json(r.cost_pico_usd) << ",\"avg_cost_per_run_usd\":"
-                  << average_usd_json(r.cost_pico_usd, r.workflow_runs)
-                  << ",\"llm_calls\":" << r.llm_calls << ",\"input_tokens\":" << r.input_tokens
-                  << ",\"output_tokens\":" << r.output_tokens
-                  << ",\"conversations\":" << r.conversations << ",\"errors\":" << r.errors << '}';
-      }
-      std::cout << "]\n";
-      return;
-    case Format::csv:
-      std::cout << "workflow_type,runs,cost_pico_usd,cost_usd,avg_cost_per_run_usd,llm_calls,"
-                   "input_tokens,output_tokens,conversations,errors\n";
-      for (const ReportRow& r : types) {
-        std::string avg = average_usd_json(r.cost_pico_usd, r.workflow_runs);
-        std::cout << csv_field(*r.group) << ',' << r.workflow_runs << ',' << r.cost_pico_usd << ','
-                  << usd_json(r.cost_pico_usd) << ',' << (avg == "null" ? "" : avg) << ','
-                  << r.llm_calls << ',' << r.input_tokens << ',' << r.output_tokens << ','
-                  << r.conversations << ',' << r.errors << '\n';
-      }
-      return;
-    case Format::table:
-      break;
+  if (format != Format::table) {
+    RecordPrinter printer(format, workflow_type_record(ReportRow{}));
+    for (const ReportRow& r : types) printer.print(workflow_type_record(r));
+    printer.finish();
+    return;
   }
   if (types.empty()) {
     std::cout << "no workflow runs match\n";
@@ -103,25 +81,6 @@ void run_summary(const WorkflowsOptions& opt, Store& store, Progress& progress) 
             << (opt.type.empty() ? " --type TYPE" : " --type " + opt.type) << '\n';
 }
 
-std::string run_json(const WorkflowRun& r) {
-  return "{\"workflow_id\":" + json_string(r.workflow_id) +
-         ",\"workflow_type\":" + json_string(r.workflow_type) +
-         ",\"conversation_id\":" + json_string(r.conversation_id) +
-         ",\"user_id\":" + json_string(r.user_id) + ",\"trace_id\":" + json_string(r.trace_id) +
-         ",\"start_unix_nano\":" + std::to_string(r.start_unix_nano) +
-         ",\"end_unix_nano\":" + std::to_string(r.end_unix_nano) +
-         ",\"cost_pico_usd\":" + std::to_string(r.cost_pico_usd) +
-         ",\"cost_usd\":" + usd_json(r.cost_pico_usd) +
-         ",\"cost_from_workflow_span\":" + (r.cost_from_workflow_span ? "true" : "false") +
-         ",\"llm_calls\":" + std::to_string(r.llm_calls) +
-         ",\"input_tokens\":" + std::to_string(r.input_tokens) +
-         ",\"output_tokens\":" + std::to_string(r.output_tokens) +
-         ",\"errors\":" + std::to_string(r.errors) + ",\"costliest_step\":" +
-         (r.costliest_step.empty() ? std::string("null") : json_string(r.costliest_step)) +
-         ",\"costliest_step_cost_pico_usd\":" + std::to_string(r.costliest_step_cost_pico_usd) +
-         "}";
-}
-
 void run_runs(const WorkflowsOptions& opt, Store& store, Progress& progress) {
   WorkflowQuery query;
   query.filter = filter_of(opt);
@@ -137,37 +96,26 @@ void run_runs(const WorkflowsOptions& opt, Store& store, Progress& progress) {
   Format format = opt.out.format();
   query.page = page_for(opt.listing, format);
   const int64_t show = rows_to_show(opt.listing, format);
-  int64_t n = 0;
   bool more = false;
   std::vector<WorkflowRun> rows;
-  if (format == Format::json) std::cout << '[';
-  if (format == Format::csv) {
-    std::cout << "workflow_id,workflow_type,conversation_id,user_id,start,cost_pico_usd,cost_usd,"
-                 "llm_calls,errors,costliest_step,costliest_step_cost_pico_usd\n";
-  }
+  RecordPrinter printer(format, workflow_run_record(WorkflowRun{}));
   Error e = store.workflows(query, [&](const WorkflowRun& r) {
+    int64_t n = format == Format::table ? static_cast<int64_t>(rows.size()) : printer.count();
     if (show > 0 && n == show) {
       more = true;
       return false;
     }
     progress.stop();
-    ++n;
-    if (format == Format::json) {
-      std::cout << (n > 1 ? "," : "") << run_json(r);
-    } else if (format == Format::csv) {
-      std::cout << csv_field(r.workflow_id) << ',' << csv_field(r.workflow_type) << ','
-                << csv_field(r.conversation_id) << ',' << csv_field(r.user_id) << ','
-                << format_time(r.start_unix_nano) << ',' << r.cost_pico_usd << ','
-                << usd_json(r.cost_pico_usd) << ',' << r.llm_calls << ',' << r.errors << ','
-                << csv_field(r.costliest_step) << ',' << r.costliest_step_cost_pico_usd << '\n';
-    } else {
+    if (format == Format::table) {
       rows.push_back(r);  // at most the page shown
+    } else {
+      printer.print(workflow_run_record(r));
     }
     return true;
   });
   progress.stop();
   if (e) fail(kCommand, e.message, kExitBadInput);
-  if (format == Format::json) std::cout << "]\n";
+  printer.finish();
   if (format != Format::table) return;
   if (rows.empty()) {
     std::cout << (opt.listing.offset > 0 ? "no more workflow runs\n" : "no workflow runs match\n");

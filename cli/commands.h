@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "convtrace/pricing.h"
 
@@ -30,6 +31,7 @@ void register_conversations(CLI::App& app);
 void register_workflows(CLI::App& app);
 void register_collect(CLI::App& app);
 void register_prune(CLI::App& app);
+void register_ui(CLI::App& app);
 
 // Fails the current subcommand: prints "convtrace <command>: <message>" on
 // stderr and exits with `status`.
@@ -42,6 +44,13 @@ Pricing load_pricing(std::string_view command, const std::string& file);
 
 // Adds the shared `--pricing FILE` option.
 void add_pricing_option(CLI::App& sub, std::string& file);
+
+// HOST:PORT (IPv6 hosts in brackets) of `option` → host (without brackets)
+// and port 0..65535; else fails the command (kExitBadInput).
+std::pair<std::string, int> parse_host_port(std::string_view command, const char* option,
+                                            const std::string& value);
+// `host` as it goes before ":PORT" in a URL: IPv6 in brackets.
+std::string bracketed_host(const std::string& host);
 
 // `text` as a JSON string literal, quotes included.
 std::string json_string(std::string_view text);

@@ -35,6 +35,29 @@ void add_pricing_option(CLI::App& sub, std::string& file) {
                  "prices. Default: the file named by CONVTRACE_PRICING_FILE, if set.");
 }
 
+std::pair<std::string, int> parse_host_port(std::string_view command, const char* option,
+                                            const std::string& value) {
+  size_t colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    fail(command, std::string(option) + " '" + value + "' is not HOST:PORT", kExitBadInput);
+  }
+  std::string host = value.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  char* end = nullptr;
+  long port = std::strtol(value.c_str() + colon + 1, &end, 10);
+  if (end == value.c_str() + colon + 1 || *end != '\0' || port < 0 || port > 65535) {
+    fail(command, std::string(option) + " '" + value + "': the port must be 0..65535",
+         kExitBadInput);
+  }
+  return {host, static_cast<int>(port)};
+}
+
+std::string bracketed_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
 std::string json_string(std::string_view text) {
   // The OTLP/JSON string writer: escapes, and replaces ill-formed UTF-8 (a
   // store an earlier release wrote may hold it) so the output is always JSON.

@@ -9,6 +9,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"convtrace - conversation-level observability and exact cost for LLM applications"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "convtrace " CONVTRACE_VERSION);
   app.footer(
       "EXIT STATUS\n"
       "  0  success\n"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   convtrace::cli::register_workflows(app);
   convtrace::cli::register_collect(app);
   convtrace::cli::register_prune(app);
+  convtrace::cli::register_ui(app);
   // The command list shows each command's first sentence; the rest of its
   // description moves to the footer of its own --help page.
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
@@ -37,6 +39,18 @@ int main(int argc, char** argv) {
     std::string footer = sub->get_footer();
     sub->description(text.substr(0, cut));
     sub->footer(footer.empty() ? rest : rest + "\n\n" + footer);
+  }
+  // CLI11 would call a misspelt command an unexpected argument.
+  auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
+  auto known = [&](const std::string& name) {
+    return std::any_of(subcommands.begin(), subcommands.end(),
+                       [&](CLI::App* sub) { return sub->check_name(name); });
+  };
+  if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+    std::cerr << "convtrace: unknown command '" << argv[1] << "'; the commands are:";
+    for (CLI::App* sub : subcommands) std::cerr << ' ' << sub->get_name();
+    std::cerr << "\nRun 'convtrace --help' for what each does.\n";
+    return convtrace::cli::kExitBadInput;
   }
   try {
     app.parse(argc, argv);

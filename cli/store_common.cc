@@ -125,12 +125,14 @@ std::optional<int64_t> parse_days(std::string_view text) {
   return days;
 }
 
+uint64_t wall_clock_unix_nano() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+}
+
 uint64_t keep_days_cutoff(int64_t days) {
   constexpr uint64_t kDay = 86400ULL * 1000000000ULL;
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  uint64_t today =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()) /
-      kDay * kDay;
+  uint64_t today = wall_clock_unix_nano() / kDay * kDay;
   uint64_t back = static_cast<uint64_t>(days) * kDay;
   return today > back ? today - back : 0;
 }

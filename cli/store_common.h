@@ -85,6 +85,8 @@ std::optional<int64_t> parse_days(std::string_view text);
 uint64_t keep_days_cutoff(int64_t days);
 // RFC 3339 UTC "2024-03-01T12:00:00Z".
 std::string format_rfc3339(uint64_t unix_nano);
+// The wall clock, in Unix nanoseconds.
+uint64_t wall_clock_unix_nano();
 
 // "0.25", "3", "0.000001" USD → pico-USD, exactly (at most 12 decimals).
 std::optional<int64_t> parse_usd(std::string_view text);

@@ -14,6 +14,8 @@ packages=(
   gcovr
   # OTLP/gRPC (-DCONVTRACE_WITH_GRPC=ON, the dev preset); no code is generated, so no protoc
   libgrpc++-dev libprotobuf-dev
+  # The web UI's tests drive Debian's Chromium headless (playwright-core from tests/node)
+  chromium
 )
 # Node.js runs the interoperability tests against the official OpenTelemetry JS packages.
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs npm); fi
@@ -23,11 +25,14 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [ -f "$here/tests/node/package.json" ]; then
-  if [ -f "$here/tests/node/package-lock.json" ]; then
-    npm ci --silent --no-audit --no-fund --prefix "$here/tests/node"
-  else
-    npm install --silent --no-audit --no-fund --prefix "$here/tests/node"
+# tests/node: the test peers; cli/ui: the charting library the build compiles into the UI.
+for dir in "$here/tests/node" "$here/cli/ui"; do
+  if [ -f "$dir/package.json" ]; then
+    if [ -f "$dir/package-lock.json" ]; then
+      npm ci --silent --no-audit --no-fund --prefix "$dir"
+    else
+      npm install --silent --no-audit --no-fund --prefix "$dir"
+    fi
   fi
-fi
+done
 echo "convtrace: dependencies installed"

@@ -29,10 +29,18 @@ class SpanExporter {
   virtual ~SpanExporter() = default;
   // Sends the spans. Called from one thread at a time; must not throw.
   virtual ExportResult export_batch(const SpanBatch& batch) noexcept = 0;
-  // Flushes anything the exporter buffers itself. Default: nothing to do.
+  // Flushes anything the exporter buffers itself. May be called from any
+  // thread, while export_batch runs on another. Default: nothing to do.
   virtual bool force_flush(std::chrono::milliseconds /*timeout*/) noexcept { return true; }
   // Releases resources; later export_batch calls fail. Default: nothing to do.
   virtual void shutdown(std::chrono::milliseconds /*timeout*/) noexcept {}
+  // True when export_batch never waits — no I/O or lock on the calling
+  // thread, only CPU work bounded by the batch (the OTLP exporter with
+  // background delivery encodes and hands the request to its sender). The
+  // batch processor then lets an application thread that finds the queue
+  // full export one batch itself rather than drop spans while its worker
+  // waits for a core. Default false.
+  virtual bool never_blocks() const noexcept { return false; }
 };
 
 // Keeps copies of every exported span in memory. Thread-safe; meant for tests.

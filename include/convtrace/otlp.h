@@ -5,9 +5,29 @@
 // The exporter owns one HTTP connection (reused across exports), retries
 // transient failures within the export timeout, and — when the endpoint is
 // down — stops connecting for a growing backoff window instead of trying once
-// per batch: exports in the window fail at once and are counted. Problems are
-// reported as counted, rate-limited warnings (diagnostics.h), never as one log
-// line per batch or span. Header values (API keys) are never logged.
+// per batch. Problems are reported as counted, rate-limited warnings
+// (diagnostics.h), never as one log line per batch or span. Header values
+// (API keys) are never logged.
+//
+// Background delivery (the default): export_batch encodes the batch and
+// hands the request to a sender thread of the exporter's own, so the
+// processor's worker never waits for the network and keeps draining the
+// span queue during slow requests, retries and outages. Requests wait in a
+// bounded in-memory backlog (max_pending_bytes), oldest first; one that
+// fails for a retryable reason stays at the head and is tried again when the
+// backoff window ends, so a short outage loses nothing. When the backlog is
+// full, export_batch fails at once and its spans are counted as failed —
+// unless a disk spool is configured (OtlpSpoolOptions): then the backlog
+// moves to the spool and every later request goes there, in order, until the
+// endpoint is back and the spool is sent; spans are dropped only when the
+// spool is full. force_flush returns once nothing handed over is held only
+// in memory (everything is delivered, given up, or in the spool).
+//
+// Delivery guarantee with a spool: at least once, in order. A request is
+// marked delivered in the spool right after the endpoint acknowledges it, so
+// after a crash or kill at most the requests in flight at that moment are
+// sent again; receivers that are idempotent on (trace id, span id) — as the
+// `convtrace collect` store is — then keep each span exactly once.
 //
 // Thread-safety: export_batch is called from one thread at a time (see
 // exporter.h); shutdown and otlp_exporter_stats may be called from any thread.
@@ -25,6 +45,21 @@
 #include "convtrace/exporter.h"
 
 namespace convtrace {
+
+// The OTLP exporter's disk spool for outages (see above). Off unless a
+// directory is given.
+struct OtlpSpoolOptions {
+  // Directory of the spool (created when missing). Several processes may
+  // share one: each claims a lane of its own (lane-0, lane-1, …), and a lane
+  // left by a process that died is sent by the next process that claims it.
+  // CONVTRACE_OTLP_SPOOL_DIR (also Config::otlp_spool_dir). Default empty: no spool.
+  std::string directory;
+  // Upper bound on the segment files of this process's lane; requests that
+  // would pass it are dropped and counted. CONVTRACE_OTLP_SPOOL_MAX_MB (also
+  // Config::otlp_spool_max_mb). Default 1024 MiB: about 65 s of an outage
+  // at 50k spans/s of 8-attribute spans (about 320 bytes each as protobuf).
+  uint64_t max_bytes = uint64_t{1024} << 20;
+};
 
 // Settings of the OTLP/HTTP exporter. Every field has a usable default; the
 // configuration module fills them from the OTEL_EXPORTER_OTLP_* variables
@@ -103,6 +138,18 @@ struct OtlpHttpOptions {
 
   // User-Agent header; empty means "convtrace/<version>".
   std::string user_agent;
+
+  // Deliver from a sender thread of the exporter's own (see above). Off,
+  // export_batch sends on the calling thread and returns once the request
+  // succeeded or failed (single-shot tools, tests of the retry policy); a
+  // spool needs it on. Default on.
+  bool background_delivery = true;
+  // Bytes of encoded requests the in-memory backlog holds (background
+  // delivery). Default 4 MiB: about 20,000 8-attribute spans.
+  size_t max_pending_bytes = size_t{4} << 20;
+
+  // The disk spool (background delivery only). Default: none.
+  OtlpSpoolOptions spool;
 };
 
 // Counters of one OTLP/HTTP exporter since it was created.
@@ -113,12 +160,20 @@ struct OtlpExporterStats {
   uint64_t retries = 0;                   // requests that were retries of an earlier attempt
   uint64_t skipped_exports = 0;           // exports failed at once inside the backoff window
   uint64_t partial_success_rejected = 0;  // spans the endpoint reported as rejected
+  // Background delivery and the spool.
+  uint64_t pending_spans = 0;    // now waiting: in the backlog, in flight or in the spool
+  uint64_t spooled_spans = 0;    // written to the spool (monotonic)
+  uint64_t recovered_spans = 0;  // waiting in the spool when it was opened (an earlier process's)
+  uint64_t spool_full_dropped_spans = 0;  // dropped because the spool was full (also failed_spans)
+  uint64_t spool_skipped_records = 0;     // damaged or truncated spool records skipped
 };
 
 // Creates an OTLP/HTTP exporter. Returns Error::invalid_argument when a setting
 // is unusable (empty or non-http(s) endpoint, non-positive timeout, bad retry
 // settings, a header name that is not a token or a value with CR/LF/NUL, only
-// one of client certificate and key). Never throws.
+// one of client certificate and key, a spool without background delivery or
+// with max_bytes 0), Error::io_error when the spool directory cannot be
+// created or every lane of it is held. Never throws.
 Expected<std::unique_ptr<SpanExporter>> make_otlp_http_exporter(OtlpHttpOptions options);
 
 // The counters of `exporter` when it was made by make_otlp_http_exporter;

@@ -109,6 +109,12 @@ struct Config {
   // used as they are; left unset, they come from the OTEL_EXPORTER_OTLP_*
   // variables named on each OtlpHttpOptions field (otlp.h), else its defaults.
   std::optional<OtlpHttpOptions> otlp;
+  // The OTLP exporter's disk spool for outages (OtlpSpoolOptions in otlp.h):
+  // its directory (CONVTRACE_OTLP_SPOOL_DIR; default none) and its bound in
+  // MiB (CONVTRACE_OTLP_SPOOL_MAX_MB; default 1024). Set, they replace
+  // `otlp`'s spool settings.
+  std::optional<std::string> otlp_spool_dir;
+  std::optional<uint64_t> otlp_spool_max_mb;
   // Batch (default) or simple (synchronous) processing.
   bool synchronous_export = false;
   // When set, every finished span goes to this processor, and no exporter or

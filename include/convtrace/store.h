@@ -44,6 +44,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,6 +95,11 @@ struct StoreFilter {
   std::optional<uint64_t> until_unix_nano;
   std::optional<std::string> user_id;
   std::optional<std::string> workflow_type;
+  // The model of a call (response model, else request model). Reports only —
+  // the listings of conversations and workflow runs refuse it (invalid_argument);
+  // a report's cost, calls and tokens are then that model's, while its
+  // conversations and workflow_runs count as without the filter.
+  std::optional<std::string> model;
 };
 
 // Which rows of a listing: `limit` rows (0: all) after skipping `offset`.
@@ -166,6 +172,30 @@ struct ReportRow {
   int64_t cost_disagreements = 0;
 };
 
+// How long the model calls (spans that recorded usage) of one group took:
+// nearest-rank percentiles of their durations (end - start).
+struct LatencyRow {
+  std::optional<std::string> group;  // nullopt: calls without that attribute
+  int64_t calls = 0;
+  uint64_t p50_nano = 0;
+  uint64_t p95_nano = 0;
+  uint64_t p99_nano = 0;
+  uint64_t max_nano = 0;
+};
+
+// The cost of one model's calls that began in one UTC hour: a segment of an
+// hourly spend chart.
+struct HourlySpend {
+  uint64_t hour_start_unix_nano = 0;
+  std::optional<std::string> model;  // nullopt: calls without a model
+  int64_t cost_pico_usd = 0;
+};
+
+// The longest range spend_by_hour() reads, in days: an hour-by-hour chart of
+// more would have thousands of bars, and reading the spans of weeks takes
+// seconds on a large store.
+constexpr int64_t kMaxHourlySpendDays = 31;
+
 // One span of a conversation turn, in tree order.
 struct SpanView {
   std::string trace_id;        // 32 hex digits
@@ -185,7 +215,12 @@ struct SpanView {
   std::optional<int64_t> reasoning_tokens;
   std::optional<int64_t> cost_pico_usd;
   std::string error;  // error.type, else the status description; empty when fine
+  // What went wrong in words: the status description, else the message of the
+  // last exception event ("upstream timeout after 30s"); empty when none.
+  std::string error_message;
   StatusCode status = StatusCode::unset;
+  // The span's events (exceptions among them), in recorded order.
+  std::vector<SpanEvent> events;
   std::optional<std::string> input_messages;   // gen_ai.input.messages, when captured
   std::optional<std::string> output_messages;  // gen_ai.output.messages, when captured
 };
@@ -343,6 +378,23 @@ class Store {
   // The sums of report() over every group at once (group: nullopt); its
   // `conversations` and `workflow_runs` are 0 (count them by a grouping).
   Expected<ReportRow> report_total(const StoreFilter& filter) const;
+
+  // Call latency by `by` (user or model; others: invalid_argument) under
+  // `filter`, groups in ascending order. Reads the calls' spans in the range,
+  // not the roll-ups: it takes longer the more calls the range holds, and
+  // holds the durations of one group at a time.
+  Expected<std::vector<LatencyRow>> latency(ReportGroup by, const StoreFilter& filter) const;
+
+  // Cost per UTC hour and model under `filter`, by hour then model, the
+  // pairs with a cost only: the same sums as report() by day, an hour at a
+  // time. Reads the spans in the range, so `since` and `until` are required
+  // and at most kMaxHourlySpendDays apart (invalid_argument otherwise).
+  Expected<std::vector<HourlySpend>> spend_by_hour(const StoreFilter& filter) const;
+  // The provider named by the calls of each of `models` (the first one found:
+  // a model served by two providers shows one of them), for the models whose
+  // calls named any. Reads a model's spans until one names its provider.
+  Expected<std::map<std::string, std::string>> providers(
+      const std::vector<std::string>& models) const;
 
   // Conversation `id` turn by turn; not_found when no span carries it.
   Expected<ConversationView> conversation(std::string_view id) const;

@@ -118,21 +118,42 @@ ExportResult ExportClient::send(const std::string& payload, uint64_t items) noex
   }
   try {
     std::lock_guard<std::mutex> lock(export_mu_);
-    return send_locked(payload, items);
+    return send_locked(payload, items, nullptr) == DeliverResult::delivered ? ExportResult::success
+                                                                            : ExportResult::failure;
   } catch (...) {
     failed_ += items;
     return ExportResult::failure;
   }
 }
 
-void ExportClient::fail(uint64_t items, const std::string& why) noexcept {
+DeliverResult ExportClient::deliver(const std::string& payload, uint64_t items,
+                                    const char* kept_where) noexcept {
+  if (items == 0) return DeliverResult::delivered;
+  if (shutdown_.load()) return DeliverResult::deferred;  // the caller decides what to keep
+  try {
+    std::lock_guard<std::mutex> lock(export_mu_);
+    return send_locked(payload, items, kept_where);
+  } catch (...) {
+    return DeliverResult::deferred;
+  }
+}
+
+Clock::time_point ExportClient::retry_at() noexcept {
+  std::lock_guard<std::mutex> lock(export_mu_);
+  return blocked_until_;
+}
+
+void ExportClient::fail(uint64_t items, const std::string& why, const char* category) noexcept {
   failed_ += items;
-  report_warning(names_.failed_category,
+  report_warning(category ? category : names_.failed_category,
                  why + "; " + std::to_string(items) + " " + names_.items + " dropped");
 }
 
-ExportResult ExportClient::send_locked(const std::string& payload, uint64_t n) {
+DeliverResult ExportClient::send_locked(const std::string& payload, uint64_t n,
+                                        const char* kept_where) {
   const auto start = Clock::now();
+  // The caller that keeps its requests waits for the window itself.
+  if (kept_where && start < blocked_until_) return DeliverResult::deferred;
   if (options_.backoff_between_exports && start < blocked_until_) {
     // The endpoint failed recently: do not connect again until the window ends.
     ++skipped_;
@@ -140,7 +161,7 @@ ExportResult ExportClient::send_locked(const std::string& payload, uint64_t n) {
     report_warning(names_.skipped_category, "OTLP endpoint " + url_for_logs_ +
                                                 " is backing off after failures; dropping " +
                                                 names_.items + " until it recovers");
-    return ExportResult::failure;
+    return DeliverResult::rejected;
   }
 
   const auto deadline = start + options_.timeout;
@@ -155,14 +176,14 @@ ExportResult ExportClient::send_locked(const std::string& payload, uint64_t n) {
     last = transport_->send(payload, deadline);
     if (last.outcome == Outcome::success) {
       on_success(last.response, n);
-      return ExportResult::success;
+      return DeliverResult::delivered;
     }
     if (last.outcome == Outcome::permanent) {
       failed_ += n;
       report_warning(names_.failed_category,
                      "OTLP export to " + url_for_logs_ + " failed: " + last.detail + "; " +
                          std::to_string(n) + " " + names_.items + " dropped (not retryable)");
-      return ExportResult::failure;
+      return DeliverResult::rejected;
     }
     if (attempt + 1 >= options_.max_attempts) break;
     milliseconds delay =
@@ -172,18 +193,24 @@ ExportResult ExportClient::send_locked(const std::string& payload, uint64_t n) {
     if (!sleep_for(delay)) break;  // shut down
   }
 
-  failed_ += n;
-  if (options_.backoff_between_exports) {
+  // A caller that keeps its requests always waits between exports: trying
+  // the same request again at once would only hammer the endpoint.
+  if (options_.backoff_between_exports || kept_where) {
     window_ = window_.count() == 0 ? options_.retry_initial_backoff
                                    : std::min(window_ * 2, options_.retry_max_backoff);
     if (last.retry_after_ms >= 0) window_ = std::max(window_, milliseconds(last.retry_after_ms));
     blocked_until_ = Clock::now() + window_;
   }
-  report_warning(names_.failed_category, "OTLP export to " + url_for_logs_ +
-                                             " failed: " + last.detail + "; " + std::to_string(n) +
-                                             " " + names_.items + " dropped; next attempt in " +
-                                             std::to_string(window_.count()) + " ms");
-  return ExportResult::failure;
+  const std::string what = "OTLP export to " + url_for_logs_ + " failed: " + last.detail + "; " +
+                           std::to_string(n) + " " + names_.items;
+  const std::string next = "; next attempt in " + std::to_string(window_.count()) + " ms";
+  if (kept_where) {
+    report_warning(names_.failed_category, what + " kept in the " + kept_where + next);
+    return DeliverResult::deferred;
+  }
+  failed_ += n;
+  report_warning(names_.failed_category, what + " dropped" + next);
+  return DeliverResult::rejected;
 }
 
 void ExportClient::on_success(const std::string& response, uint64_t n) {

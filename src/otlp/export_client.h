@@ -23,6 +23,13 @@ using Clock = std::chrono::steady_clock;
 
 enum class Outcome { success, retryable, permanent };
 
+// What became of a request sent with ExportClient::deliver.
+enum class DeliverResult {
+  delivered,  // accepted (partial-success rejections counted)
+  rejected,   // permanently refused, or the client is shut down: counted as failed
+  deferred,   // a retryable failure: the caller keeps the request and tries again at retry_at()
+};
+
 // The result of one request.
 struct Attempt {
   Outcome outcome = Outcome::permanent;
@@ -75,8 +82,16 @@ class ExportClient {
   // Sends `payload` holding `items` items, retrying as the options say.
   // Called from one thread at a time; never throws.
   ExportResult send(const std::string& payload, uint64_t items) noexcept;
-  // Fails `items` at once (an encoding problem) and counts them.
-  void fail(uint64_t items, const std::string& why) noexcept;
+  // Sends a request the caller keeps when it cannot be delivered now (the
+  // exporter's backlog and spool, delivery.h): a retryable failure is not
+  // counted as failed but deferred, and the backoff window starts or grows
+  // as for send(). `kept_where` names where the items wait, for the log.
+  DeliverResult deliver(const std::string& payload, uint64_t items,
+                        const char* kept_where) noexcept;
+  // When the current backoff window ends (a past time when there is none).
+  Clock::time_point retry_at() noexcept;
+  // Fails `items` at once (an encoding problem, a full backlog) and counts them.
+  void fail(uint64_t items, const std::string& why, const char* category = nullptr) noexcept;
   // Stops: a send in progress is cut short, later ones fail. Any thread.
   void shutdown(std::chrono::milliseconds timeout) noexcept;
   void after_fork_child() noexcept;
@@ -85,7 +100,7 @@ class ExportClient {
   const OtlpHttpOptions& options() const { return options_; }
 
  private:
-  ExportResult send_locked(const std::string& payload, uint64_t items);
+  DeliverResult send_locked(const std::string& payload, uint64_t items, const char* kept_where);
   void on_success(const std::string& response, uint64_t items);
   std::chrono::milliseconds backoff(int retries_so_far);
   bool sleep_for(std::chrono::milliseconds delay);

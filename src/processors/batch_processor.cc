@@ -49,9 +49,12 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
         options_(options),
         pool_(std::move(pool)),
         queue_(options.max_queue_size),
-        check_mask_(check_interval(options.max_export_batch_size) - 1) {
+        check_mask_(check_interval(options.max_export_batch_size) - 1),
+        help_when_full_(exporter_->never_blocks()) {
     batch_.reserve(options_.max_export_batch_size);
     tags_.reserve(options_.max_export_batch_size);
+    help_batch_.reserve(options_.max_export_batch_size);
+    help_tags_.reserve(options_.max_export_batch_size);
     worker_ = std::thread([this] { run(); });
     register_fork_aware(this);
   }
@@ -77,7 +80,9 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
     const size_t stripe = SpanDataPool::this_thread_stripe();
     SpanData* raw = span.release();
     size_t position = 0;
-    if (!queue_.try_push(tagged(raw, keep, stripe), &position)) {
+    if (!queue_.try_push(tagged(raw, keep, stripe), &position) &&
+        !(help_when_full_ && help_drain() &&
+          queue_.try_push(tagged(raw, keep, stripe), &position))) {
       // Never wait for the exporter: a full queue drops, and the drop is counted.
       recycle(raw, keep, stripe);
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);
@@ -93,6 +98,18 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
     // check_interval() - 1 pushes per stripe after a batch is queued (the
     // schedule delay exports what is left when a burst ends in between).
     if (((position + 1) & check_mask_) == 0) wake_if_batch_ready();
+  }
+
+  // The queue is full and the worker is not draining it (it has no core:
+  // two application threads on two cores leave it none for milliseconds,
+  // in which they fill the queue many times over). With an exporter that
+  // never waits, the thread that found the queue full exports one batch
+  // itself — bounded work, no lock waited for — instead of dropping span
+  // after span. False when the worker (or another helper) holds the drain.
+  bool help_drain() noexcept {
+    std::unique_lock<std::mutex> lock(drain_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    return export_one_batch(help_batch_, help_tags_) > 0;
   }
 
   // Pushes into one stripe between two looks at the queue's size: a power of
@@ -115,12 +132,22 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   }
 
   bool force_flush(std::chrono::milliseconds timeout) noexcept override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::unique_lock<std::mutex> lock(mu_);
     if (worker_exited_) return queue_.size_approx() == 0;
     uint64_t target = ++flush_requested_;
     cv_.notify_one();
-    return done_cv_.wait_for(lock, timeout,
-                             [&] { return flush_completed_ >= target || worker_exited_; });
+    if (!done_cv_.wait_for(lock, timeout,
+                           [&] { return flush_completed_ >= target || worker_exited_; })) {
+      return false;
+    }
+    lock.unlock();
+    // An exporter that delivers in the background (OTLP) holds what the
+    // worker handed it; it is waited for here, on the caller's thread, so
+    // that the worker goes on draining the queue meanwhile.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return exporter_->force_flush(std::max(left, std::chrono::milliseconds(0)));
   }
 
   bool shutdown(std::chrono::milliseconds timeout) noexcept override {
@@ -141,9 +168,16 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
 
  private:
   // fork(): the child has no worker thread and a copy of the parent's queue.
-  void prepare_fork() noexcept override { mu_.lock(); }
-  void after_fork_parent() noexcept override { mu_.unlock(); }
+  void prepare_fork() noexcept override {
+    mu_.lock();
+    drain_mu_.lock();
+  }
+  void after_fork_parent() noexcept override {
+    drain_mu_.unlock();
+    mu_.unlock();
+  }
   void after_fork_child() noexcept override {
+    new (&drain_mu_) std::mutex();
     // The queued spans are the parent's to export: the child starts with an
     // empty queue. The queue is reset rather than drained, because a thread
     // that was mid-push at the fork left a cell claimed but never published.
@@ -210,21 +244,29 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   // Exports everything queued now, in batches of at most max_export_batch_size.
   void drain() {
     for (;;) {
-      batch_.clear();
-      tags_.clear();
-      while (batch_.size() < options_.max_export_batch_size) {
-        SpanData* queued = queue_.try_pop();
-        if (!queued) break;
-        batch_.push_back(untagged(queued));
-        tags_.push_back(queued);
-      }
-      if (batch_.empty()) return;
-      ExportResult result = exporter_->export_batch(SpanBatch(batch_.data(), batch_.size()));
-      counters_.count_export(result == ExportResult::success, batch_.size());
-      for (size_t i = 0; i < batch_.size(); ++i) {
-        recycle(batch_[i], is_kept(tags_[i]), stripe_of(tags_[i]));
-      }
+      std::lock_guard<std::mutex> lock(drain_mu_);
+      if (export_one_batch(batch_, tags_) == 0) return;
     }
+  }
+
+  // Pops up to one batch and exports it; returns how many spans it took.
+  // REQUIRES: drain_mu_ held (one export_batch at a time, as exporter.h promises).
+  size_t export_one_batch(std::vector<SpanData*>& batch, std::vector<SpanData*>& tags) noexcept {
+    batch.clear();
+    tags.clear();
+    while (batch.size() < options_.max_export_batch_size) {
+      SpanData* queued = queue_.try_pop();
+      if (!queued) break;
+      batch.push_back(untagged(queued));
+      tags.push_back(queued);
+    }
+    if (batch.empty()) return 0;
+    ExportResult result = exporter_->export_batch(SpanBatch(batch.data(), batch.size()));
+    counters_.count_export(result == ExportResult::success, batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      recycle(batch[i], is_kept(tags[i]), stripe_of(tags[i]));
+    }
+    return batch.size();
   }
 
   std::unique_ptr<SpanExporter> exporter_;
@@ -234,6 +276,11 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
   const size_t check_mask_;       // check_interval() - 1
   std::vector<SpanData*> batch_;  // used by the worker only
   std::vector<SpanData*> tags_;   // batch_ as queued, with their tags
+  // Application threads may export when the queue is full (help_drain).
+  const bool help_when_full_;
+  std::mutex drain_mu_;                // one thread pops and exports at a time
+  std::vector<SpanData*> help_batch_;  // guarded by drain_mu_: a helping thread's batch
+  std::vector<SpanData*> help_tags_;   // guarded by drain_mu_
 
   std::mutex mu_;
   std::condition_variable cv_;       // wakes the worker

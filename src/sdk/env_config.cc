@@ -497,6 +497,14 @@ Error apply_environment(Config& config, const GetEnv& getenv_fn) {
   if (!config.otlp && config.exporter == ExporterKind::otlp) {
     config.otlp = otlp_settings_from_environment(fn);
   }
+  if (!config.otlp_spool_dir) {
+    if (const char* v = get(fn, "CONVTRACE_OTLP_SPOOL_DIR")) config.otlp_spool_dir = v;
+  }
+  if (!config.otlp_spool_max_mb) {
+    if (auto mb = read_uint(fn, "CONVTRACE_OTLP_SPOOL_MAX_MB", "1024", /*allow_zero=*/false)) {
+      config.otlp_spool_max_mb = *mb;
+    }
+  }
   apply_batch(config, fn);
   apply_sampler(config, fn);
   apply_limits(config, fn);
@@ -600,8 +608,17 @@ OtlpHttpOptions otlp_settings_from_environment(const GetEnv& fn, std::string_vie
 
 Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config) {
   switch (config.exporter.value_or(ExporterKind::sqlite)) {
-    case ExporterKind::otlp:
-      return make_otlp_http_exporter(config.otlp.value_or(OtlpHttpOptions{}));
+    case ExporterKind::otlp: {
+      OtlpHttpOptions options = config.otlp.value_or(OtlpHttpOptions{});
+      if (config.otlp_spool_dir) options.spool.directory = *config.otlp_spool_dir;
+      if (config.otlp_spool_max_mb) {
+        if (*config.otlp_spool_max_mb == 0 || *config.otlp_spool_max_mb > (uint64_t{1} << 40)) {
+          return Error{Error::invalid_argument, "otlp_spool_max_mb must be between 1 and 2^40"};
+        }
+        options.spool.max_bytes = *config.otlp_spool_max_mb << 20;
+      }
+      return make_otlp_http_exporter(std::move(options));
+    }
     case ExporterKind::sqlite: {
       // The store prices spans that recorded tokens without a cost with the
       // SDK's own catalog, as the SDK would have.

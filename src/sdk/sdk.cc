@@ -200,10 +200,11 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
     // Checked before the environment fills anything in: these are the
     // settings made in code that a given processor would silently ignore.
     if (config.exporter || config.custom_exporter || config.jsonl_path || config.sqlite_path ||
-        config.otlp || config.synchronous_export || config.batch) {
+        config.otlp || config.otlp_spool_dir || config.synchronous_export || config.batch) {
       return Error{Error::invalid_argument,
                    "Config::processor is set, so the exporter settings (exporter, "
-                   "custom_exporter, jsonl_path, sqlite_path, otlp, synchronous_export, batch) "
+                   "custom_exporter, jsonl_path, sqlite_path, otlp, otlp_spool_dir, "
+                   "synchronous_export, batch) "
                    "do not apply; leave them unset"};
     }
   }

@@ -200,7 +200,7 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
          "FROM (";
   bool any = false;
   const char* convs = g.rollup ? store::kCounterColumns[g.conv_counter] : nullptr;
-  if (t.rollup && (f.user_id || f.workflow_type)) {
+  if (t.rollup && (f.user_id || f.workflow_type || f.model)) {
     // Filtered: the roll-up of every dimension at once, by its indexes.
     any = true;
     sql << "SELECT " << g.rollup << kRollupSums << convs << " AS convs, " << g.run_counter
@@ -209,6 +209,7 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
     if (t.day_hi) sql << " AND day < " << Value::of(*t.day_hi);
     if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
     if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+    if (f.model) sql << " AND model = " << Value::text(*f.model);
   } else if (t.rollup) {
     // Unfiltered: one dimension's sums (the total: the models', which cover
     // every span once).
@@ -255,6 +256,7 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
     }
     if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
     if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+    if (f.model) sql << " AND model = " << Value::text(*f.model);
   }
   sql << ") AS t GROUP BY g";
   ReportSort key = sort.value_or(by == ReportGroup::day ? ReportSort::group : ReportSort::cost);
@@ -505,18 +507,157 @@ Expected<ReportRow> Store::report_total(const StoreFilter& filter) const {
   }
 }
 
+// --- Latency ----------------------------------------------------------------------
+
+Expected<std::vector<LatencyRow>> Store::latency(ReportGroup by, const StoreFilter& f) const {
+  try {
+    if (by != ReportGroup::user && by != ReportGroup::model) {
+      return Error{Error::invalid_argument, "latency is grouped by user or by model"};
+    }
+    Sql sql;
+    sql << "SELECT " << (by == ReportGroup::user ? "COALESCE(user_id, '')" : "COALESCE(model, '')")
+        << " AS g, end_ns - start_ns AS d FROM spans WHERE (input_tokens IS NOT NULL OR "
+           "output_tokens IS NOT NULL OR cost_pico IS NOT NULL)";
+    if (f.since_unix_nano) sql << " AND start_ns >= " << Value::of(clamp_ns(*f.since_unix_nano));
+    if (f.until_unix_nano) sql << " AND start_ns < " << Value::of(clamp_ns(*f.until_unix_nano));
+    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
+    if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+    if (f.model) sql << " AND model = " << Value::text(*f.model);
+    sql << " ORDER BY g, d";
+    std::vector<LatencyRow> out;
+    std::vector<uint64_t> durations;  // of the group being read, ascending
+    std::string current;
+    auto finish = [&] {
+      if (durations.empty()) return;
+      auto rank = [&](size_t p) {
+        size_t r = (p * durations.size() + 99) / 100;
+        return durations[std::max<size_t>(r, 1) - 1];
+      };
+      LatencyRow row;
+      if (!current.empty()) row.group = current;
+      row.calls = static_cast<int64_t>(durations.size());
+      row.p50_nano = rank(50);
+      row.p95_nano = rank(95);
+      row.p99_nano = rank(99);
+      row.max_nano = durations.back();
+      out.push_back(std::move(row));
+      durations.clear();
+    };
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Error e = store::in_transaction(*impl_->db, false, [&] {
+      return impl_->db->query(sql.text(), sql.params(), [&](const store::Row& r) {
+        std::string g = r.text(0);
+        if (g != current) {
+          finish();
+          current = std::move(g);
+        }
+        int64_t d = r.int64(1);
+        durations.push_back(d > 0 ? static_cast<uint64_t>(d) : 0);
+        return true;
+      });
+    });
+    if (e) return e;
+    finish();
+    return out;
+  } catch (const std::exception& e) {
+    return Error{Error::internal, e.what()};
+  }
+}
+
+// --- Spend over time --------------------------------------------------------------
+
+Expected<std::vector<HourlySpend>> Store::spend_by_hour(const StoreFilter& f) const {
+  if (Error e = store::check_filter(f)) return e;
+  if (!f.since_unix_nano || !f.until_unix_nano) {
+    return Error{Error::invalid_argument, "spend by hour needs a time range (since and until)"};
+  }
+  constexpr uint64_t kHour = 3600ULL * 1000000000ULL;
+  const uint64_t since = *f.since_unix_nano, until = *f.until_unix_nano;
+  if (until > since && until - since > static_cast<uint64_t>(kMaxHourlySpendDays) * 24 * kHour) {
+    return Error{Error::invalid_argument, "spend by hour covers at most " +
+                                              std::to_string(kMaxHourlySpendDays) +
+                                              " days; narrow the range or ask by day"};
+  }
+  try {
+    Sql sql;
+    sql << "SELECT start_ns / " << std::to_string(kHour)
+        << " AS h, COALESCE(model, '') AS m, SUM(cost_pico) FROM spans WHERE cost_pico IS NOT "
+           "NULL AND start_ns >= "
+        << Value::of(clamp_ns(since)) << " AND start_ns < " << Value::of(clamp_ns(until));
+    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
+    if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+    if (f.model) sql << " AND model = " << Value::text(*f.model);
+    sql << " GROUP BY h, m ORDER BY h, m";
+    std::vector<HourlySpend> out;
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Error e = store::in_transaction(*impl_->db, false, [&] {
+      return impl_->db->query(sql.text(), sql.params(), [&](const store::Row& r) {
+        HourlySpend h;
+        h.hour_start_unix_nano = static_cast<uint64_t>(r.int64(0)) * kHour;
+        std::string model = r.text(1);
+        if (!model.empty()) h.model = std::move(model);
+        h.cost_pico_usd = r.int64(2);
+        if (h.cost_pico_usd != 0) out.push_back(std::move(h));
+        return true;
+      });
+    });
+    if (e) return e;
+    return out;
+  } catch (const std::exception& e) {
+    return Error{Error::internal, e.what()};
+  }
+}
+
+Expected<std::map<std::string, std::string>> Store::providers(
+    const std::vector<std::string>& models) const {
+  try {
+    std::map<std::string, std::string> out;
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Error e = store::in_transaction(*impl_->db, false, [&]() -> Error {
+      for (const std::string& model : models) {
+        Error q = impl_->db->query(
+            "SELECT provider FROM spans WHERE model = ?1 AND provider IS NOT NULL AND provider "
+            "<> '' LIMIT 1",
+            {Value::text(model)}, [&](const store::Row& r) {
+              out[model] = r.text(0);
+              return false;
+            });
+        if (q) return q;
+      }
+      return Error{};
+    });
+    if (e) return e;
+    return out;
+  } catch (const std::exception& e) {
+    return Error{Error::internal, e.what()};
+  }
+}
+
 // --- One conversation -------------------------------------------------------------
+
+// The exception.message of the last exception event, else "".
+static std::string last_exception_message(const std::vector<SpanEvent>& events) {
+  for (auto e = events.rbegin(); e != events.rend(); ++e) {
+    if (e->name != attr::kExceptionEventName) continue;
+    for (const Attribute& a : e->attributes) {
+      if (a.key == attr::kExceptionMessage) return store::typed_value_text(a.value);
+    }
+  }
+  return "";
+}
 
 Expected<ConversationView> Store::conversation(std::string_view id) const {
   try {
     std::string conv(id);
     std::vector<SpanRow> rows;
     std::map<int64_t, std::pair<std::string, std::string>> content;  // span row → (input, output)
+    std::map<int64_t, std::pair<std::string, std::vector<SpanEvent>>> told;  // → (status, events)
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
       Sql sql;
       sql << "SELECT " << kRowColumns
-          << ", attributes FROM spans WHERE trace_id IN (SELECT trace_id FROM spans WHERE "
+          << ", attributes, status_message, events FROM spans WHERE trace_id IN (SELECT trace_id "
+             "FROM spans WHERE "
              "conversation_id = "
           << Value::text(conv)
           << ") AND (conversation_id IS NULL OR conversation_id = " << Value::text(conv)
@@ -540,6 +681,17 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
             if (input || a.key == attr::kOutputMessages) {
               auto& slot = content[row.id];
               (input ? slot.first : slot.second) = store::typed_value_text(a.value);
+            }
+          }
+          std::string message = r.text(25);
+          std::string events = r.is_null(26) ? std::string() : r.blob(26);
+          if (!message.empty() || !events.empty()) {
+            auto& slot = told[row.id];
+            slot.first = std::move(message);
+            if (Error e = store::unpack_events(events, &slot.second)) {
+              damaged = Error{
+                  e.code, "span " + row.span_id + " of trace " + row.trace_id + ": " + e.message};
+              return false;
             }
           }
           return true;
@@ -658,6 +810,12 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
         sv.cost_pico_usd = r->cost;
         sv.error = r->error;
         sv.status = r->status;
+        auto t = told.find(r->id);
+        if (t != told.end()) {
+          sv.error_message = t->second.first;
+          sv.events = std::move(t->second.second);
+          if (sv.error_message.empty()) sv.error_message = last_exception_message(sv.events);
+        }
         auto c = content.find(r->id);
         if (c != content.end()) {
           if (!c->second.first.empty()) sv.input_messages = c->second.first;
@@ -695,6 +853,9 @@ Error Store::conversations(const ConversationQuery& query,
     if (query.filter.workflow_type) {
       return Error{Error::invalid_argument,
                    "conversations are not filtered by workflow type (see workflows)"};
+    }
+    if (query.filter.model) {
+      return Error{Error::invalid_argument, "conversations are not filtered by model (see report)"};
     }
     Sql sql;
     sql << "SELECT conversation_id, user_id, first_start_ns, last_end_ns, turns, spans, "
@@ -754,6 +915,9 @@ Error Store::workflows(const WorkflowQuery& query, const RowSink<WorkflowRun>& s
   if (Error e = store::check_filter(query.filter)) return e;
   try {
     const StoreFilter& f = query.filter;
+    if (f.model) {
+      return Error{Error::invalid_argument, "workflow runs are not filtered by model (see report)"};
+    }
     SortColumn key = workflow_sort_column(query.sort);
     bool desc = query.descending.value_or(!key.text);
     // The order, with the columns that break ties. The runs are read a chunk

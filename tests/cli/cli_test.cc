@@ -158,3 +158,21 @@ TEST(CliHelp, ManStyleSections) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliMain, VersionPrintsTheReleaseNumber) {
+  auto r = convtrace("--version");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out.rfind("convtrace ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find('.'), std::string::npos) << r.out;
+}
+
+TEST(CliMain, UnknownCommandSaysSoAndExitsTwo) {
+  auto r = convtrace("reprot --by user");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("unknown command 'reprot'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" report"), std::string::npos) << r.err;  // the list of commands
+}
+
+}  // namespace

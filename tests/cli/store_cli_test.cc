@@ -106,7 +106,7 @@ TEST_P(DemoStore, ReportByUserEqualsRecordedUsageTimesCatalogPrices) {
   ASSERT_EQ(rows.size(), kCalls.size()) << r.out;
   int64_t total = 0;
   for (const json& row : rows) {
-    std::string user = row.at("group");
+    std::string user = row.at("user");  // the column is named after --by
     int64_t want = 0;
     for (const auto& [fixture, model] : kCalls.at(user)) want += expected_cost(fixture, model);
     EXPECT_EQ(row.at("cost_pico_usd").get<int64_t>(), want) << user;
@@ -115,7 +115,7 @@ TEST_P(DemoStore, ReportByUserEqualsRecordedUsageTimesCatalogPrices) {
     EXPECT_EQ(row.at("llm_calls").get<int64_t>(), static_cast<int64_t>(kCalls.at(user).size()));
     total += want;
   }
-  EXPECT_EQ(rows[0].at("group"), "acme");
+  EXPECT_EQ(rows[0].at("user"), "acme");
   EXPECT_EQ(rows[0].at("conversations"), 2);
   EXPECT_EQ(rows[0].at("errors"), 1);
 
@@ -166,14 +166,84 @@ TEST_P(DemoStore, ConversationTurnByTurn) {
   }
   EXPECT_TRUE(saw_error);
 
+  // The retry succeeded: the turn recovered; the message the span recorded is shown.
+  EXPECT_EQ(f["turns"][0]["outcome"], "ok");
+  EXPECT_EQ(f["turns"][1]["outcome"], "recovered");
+  const json* failed_call = nullptr;
+  for (const json& s : f["turns"][1]["spans"]) {
+    if (s["status"] == "error") failed_call = &s;
+  }
+  ASSERT_NE(failed_call, nullptr);
+  EXPECT_NE((*failed_call)["error_message"].get<std::string>().find("upstream timeout after 30s"),
+            std::string::npos)
+      << *failed_call;
+  bool exception_event = false;
+  for (const json& e : (*failed_call)["events"]) exception_event |= e["name"] == "exception";
+  EXPECT_TRUE(exception_event) << *failed_call;
+  // Offsets and durations: the second call starts after the failed one ended.
+  const json& spans = f["turns"][1]["spans"];
+  int64_t last_offset = -1;
+  for (const json& s : spans) {
+    EXPECT_GE(s["start_offset_nano"].get<int64_t>(), 0);
+    EXPECT_EQ(s["duration_nano"].get<int64_t>(),
+              s["end_unix_nano"].get<int64_t>() - s["start_unix_nano"].get<int64_t>());
+    if (s["depth"] == 1) {
+      EXPECT_GT(s["start_offset_nano"].get<int64_t>(), last_offset);
+      last_offset = s["start_offset_nano"].get<int64_t>();
+    }
+  }
+
   auto table = run_cli("conversation support_790 --db " + db_);
-  EXPECT_NE(table.out.find("FAILED"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("FAILED"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("RECOVERED"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("upstream timeout after 30s"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find(" 0 ms"), std::string::npos) << table.out;
   // Captured messages (stored in the GenAI message schema) are shown as their text.
   EXPECT_NE(table.out.find("> User asks where order 5531 is"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("< 1. search_orders(5531)"), std::string::npos) << table.out;
   json captured = json::parse(f["turns"][0]["spans"][1]["input_messages"].get<std::string>());
   EXPECT_EQ(captured[0]["role"], "user");
   EXPECT_EQ(captured[0]["parts"][0]["type"], "text");
+}
+
+// --csv has the columns of --json, in the same order, for every listing.
+TEST_P(DemoStore, CsvCarriesTheColumnsOfJson) {
+  for (std::string command : {"report --by user", "report --by workflow-type", "report --by day",
+                              "conversations", "workflows", "workflows --runs"}) {
+    auto j = run_cli(command + " --json --db " + db_);
+    auto c = run_cli(command + " --csv --db " + db_);
+    ASSERT_EQ(j.status, 0) << command << j.err;
+    ASSERT_EQ(c.status, 0) << command << c.err;
+    auto rows = nlohmann::ordered_json::parse(j.out);  // keys in printed order
+    ASSERT_FALSE(rows.empty()) << command;
+    std::string header;
+    for (auto it = rows[0].begin(); it != rows[0].end(); ++it) {
+      header += (header.empty() ? "" : ",") + it.key();
+    }
+    EXPECT_EQ(c.out.substr(0, c.out.find('\n')), header) << command;
+    EXPECT_EQ(std::count(c.out.begin(), c.out.end(), '\n'), static_cast<long>(rows.size()) + 1)
+        << command;
+  }
+  auto by_type = json::parse(run_cli("report --by workflow-type --json --db " + db_).out);
+  EXPECT_TRUE(by_type[0].contains("workflow_type")) << by_type[0];
+  auto table = run_cli("report --by workflow-type --db " + db_);
+  EXPECT_EQ(table.out.rfind("WORKFLOW_TYPE", 0), 0u) << table.out;
+  auto csv = run_cli("conversation support_790 --csv --db " + db_);
+  EXPECT_EQ(csv.out.rfind("turn,turn_outcome,trace_id,span_id,", 0), 0u) << csv.out;
+}
+
+// Money and times are exact for JavaScript and jq: decimal strings and RFC 3339.
+TEST_P(DemoStore, JsonGivesExactMoneyAndTimeStrings) {
+  json rows = json::parse(run_cli("conversations --json --db " + db_).out);
+  for (const json& row : rows) {
+    EXPECT_EQ(row["cost_usd_exact"].get<std::string>(),
+              pico_to_usd_string(row["cost_pico_usd"].get<int64_t>()));
+    std::string t = row["first_seen_time"];
+    ASSERT_EQ(t.size(), 30u) << t;  // 2024-03-01T12:00:00.123456789Z
+    uint64_t ns = row["first_seen_unix_nano"].get<uint64_t>();
+    EXPECT_EQ(t.substr(20, 9), std::to_string(1000000000 + ns % 1000000000).substr(1)) << t;
+    EXPECT_EQ(t.back(), 'Z');
+  }
 }
 
 TEST_P(DemoStore, WorkflowsWithCostliestStep) {
@@ -250,10 +320,10 @@ TEST_P(DemoStore, WorkflowsAreSummarizedByType) {
   // The same numbers as the report by workflow type.
   json report = json::parse(run_cli("report --by workflow-type --json --db " + db_).out);
   for (const json& row : report) {
-    if (row.at("group").is_null()) continue;
+    if (row.at("workflow_type").is_null()) continue;
     bool found = false;
     for (const json& t : types) {
-      if (t.at("workflow_type") != row.at("group")) continue;
+      if (t.at("workflow_type") != row.at("workflow_type")) continue;
       found = true;
       EXPECT_EQ(t.at("cost_pico_usd"), row.at("cost_pico_usd"));
       EXPECT_EQ(t.at("avg_cost_per_run_usd").dump(), row.at("avg_cost_per_run_usd").dump());
@@ -296,10 +366,10 @@ TEST_P(DemoStore, ConversationsListAndEveryListingTakesLimitOffsetAndSort) {
 
   json users = json::parse(run_cli("report --by user --top 1 --json --db " + db_).out);
   ASSERT_EQ(users.size(), 1u);
-  EXPECT_EQ(users[0].at("group"), "acme");
+  EXPECT_EQ(users[0].at("user"), "acme");
   json by_name = json::parse(run_cli("report --by user --sort group:desc --json --db " + db_).out);
   ASSERT_EQ(by_name.size(), 3u);
-  EXPECT_EQ(by_name[0].at("group"), "initech");
+  EXPECT_EQ(by_name[0].at("user"), "initech");
   auto capped = run_cli("report --by model --top 2 --db " + db_);
   EXPECT_NE(capped.out.find("TOTAL"), std::string::npos);
   EXPECT_NE(capped.out.find("more rows"), std::string::npos) << capped.out;
@@ -439,7 +509,9 @@ TEST_P(ReportCli, FlagsSentCostsTheCatalogDisagreesWith) {
   ASSERT_EQ(partial.size(), 1u);
   EXPECT_EQ(partial[0]["cost_disagreements"], 1);
   auto csv = run_cli("report --by model --csv --db '" + db + "'");
-  EXPECT_NE(csv.out.find(",errors,cost_disagreements\n"), std::string::npos) << csv.out;
+  // The CSV carries the --json columns: cost_disagreements last, 1 in the row.
+  EXPECT_NE(csv.out.find(",cost_disagreements\n"), std::string::npos) << csv.out;
+  EXPECT_EQ(csv.out.substr(csv.out.size() - 3), ",1\n") << csv.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(, ReportCli, ::testing::Values("sqlite", "postgresql"),

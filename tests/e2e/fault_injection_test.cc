@@ -23,10 +23,13 @@ struct Harness {
   std::shared_ptr<Sdk> sdk;
   const SpanExporter* exporter = nullptr;
 
+  // `background` false: the exporter sends on the processor's worker, as
+  // these tests of the queue's behaviour under a failing endpoint need.
   Harness(const std::string& endpoint, BatchOptions batch,
-          milliseconds timeout = milliseconds(2000)) {
+          milliseconds timeout = milliseconds(2000), bool background = false) {
     OtlpHttpOptions o;
     o.endpoint = endpoint;
+    o.background_delivery = background;
     o.timeout = timeout;
     o.retry_initial_backoff = milliseconds(50);
     o.retry_max_backoff = milliseconds(200);

@@ -57,6 +57,7 @@ OtlpHttpOptions grpc_options(int port) {
   o.headers = {{"X-Api-Key", "secret-value"}};
   o.retry_initial_backoff = std::chrono::milliseconds(10);
   o.timeout = std::chrono::seconds(20);
+  o.background_delivery = false;  // the tests read each export's own result
   return o;
 }
 

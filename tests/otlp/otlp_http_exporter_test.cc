@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -75,7 +77,10 @@ class OtlpHttpExporterTest : public ::testing::Test {
 
   SpanBatch batch() const { return SpanBatch(ptrs_.data(), ptrs_.size()); }
 
-  std::unique_ptr<SpanExporter> make(OtlpHttpOptions o) {
+  // Synchronous unless a test asks otherwise: these tests time and count
+  // what one export_batch call does.
+  std::unique_ptr<SpanExporter> make(OtlpHttpOptions o, bool background = false) {
+    o.background_delivery = background;
     auto e = make_otlp_http_exporter(std::move(o));
     EXPECT_TRUE(e) << (e ? "" : e.error().message);
     return e ? std::move(*e) : nullptr;
@@ -422,6 +427,105 @@ TEST_F(OtlpHttpExporterTest, ShutdownInterruptsRetryWait) {
   t.join();
   EXPECT_LT(Clock::now() - start, milliseconds(5000));
   EXPECT_EQ(exporter->export_batch(batch()), ExportResult::failure);  // after shutdown
+}
+
+// --- Background delivery (the default) ---------------------------------
+
+TEST_F(OtlpHttpExporterTest, BackgroundDeliveryNeverWaitsForTheEndpoint) {
+  std::atomic<bool> release{false};
+  std::atomic<int> seen{0};
+  TestHttpServer server([&](const Request&) {
+    ++seen;
+    auto limit = Clock::now() + std::chrono::seconds(20);
+    while (!release && Clock::now() < limit) std::this_thread::sleep_for(milliseconds(2));
+    return Response{200, {}, ""};
+  });
+  OtlpHttpOptions o;
+  o.endpoint = server.url();
+  auto exporter = make(o, /*background=*/true);
+  // The endpoint holds every request until released: these return anyway.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(exporter->export_batch(batch()), ExportResult::success);
+  EXPECT_FALSE(exporter->force_flush(milliseconds(50))) << "nothing delivered yet";
+  EXPECT_EQ(stats(*exporter).pending_spans, 5 * spans_.size());
+  release = true;
+  ASSERT_TRUE(exporter->force_flush(milliseconds(20000)));
+  auto s = stats(*exporter);
+  EXPECT_EQ(s.exported_spans, 5 * spans_.size());
+  EXPECT_EQ(s.pending_spans, 0u);
+  EXPECT_EQ(seen.load(), 5);
+}
+
+TEST_F(OtlpHttpExporterTest, BackgroundDeliveryKeepsRequestsAcrossAShortOutage) {
+  std::atomic<int> calls{0};
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  TestHttpServer server([&](const Request& r) {
+    if (calls++ < 3) return Response{503, {}, ""};
+    std::lock_guard<std::mutex> lock(mu);
+    bodies.push_back(r.body);
+    return Response{200, {}, ""};
+  });
+  OtlpHttpOptions o;
+  o.endpoint = server.url();
+  o.retry_initial_backoff = milliseconds(10);
+  o.retry_max_backoff = milliseconds(40);
+  o.max_attempts = 2;
+  auto exporter = make(o, /*background=*/true);
+  std::vector<std::string> sent;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(exporter->export_batch(batch()), ExportResult::success);
+    sent.push_back(otlp::encode_trace_request(batch()));
+  }
+  ASSERT_TRUE(exporter->force_flush(milliseconds(20000)));
+  auto s = stats(*exporter);
+  EXPECT_EQ(s.exported_spans, 3 * spans_.size());
+  EXPECT_EQ(s.failed_spans, 0u) << "a retryable failure is retried, not dropped";
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(bodies, sent) << "each request once, in order";
+}
+
+TEST_F(OtlpHttpExporterTest, AFullBacklogFailsTheExportAndCountsIt) {
+  LogCapture logs;
+  OtlpHttpOptions o;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(TestHttpServer::closed_port()) + "/v1/traces";
+  o.retry_initial_backoff = milliseconds(1000);
+  o.max_pending_bytes = 1;  // room for one request (the first always fits)
+  auto exporter = make(o, /*background=*/true);
+  EXPECT_EQ(exporter->export_batch(batch()), ExportResult::success);
+  EXPECT_EQ(exporter->export_batch(batch()), ExportResult::failure);
+  EXPECT_EQ(exporter->export_batch(batch()), ExportResult::failure);
+  auto s = stats(*exporter);
+  EXPECT_EQ(s.failed_spans, 2 * spans_.size());
+  EXPECT_EQ(s.pending_spans, spans_.size());
+  EXPECT_EQ(warning_count("otlp_backlog_full"), 2u);
+  exporter->shutdown(milliseconds(200));
+  EXPECT_EQ(stats(*exporter).failed_spans, 3 * spans_.size()) << "shutdown counts what was left";
+}
+
+TEST_F(OtlpHttpExporterTest, ASpoolNeedsBackgroundDelivery) {
+  OtlpHttpOptions o;
+  o.spool.directory = ::testing::TempDir() + "/convtrace-spool-" + std::to_string(getpid());
+  o.background_delivery = false;
+  auto e = make_otlp_http_exporter(o);
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, Error::invalid_argument);
+  o.background_delivery = true;
+  o.spool.max_bytes = 0;
+  EXPECT_FALSE(make_otlp_http_exporter(o));
+}
+
+// The batch processor lets an application thread export when the queue is
+// full only for an exporter that says it never waits.
+TEST_F(OtlpHttpExporterTest, OnlyBackgroundDeliveryWithoutASpoolNeverBlocks) {
+  OtlpHttpOptions o;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(TestHttpServer::closed_port()) + "/v1/traces";
+  EXPECT_TRUE(make(o, /*background=*/true)->never_blocks());
+  EXPECT_FALSE(make(o, /*background=*/false)->never_blocks()) << "sends on the calling thread";
+  o.spool.directory = ::testing::TempDir() + "/convtrace-spool-nb-" + std::to_string(getpid());
+  auto spooled = make(o, /*background=*/true);
+  EXPECT_FALSE(spooled->never_blocks()) << "spool appends are file writes";
+  spooled->shutdown(milliseconds(200));
+  std::filesystem::remove_all(o.spool.directory);
 }
 
 TEST_F(OtlpHttpExporterTest, ValidatesOptions) {

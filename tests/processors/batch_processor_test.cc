@@ -116,6 +116,52 @@ TEST(BatchProcessor, FullQueueDropsAndCountsWithoutBlocking) {
   EXPECT_GE(warning_count("queue_full"), 1u);
 }
 
+// Counts spans and which threads exported them; says it never blocks.
+class NonBlockingExporter : public SpanExporter {
+ public:
+  ExportResult export_batch(const SpanBatch& batch) noexcept override {
+    std::lock_guard<std::mutex> lock(mu_);
+    received_ += batch.size();
+    if (std::this_thread::get_id() == caller_) from_caller_ += batch.size();
+    return ExportResult::success;
+  }
+  bool never_blocks() const noexcept override { return true; }
+  void set_caller(std::thread::id id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    caller_ = id;
+  }
+  size_t received() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return received_;
+  }
+  size_t from_caller() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return from_caller_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::thread::id caller_;
+  size_t received_ = 0;
+  size_t from_caller_ = 0;
+};
+
+TEST(BatchProcessor, AFullQueueIsExportedByTheEndingThreadWhenTheExporterNeverBlocks) {
+  auto exporter = std::make_unique<NonBlockingExporter>();
+  NonBlockingExporter* e = exporter.get();
+  e->set_caller(std::this_thread::get_id());
+  // A queue of 8 fills in a microsecond, long before a woken worker runs.
+  auto p = make_batch_processor(std::move(exporter),
+                                BatchOptions{8, 8, std::chrono::hours(1), std::chrono::seconds(5)});
+  ASSERT_TRUE(p);
+  for (int i = 0; i < 100000; ++i) (*p)->on_end(span_named("s"));
+  EXPECT_TRUE((*p)->force_flush(std::chrono::seconds(10)));
+  ProcessorStats s = (*p)->stats();
+  EXPECT_GT(e->from_caller(), 0u) << "the ending thread exported batches itself";
+  EXPECT_EQ(e->received(), s.exported);
+  EXPECT_EQ(s.exported + s.dropped, 100000u);
+}
+
 TEST(BatchProcessor, ForceFlushExportsWithoutWaitingForTheSchedule) {
   auto exporter = std::make_unique<GateExporter>();
   GateExporter* gate = exporter.get();

@@ -318,6 +318,8 @@ TEST(CollectLimits, TheGrpcListenerRefusesTheSameSpansByName) {
   o.protocol = OtlpHttpOptions::Protocol::grpc;
   o.endpoint = "http://127.0.0.1:" + std::to_string(collect.grpc_port());
   o.timeout = std::chrono::seconds(20);
+  // Sent on this thread, so that each export_batch returns the listener's answer.
+  o.background_delivery = false;
   auto exporter = make_otlp_http_exporter(o);
   ASSERT_TRUE(exporter) << exporter.error().message;
   auto spans = make_spans(10, 2);

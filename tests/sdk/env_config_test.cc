@@ -219,6 +219,25 @@ TEST(EnvConfig, FilePaths) {
   EXPECT_EQ(c.sqlite_path, "/tmp/ct.db");
 }
 
+TEST(EnvConfig, OtlpSpool) {
+  Env env({{"CONVTRACE_OTLP_SPOOL_DIR", "/var/spool/app"}, {"CONVTRACE_OTLP_SPOOL_MAX_MB", "64"}});
+  Config c = env.apply();
+  EXPECT_EQ(c.otlp_spool_dir, "/var/spool/app");
+  EXPECT_EQ(c.otlp_spool_max_mb, 64u);
+
+  TEST_reset_warnings();
+  Env bad({{"CONVTRACE_OTLP_SPOOL_MAX_MB", "0"}});
+  Config d = bad.apply();
+  EXPECT_FALSE(d.otlp_spool_max_mb) << "the default applies";
+  EXPECT_EQ(warning_count("bad_environment"), 1u);
+
+  // Settings in code win over the variables.
+  Config code;
+  code.otlp_spool_dir = "/from/code";
+  Config e = env.apply(std::move(code));
+  EXPECT_EQ(e.otlp_spool_dir, "/from/code");
+}
+
 TEST(EnvConfig, BatchProcessorSettings) {
   Env env({{"OTEL_BSP_SCHEDULE_DELAY", "250"},
            {"OTEL_BSP_EXPORT_TIMEOUT", "1000"},

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -27,6 +28,19 @@ class Backends : public ::testing::TestWithParam<std::string> {
     auto s = Store::open(where, options);
     EXPECT_TRUE(s) << s.error().message;
     return s ? std::move(*s) : nullptr;
+  }
+  // A fresh store holding `spans`, stored in batches of 37.
+  std::unique_ptr<Store> open_with(const std::vector<SpanData>& spans) {
+    auto store = open(location());
+    if (store) insert(*store, spans, 37);
+    return store;
+  }
+  // Partial days at both ends of the range: roll-ups and spans.
+  static StoreFilter partial_days() {
+    StoreFilter f;
+    f.since_unix_nano = kMarch1 + kDay / 2 + 17 * kSecond;
+    f.until_unix_nano = kMarch1 + 2 * kDay + 5 * 3600 * kSecond;
+    return f;
   }
   // Inserts `spans` in batches of `batch`, in order.
   void insert(Store& store, const std::vector<SpanData>& spans, size_t batch = 50) {
@@ -178,6 +192,127 @@ TEST_P(Backends, ReportsEqualTheSpansTheySumUnderEveryFilter) {
   }
   EXPECT_GT(disagreements, 0);
   EXPECT_GT(unpriced, 0);
+}
+
+// A model filter (the UI's spend over time by model): each model's days sum
+// to that model's row, over roll-ups and over the spans of partial days.
+TEST_P(Backends, AModelFilterGivesThatModelsShareOfEveryDay) {
+  std::vector<SpanData> spans = testing::synthetic_spans(60);
+  auto store = open_with(spans);
+  ASSERT_TRUE(store);
+  const StoreFilter edges = partial_days();
+  for (const StoreFilter& range : {StoreFilter{}, edges}) {
+    auto models = store->report(ReportQuery{ReportGroup::model, range});
+    ASSERT_TRUE(models) << models.error().message;
+    ASSERT_GE(models->size(), 3u);
+    int64_t all_days = 0;
+    for (const ReportRow& m : *models) {
+      StoreFilter f = range;
+      f.model = m.group.value_or("");
+      auto days = store->report(ReportQuery{ReportGroup::day, f});
+      ASSERT_TRUE(days) << days.error().message;
+      int64_t cost = 0, input = 0, calls = 0;
+      for (const ReportRow& d : *days) {
+        cost += d.cost_pico_usd;
+        input += d.input_tokens;
+        calls += d.llm_calls;
+      }
+      EXPECT_EQ(cost, m.cost_pico_usd) << f.model.value();
+      EXPECT_EQ(input, m.input_tokens) << f.model.value();
+      EXPECT_EQ(calls, m.llm_calls) << f.model.value();
+      all_days += cost;
+    }
+    EXPECT_EQ(all_days, store->report_total(range)->cost_pico_usd);
+  }
+  StoreFilter by_model;
+  by_model.model = "gpt-4o";
+  ConversationQuery conversations;
+  conversations.filter = by_model;
+  EXPECT_EQ(store->conversations(conversations).error().code, Error::invalid_argument);
+  WorkflowQuery runs;
+  runs.filter = by_model;
+  EXPECT_EQ(store->workflows(runs).error().code, Error::invalid_argument);
+}
+
+// Latency percentiles by user and by model against the durations of the calls.
+TEST_P(Backends, LatencyPercentilesOfTheCallsOfEachGroup) {
+  std::vector<SpanData> spans = testing::synthetic_spans(60);
+  auto store = open_with(spans);
+  ASSERT_TRUE(store);
+  const StoreFilter edges = partial_days();
+  for (ReportGroup by : {ReportGroup::user, ReportGroup::model}) {
+    for (const StoreFilter& f : {StoreFilter{}, edges}) {
+      std::map<std::string, std::vector<uint64_t>> want;
+      for (const SpanData& s : spans) {
+        testing::RefSpan r = testing::ref_of(s);
+        if (!r.input && !r.output && !r.cost) continue;
+        if (f.since_unix_nano && r.start < *f.since_unix_nano) continue;
+        if (f.until_unix_nano && r.start >= *f.until_unix_nano) continue;
+        want[by == ReportGroup::user ? r.user : r.model].push_back(r.end - r.start);
+      }
+      auto got = store->latency(by, f);
+      ASSERT_TRUE(got) << got.error().message;
+      ASSERT_EQ(got->size(), want.size());
+      for (const LatencyRow& row : *got) {
+        std::vector<uint64_t>& d = want[row.group.value_or("")];
+        std::sort(d.begin(), d.end());
+        ASSERT_EQ(row.calls, static_cast<int64_t>(d.size()));
+        EXPECT_EQ(row.p50_nano, d[(50 * d.size() + 99) / 100 - 1]);
+        EXPECT_EQ(row.p95_nano, d[(95 * d.size() + 99) / 100 - 1]);
+        EXPECT_EQ(row.max_nano, d.back());
+      }
+    }
+  }
+  EXPECT_EQ(store->latency(ReportGroup::day, {}).error().code, Error::invalid_argument);
+}
+
+// Spend by hour: the days' costs cut into hours, under the same filters; the
+// providers the calls named, for each model.
+TEST_P(Backends, SpendByHourIsEachHoursCostOfEachModel) {
+  std::vector<SpanData> spans = testing::synthetic_spans(60);
+  for (SpanData& s : spans) {
+    testing::RefSpan r = testing::ref_of(s);
+    if (r.model == "gpt-4o") s.attributes.push_back({std::string(attr::kProviderName), "openai"});
+    if (r.model == "claude-sonnet-4-5") {
+      s.attributes.push_back({std::string(attr::kSystemDeprecated), "anthropic"});
+    }
+  }
+  auto store = open_with(spans);
+  ASSERT_TRUE(store);
+  constexpr uint64_t kHour = 3600 * kSecond;
+  StoreFilter one_user = partial_days();
+  one_user.user_id = testing::ref_of(spans[0]).user;
+  for (const StoreFilter& f : {partial_days(), one_user}) {
+    std::map<std::pair<uint64_t, std::string>, int64_t> want;
+    for (const SpanData& s : spans) {
+      testing::RefSpan r = testing::ref_of(s);
+      if (!r.cost || r.start < *f.since_unix_nano || r.start >= *f.until_unix_nano) continue;
+      if (f.user_id && r.user != *f.user_id) continue;
+      want[{r.start / kHour * kHour, r.model}] += *r.cost;
+    }
+    auto got = store->spend_by_hour(f);
+    ASSERT_TRUE(got) << got.error().message;
+    std::map<std::pair<uint64_t, std::string>, int64_t> seen;
+    uint64_t previous = 0;
+    for (const HourlySpend& h : *got) {
+      EXPECT_GE(h.hour_start_unix_nano, previous);  // hour by hour
+      previous = h.hour_start_unix_nano;
+      seen[{h.hour_start_unix_nano, h.model.value_or("")}] = h.cost_pico_usd;
+    }
+    EXPECT_EQ(seen, want);
+    EXPECT_GT(seen.size(), 2u);
+  }
+  StoreFilter open_ended;
+  open_ended.since_unix_nano = kMarch1;
+  EXPECT_EQ(store->spend_by_hour(open_ended).error().code, Error::invalid_argument);
+  StoreFilter too_long = open_ended;
+  too_long.until_unix_nano = kMarch1 + 32 * kDay;
+  EXPECT_EQ(store->spend_by_hour(too_long).error().code, Error::invalid_argument);
+
+  auto providers = store->providers({"gpt-4o", "claude-sonnet-4-5", "gemini-2.5-pro", "nothing"});
+  ASSERT_TRUE(providers) << providers.error().message;
+  EXPECT_EQ(*providers, (std::map<std::string, std::string>{{"claude-sonnet-4-5", "anthropic"},
+                                                            {"gpt-4o", "openai"}}));
 }
 
 TEST_P(Backends, ListingsSortAndPageConsistently) {
