@@ -186,10 +186,10 @@ Expected<std::unique_ptr<Backend>> open_sqlite(const std::string& path, const St
     if (Error e = migrate(*db, options.busy_timeout)) return Error{e.code, path + ": " + e.message};
     // A batch dirties pages all over the summaries' indexes; with SQLite's
     // default cache (2 MiB) they spilled into the WAL several times per
-    // transaction, and with 16 MiB a store of 300k spans still read 2.7 GB
-    // back from the file while writing them (9 KB per span); 32 MiB cut that
-    // to 0.6 GB. Readers keep the default.
-    db->exec("PRAGMA cache_size=-32768", "cannot size the page cache");
+    // transaction. Readers keep the default. 32 MiB would read a quarter as
+    // much back from a large file, but takes a writing process to about
+    // 58 MiB, too close to the 64 MiB every command must stay within.
+    db->exec("PRAGMA cache_size=-16384", "cannot size the page cache");
     // SQLite checkpoints the WAL into the database once it holds 1000 pages
     // by default; a batch into a large store writes 600-1500 pages (the
     // summaries' indexes are keyed by user, cost and conversation, so each
