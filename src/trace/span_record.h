@@ -118,7 +118,7 @@ namespace record_attr {
 // Whether two byte ranges of equal length `n` hold the same bytes. Inline,
 // a word at a time: keys and values are short, and a call to memcmp cost
 // more than the comparison.
-inline bool same_bytes(const char* a, const char* b, size_t n) {
+[[gnu::always_inline]] inline bool same_bytes(const char* a, const char* b, size_t n) {
   if (n >= 8) {
     for (size_t i = 0; i + 8 <= n; i += 8) {
       uint64_t x, y;
@@ -132,10 +132,24 @@ inline bool same_bytes(const char* a, const char* b, size_t n) {
     std::memcpy(&y, b + n - 8, 8);
     return x == y;
   }
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return false;
+  // Shorter: the first and last four (or two) bytes, overlapping likewise.
+  if (n >= 4) {
+    uint32_t x0, y0, x1, y1;
+    std::memcpy(&x0, a, 4);
+    std::memcpy(&y0, b, 4);
+    std::memcpy(&x1, a + n - 4, 4);
+    std::memcpy(&y1, b + n - 4, 4);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
   }
-  return true;
+  if (n >= 2) {
+    uint16_t x0, y0, x1, y1;
+    std::memcpy(&x0, a, 2);
+    std::memcpy(&y0, b, 2);
+    std::memcpy(&x1, a + n - 2, 2);
+    std::memcpy(&y1, b + n - 2, 2);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  return n == 0 || a[0] == b[0];
 }
 
 inline bool same_string(const std::string& a, std::string_view b) {
