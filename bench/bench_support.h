@@ -67,6 +67,15 @@ inline uint64_t flag_value(int argc, char** argv, const char* name, uint64_t fal
   return fallback;
 }
 
+// The value of a `--name=TEXT` command-line flag, or `fallback`.
+inline std::string flag_text(int argc, char** argv, const char* name, const char* fallback) {
+  size_t len = std::strlen(name);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], name, len) == 0 && argv[i][len] == '=') return argv[i] + len + 1;
+  }
+  return fallback;
+}
+
 inline uint64_t proc_status_kib(const char* field) {
   std::FILE* f = std::fopen("/proc/self/status", "r");
   if (!f) return 0;

@@ -5,12 +5,20 @@
 // time limit is reached. The figure is spans committed to the store per second.
 //
 //   convtrace_bench_collect [--spans=N] [--seconds=S] [--clients=C]
+//   convtrace_bench_collect --db=URI --collectors=K [--cli=PATH] [...]
 //
 // Every request carries new trace ids, so every span is written. The load
 // generator runs in the same process and on the same cores as the receiver;
 // the process CPU time printed covers both.
+//
+// B14, with --collectors: K real `convtrace collect --db URI` processes (a
+// PostgreSQL database, or one SQLite file) take the requests, the clients
+// spread over them; the figure is spans committed per second by all of them
+// (the database server's CPU is not in the CPU figure).
 #include <httplib.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -74,6 +82,116 @@ RequestTemplate make_template() {
   return t;
 }
 
+struct Load {
+  uint64_t posted_spans = 0, failures = 0;
+  double seconds = 0;
+};
+
+// Posts requests from `clients` keep-alive connections spread over `ports`
+// until `max_spans` or `max_seconds`.
+Load drive(const std::vector<int>& ports, uint64_t max_spans, uint64_t max_seconds,
+           unsigned clients) {
+  const RequestTemplate tmpl = make_template();
+  std::atomic<uint64_t> next_request{0}, posted_spans{0}, failures{0};
+  const uint64_t max_requests = (max_spans + kBatch - 1) / kBatch;
+  auto start = std::chrono::steady_clock::now();
+  auto deadline = start + std::chrono::seconds(max_seconds);
+  std::vector<std::thread> threads;
+  for (unsigned c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", ports[c % ports.size()]);
+      client.set_keep_alive(true);
+      client.set_read_timeout(60, 0);
+      std::string body = tmpl.body;
+      while (std::chrono::steady_clock::now() < deadline) {
+        uint64_t n = next_request.fetch_add(1) + 1;
+        if (n > max_requests) break;
+        for (size_t at : tmpl.trace_id_offsets) {
+          for (size_t b = 0; b < 8; ++b) body[at + b] = static_cast<char>(n >> (8 * b));
+        }
+        auto res = client.Post("/v1/traces", body, "application/x-protobuf");
+        if (!res || res->status != 200) {
+          ++failures;
+          continue;
+        }
+        posted_spans += kBatch;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  Load load;
+  load.posted_spans = posted_spans.load();
+  load.failures = failures.load();
+  load.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return load;
+}
+
+// Starts `convtrace collect --db DB` on a free port; its pid and port.
+std::pair<pid_t, int> spawn_collect(const std::string& cli, const std::string& db) {
+  int out[2];
+  if (pipe(out) != 0) return {-1, 0};
+  std::vector<std::string> args = {cli, "collect", "--listen", "127.0.0.1:0", "--db", db};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string line;
+  char c;
+  while (line.find('\n') == std::string::npos && read(out[0], &c, 1) == 1) line += c;
+  close(out[0]);
+  size_t colon = line.rfind(':');
+  return {pid, colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1)};
+}
+
+int run_collectors(uint64_t max_spans, uint64_t max_seconds, unsigned clients,
+                   const std::string& db, unsigned collectors, const std::string& cli) {
+  int64_t before = 0;
+  {
+    auto store = Store::open(db);
+    if (!store) {
+      std::fprintf(stderr, "bench: %s\n", store.error().message.c_str());
+      return 2;
+    }
+    before = *(*store)->span_count();
+  }
+  std::vector<pid_t> pids;
+  std::vector<int> ports;
+  for (unsigned i = 0; i < collectors; ++i) {
+    auto [pid, port] = spawn_collect(cli, db);
+    if (pid <= 0 || port <= 0) {
+      std::fprintf(stderr, "bench: cannot start %s collect\n", cli.c_str());
+      return 2;
+    }
+    pids.push_back(pid);
+    ports.push_back(port);
+  }
+  Load load = drive(ports, max_spans, max_seconds, std::max(clients, collectors));
+  for (pid_t pid : pids) kill(pid, SIGTERM);
+  for (pid_t pid : pids) waitpid(pid, nullptr, 0);
+  rusage children{};
+  getrusage(RUSAGE_CHILDREN, &children);
+  double cpu = static_cast<double>(children.ru_utime.tv_sec + children.ru_stime.tv_sec) +
+               static_cast<double>(children.ru_utime.tv_usec + children.ru_stime.tv_usec) / 1e6;
+  auto store = Store::open(db);
+  int64_t committed = store ? *(*store)->span_count() - before : -1;
+  std::printf(
+      "B14 collectors=%u store=%s clients=%u spans=%lld seconds=%.3f spans_per_s=%.0f "
+      "failures=%llu collectors_cpu_per_span_us=%.2f\n",
+      collectors, store ? std::string((*store)->backend_name()).c_str() : "?",
+      std::max(clients, collectors), static_cast<long long>(committed), load.seconds,
+      static_cast<double>(committed) / load.seconds, static_cast<unsigned long long>(load.failures),
+      committed > 0 ? cpu * 1e6 / static_cast<double>(committed) : 0.0);
+  return committed == static_cast<int64_t>(load.posted_spans) ? 0 : 1;
+}
+
 int run(uint64_t max_spans, uint64_t max_seconds, unsigned clients) {
   char pattern[] = "/tmp/convtrace-bench-XXXXXX";
   char* dir = mkdtemp(pattern);
@@ -99,56 +217,27 @@ int run(uint64_t max_spans, uint64_t max_seconds, unsigned clients) {
     }
     int port = (*server)->port();
     const RequestTemplate tmpl = make_template();
-
-    std::atomic<uint64_t> next_request{0}, posted_spans{0}, failures{0};
-    const uint64_t max_requests = (max_spans + kBatch - 1) / kBatch;
-    auto start = std::chrono::steady_clock::now();
-    auto deadline = start + std::chrono::seconds(max_seconds);
     double cpu_start = process_cpu_seconds();
-
-    std::vector<std::thread> threads;
-    for (unsigned c = 0; c < clients; ++c) {
-      threads.emplace_back([&] {
-        httplib::Client client("127.0.0.1", port);
-        client.set_keep_alive(true);
-        client.set_read_timeout(60, 0);
-        std::string body = tmpl.body;
-        while (std::chrono::steady_clock::now() < deadline) {
-          uint64_t n = next_request.fetch_add(1) + 1;
-          if (n > max_requests) break;
-          for (size_t at : tmpl.trace_id_offsets) {
-            for (size_t b = 0; b < 8; ++b) body[at + b] = static_cast<char>(n >> (8 * b));
-          }
-          auto res = client.Post("/v1/traces", body, "application/x-protobuf");
-          if (!res || res->status != 200) {
-            ++failures;
-            continue;
-          }
-          posted_spans += kBatch;
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Load load = drive({port}, max_spans, max_seconds, clients);
+    double seconds = load.seconds;
     double cpu = process_cpu_seconds() - cpu_start;
+    uint64_t failures = load.failures;
     (*server)->stop();
     receiver::ReceiverStats stats = (*server)->stats();
     auto stored = (*store)->span_count();
     int64_t committed = stored ? *stored : -1;
-    if (committed != static_cast<int64_t>(posted_spans.load())) rc = 1;
+    if (committed != static_cast<int64_t>(load.posted_spans)) rc = 1;
     std::printf(
         "B8 clients=%u spans=%lld seconds=%.3f spans_per_s=%.0f requests=%llu rejected=%llu "
         "failures=%llu request_bytes=%zu process_cpu_s=%.3f cpu_per_span_us=%.2f\n",
         clients, static_cast<long long>(committed), seconds,
         static_cast<double>(committed) / seconds, static_cast<unsigned long long>(stats.requests),
-        static_cast<unsigned long long>(stats.rejected),
-        static_cast<unsigned long long>(failures.load()), tmpl.body.size(), cpu,
-        committed > 0 ? cpu * 1e6 / static_cast<double>(committed) : 0.0);
+        static_cast<unsigned long long>(stats.rejected), static_cast<unsigned long long>(failures),
+        tmpl.body.size(), cpu, committed > 0 ? cpu * 1e6 / static_cast<double>(committed) : 0.0);
     if (rc)
       std::fprintf(stderr, "bench: %lld spans stored, %llu acknowledged\n",
                    static_cast<long long>(committed),
-                   static_cast<unsigned long long>(posted_spans.load()));
+                   static_cast<unsigned long long>(load.posted_spans));
   }
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
   rmdir(dir);
@@ -162,5 +251,16 @@ int main(int argc, char** argv) {
   uint64_t spans = convtrace::bench::flag_value(argc, argv, "--spans", 300000);
   uint64_t seconds = convtrace::bench::flag_value(argc, argv, "--seconds", 20);
   auto clients = static_cast<unsigned>(convtrace::bench::flag_value(argc, argv, "--clients", 4));
+  auto collectors =
+      static_cast<unsigned>(convtrace::bench::flag_value(argc, argv, "--collectors", 0));
+  if (collectors > 0) {
+    std::string db = convtrace::bench::flag_text(argc, argv, "--db", "");
+    std::string cli = convtrace::bench::flag_text(argc, argv, "--cli", CONVTRACE_CLI);
+    if (db.empty()) {
+      std::fprintf(stderr, "bench: --collectors needs --db\n");
+      return 2;
+    }
+    return convtrace::bench::run_collectors(spans, seconds, clients, db, collectors, cli);
+  }
   return convtrace::bench::run(spans, seconds, clients == 0 ? 1 : clients);
 }

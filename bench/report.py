@@ -158,6 +158,19 @@ def build_table(results):
         r = gb(name)
         rows.append(("B6", label, f"{fmt_ns(r.get('cpu'))} CPU ({fmt_ns(r.get('real'))} wall)",
                      "≤ 2 µs", verdict(r and r["cpu"] <= 2000)))
+    keys = gb("BM_B12_IsKnownKey")
+    if keys:
+        per_key = 1e9 / keys["ips"] if keys.get("ips") else None
+        rows.append(("B12", "dialect key check (is_known_key), per attribute of a GenAI or HTTP span",
+                     f"{fmt_ns(per_key)} CPU", "≤ 10 ns", verdict(per_key is not None and per_key <= 10)))
+    read = gb("BM_B12_ReadSpan_GenAi")
+    if read:
+        rows.append(("B12", "dialect reading of a GenAI span (21 attrs)",
+                     f"{fmt_ns(read['cpu'])} CPU", "≤ 1 µs", verdict(read["cpu"] <= 1000)))
+    ingest = gb("BM_B12_ReadForStore_OpenInference")
+    if ingest:
+        rows.append(("B12", "store ingest of an OpenInference LLM span: read and priced",
+                     f"{fmt_ns(ingest['cpu'])} CPU", "≤ 1 µs", verdict(ingest["cpu"] <= 1000)))
     store = gb("BM_B7_StoreInsert")
     if store:
         # One iteration is one 512-span batch (one transaction).

@@ -8,6 +8,15 @@
 #
 # Timings depend on the machine and on what else runs on it: RESULTS.md
 # records the CPU, core count, load average and commit next to the figures.
+#
+# The store at scale is run by hand (it takes an hour and 30 GB; the smoke run
+# does it small):
+#   build/bench/bench/convtrace_bench_store_scale --spans=10000000              # B13, SQLite
+#   uri=$(bench/pg-server.sh start /tmp/pg)                                    # a PostgreSQL 15
+#   build/bench/bench/convtrace_bench_store_scale --spans=10000000 --db="$uri"  # B13, PostgreSQL
+#   build/bench/bench/convtrace_bench_collect --db="$uri" --collectors=2 --clients=4 \
+#     --spans=600000 --seconds=60                                              # B14
+#   bench/pg-server.sh stop /tmp/pg
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -15,7 +24,8 @@ mode=full
 if [[ "${1:-}" == "--smoke" ]]; then mode=smoke; fi
 
 bin=build/bench/bench
-targets=(convtrace_bench convtrace_bench_churn convtrace_bench_endpoint_down convtrace_bench_collect)
+targets=(convtrace_bench convtrace_bench_churn convtrace_bench_endpoint_down convtrace_bench_collect
+         convtrace_bench_store_scale convtrace_cli)
 
 preset=bench
 if [[ "$mode" == smoke && -d build/dev/bench ]]; then
@@ -37,6 +47,14 @@ if [[ "$mode" == smoke ]]; then
   "$bin/convtrace_bench_churn" --ids=20000 --limit=2000
   "$bin/convtrace_bench_endpoint_down" --spans=20000 --seconds=1
   "$bin/convtrace_bench_collect" --spans=5120 --seconds=3
+  "$bin/convtrace_bench_store_scale" --spans=20000 --repeat=1
+  # Two collectors into one PostgreSQL database (a throwaway server).
+  pgdir=$(mktemp -d /tmp/convtrace-bench-pg-XXXXXX)
+  trap 'bench/pg-server.sh stop "$pgdir"' EXIT
+  uri=$(bench/pg-server.sh start "$pgdir")
+  "$bin/convtrace_bench_collect" --db="$uri" --collectors=2 --clients=4 --spans=10240 --seconds=10
+  bench/pg-server.sh stop "$pgdir"
+  trap - EXIT
   if [[ "$otelcpp" == yes ]]; then
     "$bin/convtrace_bench_otelcpp" --benchmark_min_time=0.01
   else

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "store_common.h"
+#include "usage/messages.h"
 
 namespace convtrace::cli {
 namespace {
@@ -15,6 +16,28 @@ struct ConversationOptions {
 };
 
 std::string opt_int(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "null"; }
+
+// For the table: the text of captured messages in the GenAI message schema
+// (the last message's, as the turn's newest input or the reply), tool calls
+// as name(arguments); anything else as stored.
+std::string readable(const std::string& captured) {
+  auto messages = usage_internal::schema_messages(captured);
+  if (!messages || messages->empty()) return captured;
+  std::string out;
+  for (const usage_internal::Part& p : messages->back().parts) {
+    if (!out.empty()) out += ' ';
+    if (p.type == "tool_call") {
+      out += p.name + "(" + p.json + ")";
+    } else if (p.type == "tool_call_response") {
+      out += "-> " + p.json;
+    } else if (p.type == "reasoning") {
+      out += "[thinking] " + p.content;
+    } else if (!p.content.empty()) {
+      out += p.content;
+    }
+  }
+  return out.empty() ? captured : out;
+}
 
 std::string span_json(const SpanView& s) {
   std::string o =
@@ -114,9 +137,9 @@ void print_table(const ConversationView& v) {
       if (!s.error.empty()) std::cout << "  ERROR " << s.error;
       std::cout << '\n';
       if (s.input_messages)
-        std::cout << indent << "  > " << shorten(*s.input_messages, 100) << '\n';
+        std::cout << indent << "  > " << shorten(readable(*s.input_messages), 100) << '\n';
       if (s.output_messages)
-        std::cout << indent << "  < " << shorten(*s.output_messages, 100) << '\n';
+        std::cout << indent << "  < " << shorten(readable(*s.output_messages), 100) << '\n';
     }
   }
 }

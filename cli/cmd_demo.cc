@@ -1,6 +1,4 @@
 // `convtrace demo`: a simulated application recorded into the store, through the real SDK.
-#include <unistd.h>
-
 #include <cstdio>
 #include <iostream>
 
@@ -21,19 +19,24 @@ struct DemoOptions {
 
 void run(const DemoOptions& opt) {
   if (opt.fresh) {
+    if (is_postgresql_location(opt.db)) {
+      fail(kCommand, "--fresh deletes a file; for a PostgreSQL store use an empty database",
+           kExitBadInput);
+    }
     for (const char* suffix : {"", "-wal", "-shm"}) std::remove((opt.db + suffix).c_str());
-  } else if (::access(opt.db.c_str(), F_OK) == 0) {
+  } else {
     StoreOptions read;
     read.read_only = true;
     auto existing = Store::open(opt.db, read);
     if (existing && (*existing)->span_count().has_value() && *(*existing)->span_count() > 0) {
       fail(kCommand,
-           opt.db + " already holds spans; pass --fresh to replace it or --db to use another file",
+           redact_location(opt.db) +
+               " already holds spans; pass --fresh to replace it or --db to use another store",
            kExitBadInput);
     }
   }
 
-  auto exporter = make_sqlite_exporter(opt.db);
+  auto exporter = make_store_exporter(opt.db);
   if (!exporter) fail(kCommand, exporter.error().message, kExitBadInput);
   Config config;
   config.read_environment = false;
@@ -47,7 +50,7 @@ void run(const DemoOptions& opt) {
   install(*sdk);
 
   if (!opt.quiet) {
-    std::cout << "Recording a simulated support app into " << opt.db
+    std::cout << "Recording a simulated support app into " << redact_location(opt.db)
               << " (recorded provider responses; no network, no keys)\n\n";
   }
   demo::run_scenario([&](std::string_view line) {
@@ -57,7 +60,7 @@ void run(const DemoOptions& opt) {
   bool flushed = (*sdk)->shutdown();
   SdkStats stats = (*sdk)->stats();
   if (!flushed || stats.processor.export_failures > 0 || stats.processor.dropped > 0) {
-    fail(kCommand, "could not write every span to " + opt.db, kExitBadInput);
+    fail(kCommand, "could not write every span to " + redact_location(opt.db), kExitBadInput);
   }
   if (opt.quiet) return;
 
@@ -66,9 +69,7 @@ void run(const DemoOptions& opt) {
   auto store = Store::open(opt.db, read);
   int64_t total = 0;
   if (store) {
-    if (auto rows = (*store)->report({ReportGroup::user, {}})) {
-      for (const ReportRow& r : *rows) total += r.cost_pico_usd;
-    }
+    if (auto all = (*store)->report_total({})) total = all->cost_pico_usd;
   }
   std::string db_arg = opt.db == kDefaultDb ? "" : " --db " + opt.db;
   std::cout << "\n"
@@ -77,6 +78,7 @@ void run(const DemoOptions& opt) {
             << "  convtrace report --by user" << db_arg << "\n"
             << "  convtrace report --by model" << db_arg << "\n"
             << "  convtrace report --by workflow-type" << db_arg << "\n"
+            << "  convtrace conversations" << db_arg << "\n"
             << "  convtrace conversation support_789" << db_arg << "\n"
             << "  convtrace conversation support_790" << db_arg << "      # turn 2 failed\n"
             << "  convtrace workflows" << db_arg << "\n";
@@ -97,7 +99,7 @@ void register_demo(CLI::App& app) {
       "  convtrace demo && convtrace report --by user\n"
       "  convtrace demo --db /tmp/demo.db --fresh");
   add_db_option(*sub, opt->db);
-  sub->add_flag("--fresh", opt->fresh, "Delete the store file first");
+  sub->add_flag("--fresh", opt->fresh, "Delete the store file first (SQLite only)");
   sub->add_flag("-q,--quiet", opt->quiet, "Print nothing on success");
   sub->footer("EXIT STATUS\n  0 success, 2 the store already holds spans or cannot be written");
   sub->callback([opt] { run(*opt); });

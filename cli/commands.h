@@ -26,8 +26,10 @@ void register_price(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_report(CLI::App& app);
 void register_conversation(CLI::App& app);
+void register_conversations(CLI::App& app);
 void register_workflows(CLI::App& app);
 void register_collect(CLI::App& app);
+void register_prune(CLI::App& app);
 
 // Fails the current subcommand: prints "convtrace <command>: <message>" on
 // stderr and exits with `status`.

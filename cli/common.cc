@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "otlp/otlp_json.h"
 
 namespace convtrace::cli {
 
@@ -35,35 +36,10 @@ void add_pricing_option(CLI::App& sub, std::string& file) {
 }
 
 std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
+  // The OTLP/JSON string writer: escapes, and replaces ill-formed UTF-8 (a
+  // store an earlier release wrote may hold it) so the output is always JSON.
+  std::string out;
+  otlp::append_json_string(text, out);
   return out;
 }
 

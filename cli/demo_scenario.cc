@@ -19,6 +19,8 @@ std::string llm(const std::string& name, const std::string& model, const std::st
   options.input = prompt;
   return observe(options, [&](Span& span) {
     span.record_response(recorded_response(fixture), provider);
+    // The recorded bodies answer other questions: the story's reply is the output.
+    span.record_output(reply);
     return reply;
   });
 }

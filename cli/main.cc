@@ -20,8 +20,10 @@ int main(int argc, char** argv) {
   convtrace::cli::register_demo(app);
   convtrace::cli::register_report(app);
   convtrace::cli::register_conversation(app);
+  convtrace::cli::register_conversations(app);
   convtrace::cli::register_workflows(app);
   convtrace::cli::register_collect(app);
+  convtrace::cli::register_prune(app);
   // The command list shows each command's first sentence; the rest of its
   // description moves to the footer of its own --help page.
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {

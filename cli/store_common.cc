@@ -1,17 +1,21 @@
 #include "store_common.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+
+#include "common/unix_time.h"
+#include "common/utf8.h"
 
 namespace convtrace::cli {
 
 void add_db_option(CLI::App& sub, std::string& path) {
   path = kDefaultDb;
-  sub.add_option("--db", path, "The SQLite store to use (default ./convtrace.db).");
+  sub.add_option("--db", path,
+                 "The store: an SQLite file (default ./convtrace.db) or a PostgreSQL URI, "
+                 "postgresql://USER@HOST/DB (password from PGPASSWORD or ~/.pgpass)");
 }
 
 void add_format_options(CLI::App& sub, OutputOptions& out) {
@@ -21,99 +25,67 @@ void add_format_options(CLI::App& sub, OutputOptions& out) {
 }
 
 std::unique_ptr<Store> open_store_for_reading(std::string_view command, const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    fail(command,
-         "no store at " + path + " (run 'convtrace demo' or 'convtrace collect', or pass --db)",
-         kExitUnknown);
-  }
   StoreOptions options;
   options.read_only = true;
-  options.migrate_older = true;  // a file from an earlier release stays readable
+  options.migrate_older = true;  // a store from an earlier release stays readable
   auto store = Store::open(path, options);
+  if (!store && store.error().code == Error::not_found) {
+    fail(command,
+         "no store at " + redact_location(path) +
+             " (run 'convtrace demo' or 'convtrace collect', or pass --db)",
+         kExitUnknown);
+  }
   if (!store) fail(command, store.error().message, kExitBadInput);
   return std::move(*store);
 }
 
-namespace {
-
-bool digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
+void add_listing_options(CLI::App& sub, ListingOptions& opt, const std::string& keys) {
+  sub.add_option("--limit,--top", opt.limit,
+                 "Show at most N rows; 0 for all (default: " + std::to_string(kTableLimit) +
+                     " in a table, all with --json or --csv)")
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--offset", opt.offset, "Skip the first N rows (the next page)")
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--sort", opt.sort, "Order by KEY[:asc|:desc]: " + keys);
 }
 
-// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
+Page page_for(const ListingOptions& opt, Format format) {
+  int64_t show = rows_to_show(opt, format);
+  return Page{show > 0 ? show + 1 : 0, opt.offset};
 }
 
-}  // namespace
+int64_t rows_to_show(const ListingOptions& opt, Format format) {
+  if (opt.limit >= 0) return opt.limit;
+  return format == Format::table ? kTableLimit : 0;
+}
 
-std::optional<uint64_t> parse_time(std::string_view s) {
-  int y, mo, d;
-  if (!digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !digits(s, 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31 || y < 1970) {
-    return std::nullopt;
-  }
-  int64_t seconds = days_from_civil(y, mo, d) * 86400;
-  int64_t nanos = 0;
-  if (s.size() > 10) {
-    int h, mi, se;
-    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, &h) || s.size() < 19 ||
-        s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' || !digits(s, 17, 2, &se) ||
-        h > 23 || mi > 59 || se > 60) {
-      return std::nullopt;
-    }
-    seconds += h * 3600 + mi * 60 + se;
-    size_t pos = 19;
-    if (pos < s.size() && s[pos] == '.') {
-      ++pos;
-      int64_t scale = 100000000;
-      size_t start = pos;
-      while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-        nanos += (s[pos] - '0') * scale;
-        scale /= 10;
-        ++pos;
-      }
-      if (pos == start) return std::nullopt;
-    }
-    if (pos >= s.size()) return std::nullopt;  // RFC 3339 requires an offset
-    if (s[pos] == 'Z' || s[pos] == 'z') {
-      if (pos + 1 != s.size()) return std::nullopt;
-    } else if (s[pos] == '+' || s[pos] == '-') {
-      int oh, om;
-      if (s.size() != pos + 6 || !digits(s, pos + 1, 2, &oh) || s[pos + 3] != ':' ||
-          !digits(s, pos + 4, 2, &om)) {
-        return std::nullopt;
-      }
-      int64_t offset = oh * 3600 + om * 60;
-      seconds += s[pos] == '+' ? -offset : offset;
+void print_more_note(const ListingOptions& opt, int64_t shown) {
+  std::cout << "... more rows: --offset " << opt.offset + shown
+            << " for the next page, --limit 0 for all\n";
+}
+
+SortSpec parse_sort(std::string_view command, const std::string& text) {
+  SortSpec spec;
+  size_t colon = text.find(':');
+  spec.key = text.substr(0, colon);
+  if (colon != std::string::npos) {
+    std::string dir = text.substr(colon + 1);
+    if (dir == "asc") {
+      spec.descending = false;
+    } else if (dir == "desc") {
+      spec.descending = true;
     } else {
-      return std::nullopt;
+      fail(command, "--sort '" + text + "': the direction is asc or desc", kExitBadInput);
     }
   }
-  if (seconds < 0) return std::nullopt;
-  return static_cast<uint64_t>(seconds) * 1000000000ULL + static_cast<uint64_t>(nanos);
+  return spec;
 }
 
 uint64_t parse_time_or_fail(std::string_view command, std::string_view option,
                             std::string_view text) {
-  auto t = parse_time(text);
+  auto t = unix_time::parse(text);
   if (!t) {
-    fail(command,
-         std::string(option) + " '" + std::string(text) +
-             "' is not a date (YYYY-MM-DD) or an RFC 3339 time (2024-03-01T12:00:00Z)",
+    fail(command, std::string(option) + " '" + utf8::repaired(text) + "' " + t.error().message,
          kExitBadInput);
   }
   return *t;
@@ -141,6 +113,34 @@ std::optional<int64_t> parse_usd(std::string_view s) {
   return whole * 1'000'000'000'000LL + frac;
 }
 
+std::optional<int64_t> parse_days(std::string_view text) {
+  if (!text.empty() && text.back() == 'd') text.remove_suffix(1);
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  int64_t days = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    days = days * 10 + (c - '0');
+  }
+  if (days < 1 || days > 36500) return std::nullopt;
+  return days;
+}
+
+uint64_t keep_days_cutoff(int64_t days) {
+  constexpr uint64_t kDay = 86400ULL * 1000000000ULL;
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  uint64_t today =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()) /
+      kDay * kDay;
+  uint64_t back = static_cast<uint64_t>(days) * kDay;
+  return today > back ? today - back : 0;
+}
+
+std::string format_rfc3339(uint64_t unix_nano) {
+  std::string t = format_time(unix_nano);
+  t[10] = 'T';
+  return t + "Z";
+}
+
 std::string usd(int64_t pico) { return "$" + pico_to_usd_string(pico); }
 
 std::string usd_json(int64_t pico) { return pico_to_usd_string(pico); }
@@ -161,8 +161,10 @@ std::string format_time(uint64_t unix_nano) {
   return buf;
 }
 
-std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
+std::string csv_field(std::string_view raw) {
+  // Text in the store is valid UTF-8; a file an earlier release wrote may hold other bytes.
+  const std::string text = utf8::repaired(raw);
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
   std::string out = "\"";
   for (char c : text) {
     if (c == '"') out += '"';

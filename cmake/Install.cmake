@@ -6,6 +6,7 @@ install(TARGETS convtrace EXPORT convtraceTargets
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${CONVTRACE_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/convtrace)
 install(FILES ${PROJECT_SOURCE_DIR}/data/pricing.json DESTINATION ${CMAKE_INSTALL_DATADIR}/convtrace OPTIONAL)
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/convtrace)
 install(EXPORT convtraceTargets NAMESPACE convtrace:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/convtrace)
 
 # The opentelemetry-cpp bridge, when built: component `opentelemetry` of the
@@ -28,12 +29,15 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/convtraceConfigVersion.cm
 install(FILES ${PROJECT_BINARY_DIR}/convtraceConfig.cmake ${PROJECT_BINARY_DIR}/convtraceConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/convtrace)
 
+# A static library cannot carry its dependencies, so a static install lists
+# them in Libs itself: `pkg-config --libs convtrace` links either way, without
+# --static (README "Quick start" names the packages they come from).
 if(BUILD_SHARED_LIBS)
-  set(CONVTRACE_PC_PRIVATE_LIBS "")
+  set(CONVTRACE_PC_STATIC_LIBS "")
 else()
-  set(CONVTRACE_PC_PRIVATE_LIBS "-lsimdjson -lcurl -lsqlite3 -lcpp-httplib -lz")
+  set(CONVTRACE_PC_STATIC_LIBS "-lsimdjson -lcurl -lsqlite3 -lpq -lz")
   if(CONVTRACE_WITH_GRPC)
-    string(APPEND CONVTRACE_PC_PRIVATE_LIBS " -lgrpc++ -lgrpc -lgpr")
+    string(APPEND CONVTRACE_PC_STATIC_LIBS " -lgrpc++ -lgrpc -lgpr")
   endif()
 endif()
 # The .pc file finds its prefix relative to itself, so `cmake --install --prefix`

@@ -1,10 +1,12 @@
 // Fuzzes the OTLP/JSON request and response decoders: any input must give
-// spans or an error, never a crash, hang or sanitizer report. Inputs that
-// decode are re-encoded and decoded again, which must succeed.
+// spans or an error, never a crash, hang or sanitizer report. Decoded spans
+// hold only valid UTF-8, whatever bytes came in. Inputs that decode are
+// re-encoded and decoded again, which must succeed without repairs.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "common/utf8.h"
 #include "otlp/otlp_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -16,9 +18,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (spans) {
     std::vector<const SpanData*> ptrs;
     for (const SpanData& s : *spans) ptrs.push_back(&s);
+    for (const SpanData& s : *spans) {
+      if (!utf8::valid(s)) __builtin_trap();
+    }
     std::string again = otlp::encode_trace_request_json(SpanBatch(ptrs.data(), ptrs.size()));
-    auto round = otlp::decode_trace_request_json(again);
-    if (!round || round->size() != spans->size()) __builtin_trap();
+    otlp::DecodeStats stats;
+    auto round = otlp::decode_trace_request_json(again, {}, &stats);
+    if (!round || round->size() != spans->size() || stats.repaired_strings != 0) __builtin_trap();
   }
   (void)otlp::decode_trace_response_json(body);
   return 0;

@@ -1,11 +1,13 @@
 // W3C header parsing: extract() from arbitrary traceparent, tracestate and
-// baggage values must never crash, must respect the limits, and whatever it
-// accepts must survive inject() → extract() unchanged.
+// baggage values must never crash, must respect the limits, must give valid
+// UTF-8 ids whatever bytes came in, inject() must write ASCII headers, and
+// whatever it accepts must survive inject() → extract() unchanged.
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <string>
 
+#include "common/utf8.h"
 #include "convtrace/propagation.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -24,8 +26,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       {"traceparent", parts[0]}, {"tracestate", parts[1]}, {"baggage", parts[2]}};
   convtrace::Context ctx = convtrace::extract(in);
 
+  if (!convtrace::utf8::valid(ctx.conversation_id()) ||
+      !convtrace::utf8::valid(ctx.workflow_id())) {
+    std::abort();
+  }
   std::map<std::string, std::string> out;
   convtrace::inject(out, ctx);
+  for (const auto& [name, value] : out) {
+    for (char c : value) {
+      if (static_cast<unsigned char>(c) >= 0x80) std::abort();
+    }
+  }
   auto baggage = out.find("baggage");
   if (baggage != out.end() && baggage->second.size() > 8192) std::abort();
   if (convtrace::parse_baggage(baggage == out.end() ? "" : baggage->second).size() > 180)

@@ -10,6 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang clang-format
   libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libsimdjson-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
+  libpq-dev postgresql-15
   gcovr
   # OTLP/gRPC (-DCONVTRACE_WITH_GRPC=ON, the dev preset); no code is generated, so no protoc
   libgrpc++-dev libprotobuf-dev

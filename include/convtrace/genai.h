@@ -131,6 +131,14 @@ class [[nodiscard]] WorkflowScope {
 // span. Inside a conversation it is one turn.
 WorkflowScope workflow(std::string_view id, std::string_view type, WorkflowOptions options = {});
 
+// Who an agent span is (the GenAI conventions' gen_ai.agent.*).
+struct AgentIdentity {
+  std::string id;           // gen_ai.agent.id, e.g. an assistant id
+  std::string name;         // gen_ai.agent.name; default ObserveOptions::name
+  std::string version;      // gen_ai.agent.version
+  std::string description;  // gen_ai.agent.description
+};
+
 struct ObserveOptions {
   ObserveOptions() = default;
   // `observe({"chat", Kind::llm, "gpt-4o", "openai"}, fn)`
@@ -141,8 +149,14 @@ struct ObserveOptions {
         model(std::move(model_)),
         provider(std::move(provider_)) {}
 
-  std::string name;  // span name; for llm/embedding spans with a known model
-                     // the conventional "<operation> <model>" is used instead
+  // What the call is. Spans are named as the GenAI conventions say:
+  // llm/embedding with a model "chat MODEL" / "embeddings MODEL" (without one,
+  // this name until set_model), tool "execute_tool NAME" (the name is
+  // gen_ai.tool.name), agent "invoke_agent AGENT" (agent.name, else this
+  // name), retriever "retrieval SOURCE" (data_source_id, else this name),
+  // workflow "invoke_workflow NAME" (gen_ai.workflow.name); chain and
+  // reranker spans keep this name.
+  std::string name;
   Kind kind = Kind::chain;
   std::string model;     // → gen_ai.request.model
   std::string provider;  // → gen_ai.provider.name (e.g. "openai")
@@ -151,6 +165,10 @@ struct ObserveOptions {
   std::optional<ModelPrice> price;
   std::string input;  // recorded as input content when content capture is on
   std::vector<Attribute> attributes;
+  AgentIdentity agent;       // agent spans
+  std::string tool_call_id;  // tool spans: gen_ai.tool.call.id, the model's id for the call
+  std::string tool_type;     // tool spans: gen_ai.tool.type ("function", "extension", "datastore")
+  std::string data_source_id;  // retriever spans: gen_ai.data_source.id
 };
 
 namespace detail {

@@ -88,6 +88,9 @@ Expected<Cost> compute_cost(const Usage& usage, const ModelPrice& price);
 
 // pico-USD → USD, for attributes. Exact for any realistic amount (< $9,007).
 double pico_to_usd(int64_t pico);
+// USD → pico-USD, rounded to the nearest pico-USD (for costs other SDKs send
+// as doubles). Empty when not finite or beyond ±9.2e6 USD.
+std::optional<int64_t> usd_to_pico(double usd);
 // pico-USD → the exact decimal text, trailing zeros trimmed ("0.008755", "-1.5", "0").
 std::string pico_to_usd_string(int64_t pico);
 

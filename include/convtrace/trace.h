@@ -117,7 +117,10 @@ struct StartOptions {
   const Context* parent = nullptr;
   std::vector<Attribute> attributes;  // initial attributes (visible to samplers)
   std::vector<SpanLink> links;
-  uint64_t start_unix_nano = 0;  // 0 = now
+  // Unix nanoseconds; 0 = now. A time past 2262-04-11T23:47:16.854775807Z
+  // (INT64_MAX ns) is not used: the span starts now, with a counted
+  // "time_out_of_range" warning.
+  uint64_t start_unix_nano = 0;
 };
 
 class Span {
@@ -166,10 +169,29 @@ class Span {
   bool record_usage(const Usage& usage);
   // Extracts usage from a provider's response body (see usage.h) and records
   // it. Returns false (and counts a warning) when the body has no usable usage.
+  // With content capture on, also records the response's messages as
+  // gen_ai.output.messages.
   bool record_response(std::string_view body, std::string_view provider = {});
+  // Records what a provider request body (and the URL it goes to) says: the
+  // request model (as set_model), gen_ai.request.* parameters (temperature,
+  // max_tokens, top_p, top_k, seed, stream, stop sequences, penalties, choice
+  // count) and server.address / server.port; with content capture on, the
+  // messages as gen_ai.input.messages and separate system instructions as
+  // gen_ai.system_instructions. Returns false (and counts a
+  // "request_parse" warning) for a malformed body or URL. See parse_request.
+  bool record_request(std::string_view body, std::string_view provider = {},
+                      std::string_view url = {});
   // Records input/output content when content capture is on (sdk.h); a no-op
-  // otherwise. Truncated to the configured length; passed through the
-  // redaction callback first.
+  // otherwise. On tool spans they are the call's arguments and result
+  // (gen_ai.tool.call.arguments / .result: JSON as it is, other text as a JSON
+  // string). On other spans, text already in the conventions' message schema
+  // (a JSON array of {"role", "parts"}) is recorded as such; any other text
+  // becomes one user message (input) or one assistant message (output) of one
+  // text part. Each text passes through the redaction callback, then the
+  // whole is cut to the configured length so that it stays valid JSON.
+  // observe() records the callable's result as output only when
+  // record_response took no output messages from a response body; calling
+  // record_output replaces them.
   void record_input(std::string_view content);
   void record_output(std::string_view content);
   // Sets the requested model (gen_ai.request.model) and, if still default, the

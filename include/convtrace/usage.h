@@ -104,6 +104,36 @@ inline constexpr std::string_view kLlamaCpp = "llama.cpp";
 // numbers), not_found (the body has no usage, e.g. an Ollama "load" reply).
 Expected<Usage> extract_usage(std::string_view body, std::string_view provider_hint = {});
 
+// What a provider request body, and the URL it is sent to, say about a call:
+// the GenAI conventions' gen_ai.request.* parameters, the model and the server.
+// Fields the request does not set stay empty.
+struct RequestParams {
+  std::string provider;  // from the hint, else the URL's host, else the body's shape
+  // The body's "model", else the URL's (Gemini ".../models/NAME:generateContent",
+  // Bedrock ".../model/ID/converse").
+  std::string model;
+  std::optional<double> temperature, top_p, top_k, frequency_penalty, presence_penalty;
+  std::optional<int64_t> max_tokens;    // max_tokens, max_completion_tokens, max_output_tokens,
+                                        // maxOutputTokens, maxTokens, num_predict, n_predict
+  std::optional<int64_t> seed;          // seed, random_seed
+  std::optional<int64_t> choice_count;  // n, candidateCount — only when not 1
+  std::optional<bool> stream;           // the "stream" flag, or a streaming URL
+  std::vector<std::string> stop_sequences;
+  std::string server_address;          // the URL's host
+  std::optional<int64_t> server_port;  // the URL's port, else the scheme's
+};
+
+// Reads the request parameters of one request body of any provider that
+// extract_usage reads (OpenAI Chat Completions and Responses, Azure OpenAI,
+// Mistral, Anthropic Messages, Gemini generateContent, Bedrock Converse,
+// Cohere v2 chat, Ollama /api/chat and /api/generate, llama.cpp /completion,
+// embeddings), with the server and, where the body lacks them, the model and
+// the streaming mode from `url`. An empty body gives what the URL says.
+// Errors: parse_error (malformed JSON, or a body that is not an object),
+// invalid_argument (a URL that is not http:// or https://).
+Expected<RequestParams> parse_request(std::string_view body, std::string_view provider_hint = {},
+                                      std::string_view url = {});
+
 // Accumulates a streamed response, fed raw bytes as they arrive (SSE `data:`
 // lines, JSON lines, or newline-separated JSON chunks; any split is fine).
 // Each `data:` line or JSON line is one chunk; `event:`, `id:`, comments,

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "common/utf8.h"
+
 namespace convtrace {
 namespace {
 
@@ -18,58 +20,9 @@ bool is_baggage_octet(unsigned char c) {
          (c >= 0x3C && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
 }
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid
-// (overlong forms, surrogates and code points above U+10FFFF are invalid).
-size_t utf8_sequence(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    unsigned char cc = byte(i + k);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return 0;  // overlong
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;                        // surrogate
-  if (cp > 0x10FFFF) return 0;
-  return n;
-}
-
 }  // namespace
 
-std::string sanitize_utf8(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  size_t i = 0;
-  while (i < in.size()) {
-    size_t n = utf8_sequence(in, i);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";  // U+FFFD
-      ++i;
-    } else {
-      out.append(in.data() + i, n);
-      i += n;
-    }
-  }
-  return out;
-}
-
-bool percent_decode(std::string_view in, std::string& out) {
+bool percent_decode(std::string_view in, std::string& out, size_t* replaced) {
   std::string bytes;
   bytes.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
@@ -84,7 +37,9 @@ bool percent_decode(std::string_view in, std::string& out) {
     bytes.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
   }
-  out = sanitize_utf8(bytes);
+  out.clear();
+  size_t n = utf8::append_repaired(bytes, out);
+  if (replaced) *replaced = n;
   return true;
 }
 

@@ -35,10 +35,33 @@ void claim_turn(SpanRecord& rec) {
   rec.turn_root = true;
 }
 
+// OpenInference's span kinds; a workflow is a CHAIN there.
+std::string_view openinference_kind(Kind kind) {
+  switch (kind) {
+    case Kind::llm:
+      return "LLM";
+    case Kind::tool:
+      return "TOOL";
+    case Kind::agent:
+      return "AGENT";
+    case Kind::retriever:
+      return "RETRIEVER";
+    case Kind::embedding:
+      return "EMBEDDING";
+    case Kind::reranker:
+      return "RERANKER";
+    default:
+      return "CHAIN";
+  }
+}
+
 void stamp(SpanRecord& rec) {
   const GenAiState& g = *rec.genai;
   if (!g.conversation_id.empty()) {
     set_record_attribute(rec, attr::kConversationId, g.conversation_id);
+    if (rec.sdk->profile == AttributeProfile::openinference) {
+      set_record_attribute(rec, attr::kSessionId, g.conversation_id);
+    }
     if (g.turn > 0) set_record_attribute(rec, attr::kConversationTurn, g.turn);
   }
   if (!g.user_id.empty()) set_record_attribute(rec, attr::kUserId, g.user_id);
@@ -104,6 +127,9 @@ void genai_on_start(SpanRecord& rec, const Context& /*parent*/) {
   }
   if (rec.data && rec.kind != Kind::none) {
     set_record_attribute(rec, attr::kSpanKind, to_string(rec.kind));
+    if (rec.sdk->profile == AttributeProfile::openinference) {
+      set_record_attribute(rec, attr::kOpenInferenceSpanKind, openinference_kind(rec.kind));
+    }
   }
 }
 

@@ -7,8 +7,10 @@
 
 namespace convtrace {
 
-// "chat", "embeddings", "execute_tool", "invoke_agent"; empty where the
-// conventions define no operation.
+// "chat", "embeddings", "execute_tool", "invoke_agent", "retrieval",
+// "invoke_workflow"; empty where the conventions define no operation (chain,
+// reranker). Span names are "{operation} {target}": the model of chat and
+// embeddings, the tool, the agent, the data source, the workflow.
 inline std::string_view operation_for(Kind kind) {
   switch (kind) {
     case Kind::llm:
@@ -19,6 +21,10 @@ inline std::string_view operation_for(Kind kind) {
       return "execute_tool";
     case Kind::agent:
       return "invoke_agent";
+    case Kind::retriever:
+      return "retrieval";
+    case Kind::workflow:
+      return "invoke_workflow";
     default:
       return {};
   }

@@ -3,8 +3,10 @@
 #include <utility>
 
 #include "common/diagnostics.h"
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "convtrace/genai.h"
+#include "genai/operation.h"
 #include "genai/totals.h"
 #include "trace/context_backend.h"
 #include "trace/context_internal.h"
@@ -28,16 +30,19 @@ void merge_attributes(std::vector<Attribute>& into, const std::vector<Attribute>
   }
 }
 
-// Ids are stamped on every span and kept as registry keys: an unbounded id
-// would make memory unbounded too. Longer ids are cut (at a UTF-8 boundary)
-// and counted.
+// Ids are stamped on every span, sent in baggage and kept as registry keys,
+// so they are made valid UTF-8 here, once (an id must read the same in every
+// output and after a hop to another process), and bounded: an unbounded id
+// would make memory unbounded too. Longer ids are cut (at a character
+// boundary) and counted.
 std::string bounded_id(std::string_view id, const char* what) {
-  if (id.size() <= kMaxIdLength) return std::string(id);
+  std::string out;
+  utf8::assign(out, id, what);
+  if (out.size() <= kMaxIdLength) return out;
   report_warning("long_id", std::string(what) + " longer than " + std::to_string(kMaxIdLength) +
                                 " bytes was cut");
-  size_t cut = kMaxIdLength;
-  while (cut > 0 && (static_cast<unsigned char>(id[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(id.substr(0, cut));
+  out.resize(utf8::cut_point(out, kMaxIdLength));
+  return out;
 }
 
 }  // namespace
@@ -69,8 +74,10 @@ ConversationScope conversation(std::string_view id, ConversationOptions options)
     } else if (options.turn < 0) {
       report_warning("invalid_turn", "conversation(): negative turn ignored");
     }
+    utf8::repair(options.attributes, "conversation");
     merge_attributes(state->attributes, options.attributes);
     for (std::string& key : options.propagate) {
+      utf8::repair(key, "conversation propagate key");
       bool known = false;
       for (const std::string& k : state->propagate) known = known || k == key;
       if (!known) state->propagate.push_back(std::move(key));
@@ -102,7 +109,16 @@ WorkflowScope workflow(std::string_view id, std::string_view type, WorkflowOptio
     StartOptions start;
     start.kind = Kind::workflow;
     start.attributes = std::move(options.attributes);
-    std::string name = type.empty() ? std::string("workflow") : "workflow " + std::string(type);
+    // The GenAI conventions' workflow span: "invoke_workflow {gen_ai.workflow.name}",
+    // the name being the (low-cardinality) workflow type.
+    const std::string_view operation = operation_for(Kind::workflow);
+    std::string name(operation);
+    if (!type.empty()) name.append(1, ' ').append(type);
+    start.attributes.push_back(
+        Attribute{std::string(attr::kOperationName), std::string(operation)});
+    if (!type.empty()) {
+      start.attributes.push_back(Attribute{std::string(attr::kWorkflowName), std::string(type)});
+    }
     scope.span_ = start_span(name, start);
 
     SpanRecord* rec = SpanAccess::record(scope.span_);

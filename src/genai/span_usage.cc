@@ -1,14 +1,17 @@
-// The GenAI methods of Span: usage, cost, content, model.
+// The GenAI methods of Span: usage, cost, model (content: span_content.cc).
 #include <algorithm>
 #include <array>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/diagnostics.h"
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "convtrace/trace.h"
 #include "genai/content.h"
 #include "genai/hooks.h"
+#include "genai/operation.h"
 #include "genai/totals.h"
 #include "trace/clock.h"
 #include "trace/genai_state.h"
@@ -17,19 +20,6 @@
 
 namespace convtrace {
 namespace {
-
-void record_content(SpanRecord* rec, std::string_view key, std::string_view content) {
-  if (!rec || rec->ended || !rec->data) return;
-  const ContentCapture& capture = rec->sdk->content;
-  if (!capture.enabled) return;
-  try {
-    std::string value = capture.redact ? capture.redact(key, content) : std::string(content);
-    set_record_attribute(*rec, key, truncate_content(value, capture.max_length));
-  } catch (...) {
-    // A throwing redaction callback must not leak the unredacted value.
-    report_warning("redaction_failed", "content redaction callback threw; content not recorded");
-  }
-}
 
 // Price look-ups of the usage path, cached per thread. Resolving a model name
 // normalizes it (case, provider prefixes, snapshot suffixes, several map
@@ -86,18 +76,31 @@ const ModelPrice* find_price(const Sdk::State& sdk, std::string_view model) {
 }
 
 // The usage itself as attributes: token counts and what the provider reported.
+// The five token counts of a usage under one dialect's keys.
+struct TokenKeys {
+  std::string_view input, output, cache_read, cache_write, reasoning;
+};
+constexpr TokenKeys kGenAiTokenKeys = {attr::kInputTokens, attr::kOutputTokens,
+                                       attr::kCacheReadInputTokens, attr::kCacheCreationInputTokens,
+                                       attr::kReasoningOutputTokens};
+constexpr TokenKeys kOpenInferenceTokenKeys = {attr::kOiPromptTokens, attr::kOiCompletionTokens,
+                                               attr::kOiCacheReadTokens, attr::kOiCacheWriteTokens,
+                                               attr::kOiReasoningTokens};
+
+void set_token_counts(SpanRecord& rec, const Usage& usage, const TokenKeys& keys) {
+  const std::pair<std::string_view, const std::optional<int64_t>*> counts[] = {
+      {keys.input, &usage.input_tokens},
+      {keys.output, &usage.output_tokens},
+      {keys.cache_read, &usage.cache_read_tokens},
+      {keys.cache_write, &usage.cache_write_tokens},
+      {keys.reasoning, &usage.reasoning_tokens}};
+  for (const auto& [key, count] : counts) {
+    if (*count) set_record_attribute(rec, key, **count);
+  }
+}
+
 void set_usage_attributes(SpanRecord& rec, const Usage& usage) {
-  if (usage.input_tokens) set_record_attribute(rec, attr::kInputTokens, *usage.input_tokens);
-  if (usage.output_tokens) set_record_attribute(rec, attr::kOutputTokens, *usage.output_tokens);
-  if (usage.cache_read_tokens) {
-    set_record_attribute(rec, attr::kCacheReadInputTokens, *usage.cache_read_tokens);
-  }
-  if (usage.cache_write_tokens) {
-    set_record_attribute(rec, attr::kCacheCreationInputTokens, *usage.cache_write_tokens);
-  }
-  if (usage.reasoning_tokens) {
-    set_record_attribute(rec, attr::kReasoningOutputTokens, *usage.reasoning_tokens);
-  }
+  set_token_counts(rec, usage, kGenAiTokenKeys);
   if (!usage.model.empty()) set_record_attribute(rec, attr::kResponseModel, usage.model);
   if (!usage.response_id.empty()) set_record_attribute(rec, attr::kResponseId, usage.response_id);
   if (!usage.finish_reasons.empty()) {
@@ -108,6 +111,30 @@ void set_usage_attributes(SpanRecord& rec, const Usage& usage) {
   }
 }
 
+// Whether the text of `usage` (provider, model, response id, finish reasons)
+// is valid UTF-8.
+bool usage_text_valid(const Usage& usage) {
+  if (!utf8::valid(usage.provider) || !utf8::valid(usage.model) ||
+      !utf8::valid(usage.response_id)) {
+    return false;
+  }
+  for (const std::string& reason : usage.finish_reasons) {
+    if (!utf8::valid(reason)) return false;
+  }
+  return true;
+}
+
+// The openinference profile: the same usage under OpenInference's keys.
+void record_openinference_usage(SpanRecord& rec, const Usage& usage) {
+  set_token_counts(rec, usage, kOpenInferenceTokenKeys);
+  if (usage.input_tokens && usage.output_tokens) {
+    set_record_attribute(rec, attr::kOiTotalTokens, *usage.input_tokens + *usage.output_tokens);
+  }
+  const std::string& model = usage.model.empty() ? rec.request_model : usage.model;
+  if (!model.empty()) set_record_attribute(rec, attr::kOiModelName, model);
+  if (!usage.provider.empty()) set_record_attribute(rec, attr::kOiProvider, usage.provider);
+}
+
 }  // namespace
 
 bool Span::record_usage(const Usage& usage) {
@@ -115,12 +142,25 @@ bool Span::record_usage(const Usage& usage) {
   return record_usage_on(*rec_, usage, true);
 }
 
-bool record_usage_on(SpanRecord& rec, const Usage& usage, bool usage_attributes) {
-  if (Error e = validate(usage)) {
+bool record_usage_on(SpanRecord& rec, const Usage& given, bool usage_attributes) {
+  if (Error e = validate(given)) {
     report_warning("invalid_usage", "usage rejected: " + e.message);
     return false;
   }
   try {
+    // The app's own Usage enters here: its text is repaired once, so the
+    // span's attributes and the metrics carry the same valid text.
+    std::optional<Usage> repaired;
+    if (!usage_text_valid(given)) {
+      repaired = given;
+      utf8::repair(repaired->provider, "usage provider");
+      utf8::repair(repaired->model, "usage model");
+      utf8::repair(repaired->response_id, "usage response id");
+      for (std::string& reason : repaired->finish_reasons) {
+        utf8::repair(reason, "usage finish reason");
+      }
+    }
+    const Usage& usage = repaired ? *repaired : given;
     const std::string& model = usage.model.empty() ? rec.request_model : usage.model;
     const ModelPrice* price = rec.price_override.get();
     if (!price && !model.empty()) price = find_price(*rec.sdk, model);
@@ -159,17 +199,28 @@ bool record_usage_on(SpanRecord& rec, const Usage& usage, bool usage_attributes)
     if (!usage.model.empty()) rec.response_model.assign(usage.model);
     if (!usage.provider.empty() && rec.provider.empty()) rec.provider = usage.provider;
 
+    // An agent span that recorded usage is itself a model call. Backends read
+    // usage on invoke_agent spans as the sum of the agent's calls below it and
+    // skip it (Langfuse; collect reads other SDKs' so too), so it goes as chat.
+    const bool agent_call = rec.kind == Kind::agent && rec.operation == operation_for(Kind::agent);
+    if (agent_call) rec.operation = operation_for(Kind::llm);
+
     if (!rec.data) return true;  // unsampled: totals only
     if (usage_attributes) set_usage_attributes(rec, usage);
+    if (agent_call) set_record_attribute(rec, attr::kOperationName, rec.operation);
+    if (usage_attributes && rec.sdk->profile == AttributeProfile::openinference) {
+      record_openinference_usage(rec, usage);
+    }
     if (priced) {
-      const CostKeys& keys = rec.sdk->cost_keys;
-      if (keys.cost_usd) {
-        set_record_attribute(rec, attr::kCostUsd, pico_to_usd(cost.total_pico));
+      const auto& keys = rec.sdk->cost_keys;
+      const double usd = pico_to_usd(cost.total_pico);
+      if (keys.cost_usd) set_record_attribute(rec, attr::kCostUsd, usd);
+      if (keys.cost_parts) {
         set_record_attribute(rec, attr::kInputCostUsd, pico_to_usd(cost.input_pico));
         set_record_attribute(rec, attr::kOutputCostUsd, pico_to_usd(cost.output_pico));
       }
-      if (keys.cost_generic)
-        set_record_attribute(rec, attr::kCostGeneric, pico_to_usd(cost.total_pico));
+      if (keys.cost_generic) set_record_attribute(rec, attr::kCostGeneric, usd);
+      if (keys.llm_cost) set_record_attribute(rec, attr::kOiCostTotal, usd);
       set_record_attribute(rec, attr::kCostPicoUsd, cost.total_pico);
       set_record_attribute(rec, attr::kPricedAs, price->model);
     } else {
@@ -180,24 +231,6 @@ bool record_usage_on(SpanRecord& rec, const Usage& usage, bool usage_attributes)
   } catch (...) {
     return false;
   }
-}
-
-bool Span::record_response(std::string_view body, std::string_view provider) {
-  if (!rec_ || rec_->ended) return false;
-  Expected<Usage> usage = extract_usage(body, provider);
-  if (!usage) {
-    report_warning("usage_extraction", "no usage recorded: " + usage.error().message);
-    return false;
-  }
-  return record_usage(*usage);
-}
-
-void Span::record_input(std::string_view content) {
-  record_content(rec_, attr::kInputMessages, content);
-}
-
-void Span::record_output(std::string_view content) {
-  record_content(rec_, attr::kOutputMessages, content);
 }
 
 void Span::record_first_chunk() {
@@ -216,23 +249,30 @@ void Span::record_time_to_first_chunk(std::chrono::nanoseconds since_start) {
 
 void Span::set_server(std::string_view address, int port) {
   if (!rec_ || rec_->ended || address.empty()) return;
-  rec_->server_address.assign(address.data(), address.size());
+  try {
+    utf8::assign(rec_->server_address, address, "server address");
+  } catch (...) {
+    return;
+  }
   rec_->server_port = port > 0 ? port : 0;
   if (!rec_->data) return;
-  set_record_attribute(*rec_, attr::kServerAddress, address);
+  set_record_attribute(*rec_, attr::kServerAddress, rec_->server_address);
   if (port > 0) set_record_attribute(*rec_, attr::kServerPort, static_cast<int64_t>(port));
 }
 
 void Span::set_model(std::string_view model) {
   if (!rec_ || rec_->ended || model.empty()) return;
-  rec_->request_model = std::string(model);
-  if (!rec_->data) return;
-  set_record_attribute(*rec_, attr::kRequestModel, model);
-  if (!rec_->name_is_given && !rec_->operation.empty()) {
-    std::string& name = rec_->data->name;
-    name.assign(rec_->operation.data(), rec_->operation.size());
-    name += ' ';
-    name.append(model.data(), model.size());
+  try {
+    utf8::assign(rec_->request_model, model, "model name");
+    if (!rec_->data) return;
+    set_record_attribute(*rec_, attr::kRequestModel, rec_->request_model);
+    if (!rec_->name_is_given && !rec_->operation.empty()) {
+      std::string& name = rec_->data->name;
+      name.assign(rec_->operation.data(), rec_->operation.size());
+      name += ' ';
+      name += rec_->request_model;
+    }
+  } catch (...) {
   }
 }
 

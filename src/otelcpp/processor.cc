@@ -17,6 +17,7 @@
 #include "common/diagnostics.h"
 #include "convtrace/attributes.h"
 #include "convtrace/opentelemetry.h"
+#include "dialects/dialects.h"
 #include "genai/hooks.h"
 #include "genai/operation.h"
 #include "genai/totals.h"
@@ -47,43 +48,10 @@ Sdk::State* fallback_state() {
 }
 
 // Whether the processor must keep a copy of an attribute to read it at the
-// end: the keys usage, model and operation are read from.
+// end: the keys of every GenAI dialect (tokens, model, provider, cost,
+// operation), so that spans of any instrumentation are priced alike.
 bool watched_key(nostd::string_view key) {
-  return key.size() > 7 && key.data()[0] == 'g' && std::string_view(key.data(), 7) == "gen_ai.";
-}
-
-bool token_count(const std::vector<Attribute>& attrs, std::string_view key,
-                 std::optional<int64_t>* out, std::string* problem) {
-  const AttributeValue* v = find_attribute(attrs, key);
-  if (!v) return true;
-  if (const int64_t* n = std::get_if<int64_t>(v)) {
-    if (*n >= 0) {
-      *out = *n;
-      return true;
-    }
-    *problem = std::string(key) + " is negative (" + std::to_string(*n) + ")";
-    return false;
-  }
-  *problem = std::string(key) + " is not an integer";
-  return false;
-}
-
-// The usage an instrumentation recorded on its span, in convtrace's normalized
-// form (the GenAI conventions count the same way). False with `problem` set
-// when a count is malformed; true with no tokens when there is no usage.
-bool read_usage(const std::vector<Attribute>& attrs, Usage* usage, std::string* problem) {
-  if (!token_count(attrs, attr::kInputTokens, &usage->input_tokens, problem) ||
-      !token_count(attrs, attr::kOutputTokens, &usage->output_tokens, problem) ||
-      !token_count(attrs, attr::kCacheReadInputTokens, &usage->cache_read_tokens, problem) ||
-      !token_count(attrs, attr::kCacheCreationInputTokens, &usage->cache_write_tokens, problem) ||
-      !token_count(attrs, attr::kReasoningOutputTokens, &usage->reasoning_tokens, problem)) {
-    return false;
-  }
-  if (const std::string* model = find_string(attrs, attr::kResponseModel)) usage->model = *model;
-  if (const std::string* provider = find_string(attrs, attr::kProviderName)) {
-    usage->provider = *provider;
-  }
-  return true;
+  return dialects::is_known_key(std::string_view(key.data(), key.size()));
 }
 
 // The recordable convtrace's processor hands out: the exporting processor's
@@ -196,8 +164,10 @@ class GenAiRecordable final : public otel_sdk::Recordable {
   }
 
   Kind kind() const {
-    const std::string* op = find_string(watched_, attr::kOperationName);
-    return op ? kind_for_operation(*op) : Kind::none;
+    if (const std::string* op = find_string(watched_, attr::kOperationName)) {
+      return kind_for_operation(*op);
+    }
+    return watched_.empty() ? Kind::none : dialects::read_span(watched_).kind;
   }
 
   SpanRecord& make_shadow(Sdk::State* sdk, std::shared_ptr<const GenAiState> genai) {
@@ -210,13 +180,19 @@ class GenAiRecordable final : public otel_sdk::Recordable {
   }
 
   void price(Sdk::State* sdk) {
-    Usage usage;
-    std::string problem;
-    if (!read_usage(watched_, &usage, &problem)) {
-      report_warning("invalid_usage", "opentelemetry-cpp span left unpriced: " + problem);
-      return;
+    dialects::SpanReading reading = dialects::read_span(watched_, dialects::Counts::numbers_only);
+    bool unread_count = false;
+    for (const dialects::Problem& p : reading.problems) {
+      // As collect counts them; a count left out would price the call too low.
+      report_warning(p.unread_count ? "invalid_usage" : "span_attribute",
+                     "opentelemetry-cpp span" +
+                         std::string(p.unread_count ? " left unpriced: " : ": ") + p.key + ": " +
+                         p.message);
+      unread_count = unread_count || p.unread_count;
     }
-    if (!usage.has_tokens()) return;
+    if (unread_count) return;
+    if (!reading.has_tokens) return;
+    Usage& usage = reading.usage;
     if (!shadow_) {
       if (!sdk) return;
       make_shadow(sdk, nullptr);

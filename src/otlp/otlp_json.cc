@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "common/hex.h"
+#include "common/utf8.h"
 
 namespace convtrace::otlp {
 
@@ -20,38 +21,6 @@ namespace convtrace::otlp {
 namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
-
-// Length of the valid UTF-8 sequence starting at s[0] (s non-empty, s[0] >= 0x80),
-// or 0 when it is invalid; then *bad receives how many bytes the invalid
-// prefix spans, so one U+FFFD replaces each maximal invalid subpart.
-size_t utf8_sequence(const unsigned char* s, size_t n, size_t* bad) {
-  unsigned char c = s[0];
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;  // overlong
-    if (c == 0xED) hi = 0x9F;  // surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;  // overlong
-    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-  } else {
-    *bad = 1;
-    return 0;
-  }
-  for (size_t i = 1; i < len; ++i) {
-    unsigned char lower = i == 1 ? lo : 0x80;
-    unsigned char upper = i == 1 ? hi : 0xBF;
-    if (i >= n || s[i] < lower || s[i] > upper) {
-      *bad = i;
-      return 0;
-    }
-  }
-  return len;
-}
 
 void append_uint(uint64_t v, std::string& out) {
   char buf[24];
@@ -216,7 +185,7 @@ void append_json_string(std::string_view s, std::string& out) {
     }
     if (c >= 0x80) {
       size_t bad = 0;
-      size_t len = utf8_sequence(p + i, n - i, &bad);
+      size_t len = utf8::sequence_length(p + i, n - i, &bad);
       if (len != 0) {
         i += len;
         continue;
@@ -989,25 +958,89 @@ class JsonDecoder {
   std::string error_;
 };
 
+// Rewrites each JSON escape of a lone UTF-16 surrogate ("\ud800" without a
+// low surrogate escape after it, or a "\udc00" on its own) as "\ufffd", in
+// place (same length). Such an escape names no character; JavaScript's
+// JSON.stringify writes one for a string cut inside a surrogate pair. Returns
+// the number rewritten.
+size_t replace_lone_surrogate_escapes(std::string& json) {
+  auto code_unit = [&](size_t at, uint32_t* out) {  // "\uXXXX" at json[at]
+    if (at + 6 > json.size() || json[at] != '\\' || json[at + 1] != 'u') return false;
+    uint32_t v = 0;
+    for (size_t k = at + 2; k < at + 6; ++k) {
+      char c = json[k];
+      int d = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
+      if (d < 0) return false;
+      v = v * 16 + static_cast<uint32_t>(d);
+    }
+    *out = v;
+    return true;
+  };
+  size_t replaced = 0;
+  size_t i = 0;
+  while ((i = json.find('\\', i)) != std::string::npos) {
+    uint32_t unit = 0;
+    if (!code_unit(i, &unit)) {
+      i += 2;  // another escape ("\\", "\n", …) or a malformed one, left to the parser
+      continue;
+    }
+    uint32_t low = 0;
+    if (unit >= 0xD800 && unit <= 0xDBFF && code_unit(i + 6, &low) && low >= 0xDC00 &&
+        low <= 0xDFFF) {
+      i += 12;  // a well-formed pair
+      continue;
+    }
+    if (unit >= 0xD800 && unit <= 0xDFFF) {
+      json.replace(i + 2, 4, "fffd");
+      ++replaced;
+    }
+    i += 6;
+  }
+  return replaced;
+}
+
 // Parses `body` into a DOM bounded by `limits`; *error receives the problem.
+// JSON text must be UTF-8: a body with ill-formed sequences, or with escapes
+// of lone surrogates, is parsed again with those repaired (common/utf8.h) —
+// the copy is kept in `repaired` for the DOM's lifetime — and *replaced
+// counts the repairs.
 bool parse_json(simdjson::dom::parser& parser, std::string_view body, const DecodeLimits& limits,
-                element* root, std::string* error) {
+                element* root, std::string* error, std::string* repaired = nullptr,
+                size_t* replaced = nullptr) {
   if (body.size() > limits.max_input_bytes) {
     *error = "request of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
              std::to_string(limits.max_input_bytes);
     return false;
   }
-  if (auto err = parser.allocate(body.size() + 1, limits.max_json_depth)) {
+  std::string_view text = body;
+  for (int attempt = 0;; ++attempt) {
+    // A repair lengthens the text: each replaced byte may become three.
+    if (auto err = parser.allocate(text.size() + 1, limits.max_json_depth)) {
+      *error = simdjson::error_message(err);
+      return false;
+    }
+    // simdjson reads a little past the end of its input: copy into a padded buffer.
+    simdjson::padded_string padded(text.data(), text.size());
+    auto err = parser.parse(padded).get(*root);
+    if (!err) return true;
     *error = simdjson::error_message(err);
-    return false;
+    if (!repaired || attempt >= 2) return false;
+    size_t n = 0;
+    if (err == simdjson::UTF8_ERROR) {
+      std::string fixed;
+      n = utf8::append_repaired(text, fixed);
+      *repaired = std::move(fixed);
+    } else if (err == simdjson::STRING_ERROR) {
+      if (text.data() != repaired->data()) repaired->assign(text.data(), text.size());
+      n = replace_lone_surrogate_escapes(*repaired);
+    }
+    if (n == 0) return false;
+    if (replaced) *replaced += n;
+    text = *repaired;
   }
-  // simdjson reads a little past the end of its input: copy into a padded buffer.
-  simdjson::padded_string padded(body.data(), body.size());
-  if (auto err = parser.parse(padded).get(*root)) {
-    *error = simdjson::error_message(err);
-    return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -1019,12 +1052,18 @@ Expected<std::vector<SpanData>> decode_trace_request_json(std::string_view body,
     simdjson::dom::parser parser;
     element root;
     std::string error;
-    if (!parse_json(parser, body, limits, &root, &error)) {
+    std::string repaired;
+    size_t replaced = 0;
+    if (!parse_json(parser, body, limits, &root, &error, &repaired, &replaced)) {
       return Error{Error::parse_error, "otlp json: " + error};
     }
     JsonDecoder d(limits, stats);
     std::vector<SpanData> spans;
     if (!d.request(root, &spans)) return Error{Error::parse_error, "otlp json: " + d.error()};
+    if (replaced > 0) {
+      if (stats) stats->repaired_strings += replaced;
+      utf8::warn("OTLP/JSON request", replaced);
+    }
     return spans;
   } catch (const std::bad_alloc&) {
     return Error{Error::parse_error, "otlp json: out of memory while decoding"};

@@ -1,5 +1,6 @@
 #include "otlp/otlp_proto.h"
 
+#include "common/utf8.h"
 #include "common/varint.h"
 #include "otlp/array_builder.h"
 
@@ -514,6 +515,9 @@ class Decoder {
 
   Reader whole() const { return Reader(base_, end_); }
   const std::string& error() const { return error_; }
+  size_t repaired_strings() const { return repaired_strings_; }
+  size_t repaired_sequences() const { return repaired_sequences_; }
+  const char* first_repaired() const { return first_repaired_; }
 
   bool request(Reader r, std::vector<SpanData>* out) {
     out_ = out;
@@ -630,12 +634,25 @@ class Decoder {
            fail(f.at, name, "bad length (truncated, or beyond the enclosing message)");
   }
 
+  // A protobuf `string` must hold valid UTF-8; one that does not (other SDKs
+  // send raw bytes) is kept repaired (common/utf8.h) rather than failing the
+  // whole request, and the repairs are counted.
   bool string_value(Reader& r, const Field& f, const char* name, std::string* out) {
     Reader m(nullptr, nullptr);
     if (!message(r, f, name, &m)) return false;
     size_t n = static_cast<size_t>(m.end() - m.pos());
-    if (!charge(f.at, n)) return false;
-    out->assign(reinterpret_cast<const char*>(m.pos()), n);
+    std::string_view bytes(reinterpret_cast<const char*>(m.pos()), n);
+    if (utf8::valid(bytes)) {
+      if (!charge(f.at, n)) return false;
+      out->assign(bytes.data(), n);
+      return true;
+    }
+    std::string fixed;
+    repaired_sequences_ += utf8::append_repaired(bytes, fixed);
+    if (!charge(f.at, fixed.size())) return false;
+    *out = std::move(fixed);
+    if (repaired_strings_++ == 0) first_repaired_ = name;
+    if (stats_) ++stats_->repaired_strings;
     return true;
   }
 
@@ -1031,6 +1048,10 @@ class Decoder {
   DecodeStats* stats_;
   std::vector<SpanData>* out_ = nullptr;
   std::string error_;
+  // Strings kept repaired, the sequences replaced in them, and the field of the first.
+  size_t repaired_strings_ = 0;
+  size_t repaired_sequences_ = 0;
+  const char* first_repaired_ = nullptr;
 };
 
 }  // namespace
@@ -1048,6 +1069,11 @@ Expected<std::vector<SpanData>> decode_trace_request(std::string_view body,
     std::vector<SpanData> spans;
     if (!d.request(d.whole(), &spans)) {
       return Error{Error::parse_error, "otlp protobuf: " + d.error()};
+    }
+    if (d.repaired_strings() > 0) {
+      utf8::warn("OTLP protobuf request (" + std::to_string(d.repaired_strings()) +
+                     " strings, the first in " + d.first_repaired() + ")",
+                 d.repaired_sequences());
     }
     return spans;
   } catch (const std::bad_alloc&) {

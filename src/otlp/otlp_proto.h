@@ -21,7 +21,11 @@
 //   format does not say what the element type was.
 // - Decoded spans always have non-null resource and scope; spans of one
 //   ResourceSpans (ScopeSpans) share one Resource (InstrumentationScope).
-// - Strings are copied byte for byte; the encoder does not repair invalid UTF-8.
+// - Strings are copied byte for byte. The encoder relies on them being valid
+//   UTF-8, as everything that enters convtrace is made (common/utf8.h); the
+//   decoder repairs strings that are not (each ill-formed sequence becomes
+//   U+FFFD), counts them in DecodeStats and an `invalid_utf8` warning, and
+//   keeps the span.
 #pragma once
 
 #include <cstddef>
@@ -52,6 +56,9 @@ struct DecodeLimits {
 struct DecodeStats {
   // Attribute values of a kind the data model cannot hold (see above).
   uint64_t dropped_values = 0;
+  // Strings that were not valid UTF-8 and were kept repaired (protobuf), or
+  // invalid sequences and lone surrogate escapes repaired in the body (JSON).
+  uint64_t repaired_strings = 0;
 };
 
 // The ExportTracePartialSuccess part of an ExportTraceServiceResponse.

@@ -151,6 +151,13 @@ double pico_to_usd(int64_t pico) {
   return static_cast<double>(whole) + static_cast<double>(fraction) / 1e12;
 }
 
+std::optional<int64_t> usd_to_pico(double usd) {
+  if (!std::isfinite(usd)) return std::nullopt;
+  double pico = usd * 1e12;
+  if (std::fabs(pico) >= 9.2e18) return std::nullopt;
+  return static_cast<int64_t>(std::llround(pico));
+}
+
 std::string pico_to_usd_string(int64_t pico) {
   // Work on the magnitude as unsigned so that INT64_MIN has a positive twin.
   const bool negative = pico < 0;

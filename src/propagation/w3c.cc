@@ -5,6 +5,7 @@
 
 #include "common/diagnostics.h"
 #include "common/percent.h"
+#include "common/utf8.h"
 #include "convtrace/propagation.h"
 
 namespace convtrace {
@@ -202,8 +203,10 @@ std::vector<BaggageEntry> parse_baggage(std::string_view baggage) {
     std::string_view key = trim_ows(pair.substr(0, eq));
     if (!is_token(key)) continue;
     BaggageEntry entry;
-    if (!percent_decode(trim_ows(pair.substr(eq + 1)), entry.value)) continue;
+    size_t replaced = 0;
+    if (!percent_decode(trim_ows(pair.substr(eq + 1)), entry.value, &replaced)) continue;
     entry.key = std::string(key);
+    if (replaced > 0) utf8::warn("baggage entry '" + entry.key + "'", replaced);
     if (semi != std::string_view::npos) {
       bool all_valid;
       entry.properties = normalize_properties(member.substr(semi + 1), &all_valid);

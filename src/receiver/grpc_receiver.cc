@@ -25,7 +25,7 @@ struct GrpcReceiver::Impl : public grpc::CallbackGenericService {
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   std::atomic<bool> stopped{false};
-  std::atomic<uint64_t> requests{0}, spans{0}, rejected{0};
+  std::atomic<uint64_t> requests{0}, spans{0}, rejected{0}, rejected_spans{0};
 
   // One Export call: read the request message, store it, answer.
   class Call : public grpc::ServerGenericBidiReactor {
@@ -68,6 +68,12 @@ struct GrpcReceiver::Impl : public grpc::CallbackGenericService {
         reject(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, decoded.error().message));
         return;
       }
+      // Spans the store cannot hold are refused by name, the rest stored.
+      otlp::PartialSuccess partial = refuse_unstorable(*decoded);
+      if (partial.rejected_spans > 0 && decoded->empty()) {
+        reject(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, partial.error_message));
+        return;
+      }
       if (Error e = impl_->store->insert(*decoded)) {
         // Not acknowledged: UNAVAILABLE is retryable, so the client keeps the spans.
         report_warning("collect_store_failed", "cannot store received spans: " + e.message);
@@ -76,9 +82,11 @@ struct GrpcReceiver::Impl : public grpc::CallbackGenericService {
       }
       ++impl_->requests;
       impl_->spans += decoded->size();
-      // An empty ExportTraceServiceResponse: every span was accepted.
-      grpc::Slice empty("", 0);
-      response_ = grpc::ByteBuffer(&empty, 1);
+      impl_->rejected_spans += static_cast<uint64_t>(partial.rejected_spans);
+      // An ExportTraceServiceResponse: empty when every span was accepted.
+      std::string reply = otlp::encode_trace_response(partial);
+      grpc::Slice slice(reply.data(), reply.size());
+      response_ = grpc::ByteBuffer(&slice, 1);
       StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
     }
 
@@ -150,7 +158,12 @@ void GrpcReceiver::stop() {
 }
 
 ReceiverStats GrpcReceiver::stats() const {
-  return ReceiverStats{impl_->requests.load(), impl_->spans.load(), impl_->rejected.load()};
+  ReceiverStats out;
+  out.requests = impl_->requests.load();
+  out.spans = impl_->spans.load();
+  out.rejected = impl_->rejected.load();
+  out.rejected_spans = impl_->rejected_spans.load();
+  return out;
 }
 
 }  // namespace convtrace::receiver

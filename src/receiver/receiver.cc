@@ -1,17 +1,16 @@
 #include "receiver/receiver.h"
 
-#include <httplib.h>
-#include <sys/socket.h>
-
 #include <atomic>
 #include <cctype>
-#include <chrono>
 #include <cstdlib>
-#include <thread>
 
 #include "common/diagnostics.h"
+#include "common/unix_time.h"
+#include "common/utf8.h"
 #include "common/varint.h"
 #include "otlp/otlp_json.h"
+#include "otlp/otlp_proto.h"
+#include "receiver/http_server.h"
 
 namespace convtrace::receiver {
 namespace {
@@ -19,10 +18,6 @@ namespace {
 constexpr const char* kTracesPath = "/v1/traces";
 constexpr const char* kProtobufType = "application/x-protobuf";
 constexpr const char* kJsonType = "application/json";
-// httplib inflates gzip bodies itself, with no bound on the inflated size. The
-// pre-routing handler moves Content-Encoding aside under this name, so the body
-// arrives as sent and is inflated here with a cap.
-constexpr const char* kHeldEncoding = "X-Convtrace-Held-Content-Encoding";
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -38,8 +33,8 @@ std::string trim(std::string_view s) {
 }
 
 // The media type without parameters ("application/json; charset=utf-8" → "application/json").
-std::string media_type(const std::string& content_type) {
-  return lower(trim(std::string_view(content_type).substr(0, content_type.find(';'))));
+std::string media_type(std::string_view content_type) {
+  return lower(trim(content_type.substr(0, content_type.find(';'))));
 }
 
 // gRPC status codes used in google.rpc.Status bodies.
@@ -47,22 +42,58 @@ constexpr int kInvalidArgument = 3;
 constexpr int kResourceExhausted = 8;
 constexpr int kUnavailable = 14;
 
-void set_status_body(httplib::Response& res, Encoding enc, int code, std::string_view message) {
+Encoding encoding_of(const http::RequestHead& head) {
+  return media_type(head.header("content-type")) == kJsonType ? Encoding::json : Encoding::protobuf;
+}
+
+HttpResponse text_response(int status, std::string_view text) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/plain";
+  r.body = std::string(text) + "\n";
+  return r;
+}
+
+// An error answer with a google.rpc.Status body in the request's encoding.
+HttpResponse status_response(int status, Encoding enc, int code, std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  const std::string text = utf8::repaired(message);
   if (enc == Encoding::json) {
-    std::string body = "{\"code\":" + std::to_string(code) + ",\"message\":";
-    otlp::append_json_string(message, body);
-    body += '}';
-    res.set_content(body, kJsonType);
+    r.body = "{\"code\":" + std::to_string(code) + ",\"message\":";
+    otlp::append_json_string(text, r.body);
+    r.body += '}';
+    r.content_type = kJsonType;
   } else {
     // google.rpc.Status { int32 code = 1; string message = 2; }
-    std::string body;
-    body += static_cast<char>(0x08);
-    append_varint(body, static_cast<uint64_t>(code));
-    body += static_cast<char>(0x12);
-    append_varint(body, message.size());
-    body.append(message);
-    res.set_content(body, kProtobufType);
+    r.body += static_cast<char>(0x08);
+    append_varint(r.body, static_cast<uint64_t>(code));
+    r.body += static_cast<char>(0x12);
+    append_varint(r.body, text.size());
+    r.body.append(text);
+    r.content_type = kProtobufType;
   }
+  return r;
+}
+
+// The first time of `span` past the stored range, as "<field> <value>"; empty
+// when every time is in range.
+std::string out_of_range_time(const SpanData& span) {
+  auto field = [](const char* name, uint64_t v) {
+    return std::string(name) + " " + std::to_string(v);
+  };
+  if (!unix_time::in_range(span.start_unix_nano)) {
+    return field("start_time_unix_nano", span.start_unix_nano);
+  }
+  if (!unix_time::in_range(span.end_unix_nano)) {
+    return field("end_time_unix_nano", span.end_unix_nano);
+  }
+  for (const SpanEvent& e : span.events) {
+    if (!unix_time::in_range(e.time_unix_nano)) {
+      return field("events.time_unix_nano", e.time_unix_nano);
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -80,140 +111,123 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+otlp::PartialSuccess refuse_unstorable(std::vector<SpanData>& spans) {
+  otlp::PartialSuccess partial;
+  size_t kept = 0;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    std::string bad = out_of_range_time(spans[i]);
+    if (bad.empty()) {
+      if (kept != i) spans[kept] = std::move(spans[i]);
+      ++kept;
+      continue;
+    }
+    if (partial.rejected_spans++ == 0) {
+      partial.error_message = "span " + spans[i].trace_id.hex() + "/" + spans[i].span_id.hex() +
+                              ": " + bad + " is after " + std::string(unix_time::kMaxText) +
+                              ", the latest time convtrace stores";
+    }
+  }
+  spans.resize(kept);
+  if (partial.rejected_spans > 0) {
+    partial.error_message = std::to_string(partial.rejected_spans) + " of " +
+                            std::to_string(partial.rejected_spans + kept) + " spans refused; " +
+                            partial.error_message;
+    report_warning("time_out_of_range", "collect: " + partial.error_message);
+  }
+  return partial;
+}
+
 struct Receiver::Impl {
   ReceiverOptions options;
   Store* store = nullptr;
   Decoder decoder;
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
-  int listen_fd = -1;
-  std::atomic<bool> stopped{false};
-  std::atomic<uint64_t> requests{0}, spans{0}, rejected{0};
+  std::unique_ptr<HttpServer> server;
+  std::atomic<uint64_t> requests{0}, spans{0}, rejected{0}, rejected_spans{0};
 
-  void reject(httplib::Response& res, int status, std::string_view text) {
-    ++rejected;
-    res.status = status;
-    res.set_content(std::string(text) + "\n", "text/plain");
-  }
-
-  httplib::Server::HandlerResponse pre_route(const httplib::Request& req, httplib::Response& res) {
-    using HR = httplib::Server::HandlerResponse;
-    if (req.path != kTracesPath) {
-      reject(res, 404, "not found: only POST /v1/traces is served");
-      return HR::Handled;
+  std::optional<HttpResponse> check_head(const http::RequestHead& head) {
+    auto refuse = [&](HttpResponse r) {
+      ++rejected;
+      return std::optional<HttpResponse>(std::move(r));
+    };
+    if (head.path != kTracesPath) {
+      return refuse(text_response(404, "not found: only POST /v1/traces is served"));
     }
-    if (req.method != "POST") {
-      reject(res, 405, "method not allowed: use POST");
-      res.set_header("Allow", "POST");
-      return HR::Handled;
+    if (head.method != "POST") {
+      HttpResponse r = text_response(405, "method not allowed: use POST");
+      r.headers.emplace_back("Allow", "POST");
+      return refuse(std::move(r));
     }
-    if (!options.token.empty()) {
-      std::string expected = "Bearer " + options.token;
-      if (!constant_time_equal(req.get_header_value("Authorization"), expected)) {
-        reject(res, 401, "unauthorized: a valid bearer token is required");
-        res.set_header("WWW-Authenticate", "Bearer");
-        res.set_header("Connection", "close");
-        return HR::Handled;
-      }
+    // Before any byte of the body is read.
+    if (!options.token.empty() &&
+        !constant_time_equal(head.header("authorization"), "Bearer " + options.token)) {
+      HttpResponse r = text_response(401, "unauthorized: a valid bearer token is required");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      r.close = true;
+      return refuse(std::move(r));
     }
-    std::string type = media_type(req.get_header_value("Content-Type"));
+    std::string type = media_type(head.header("content-type"));
     if (type != kProtobufType && type != kJsonType) {
-      reject(res, 415, "unsupported media type: send application/x-protobuf or application/json");
-      res.set_header("Connection", "close");
-      return HR::Handled;
+      return refuse(text_response(
+          415, "unsupported media type: send application/x-protobuf or application/json"));
     }
-    std::string encoding = lower(trim(req.get_header_value("Content-Encoding")));
+    std::string encoding = lower(trim(head.header("content-encoding")));
     if (!encoding.empty() && encoding != "gzip" && encoding != "identity") {
-      reject(res, 415, "unsupported content encoding: use gzip or none");
-      res.set_header("Connection", "close");
-      return HR::Handled;
+      return refuse(text_response(415, "unsupported content encoding: use gzip or none"));
     }
-    if (req.has_header("Content-Length")) {
-      uint64_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
-      if (length > options.max_body_bytes) {
-        reject(res, 413,
-               "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
-        res.set_header("Connection", "close");
-        return HR::Handled;
-      }
+    if (head.framing == http::Framing::length && head.content_length > options.max_body_bytes) {
+      return refuse(status_response(
+          413, encoding_of(head), kResourceExhausted,
+          "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes"));
     }
-    // The request object is ours (httplib owns it non-const while routing); the
-    // handler reads the encoding back from kHeldEncoding.
-    auto& headers = const_cast<httplib::Request&>(req).headers;
-    headers.erase(kHeldEncoding);
-    headers.erase("Content-Encoding");
-    if (encoding == "gzip") headers.emplace(kHeldEncoding, encoding);
-    return HR::Unhandled;
+    return std::nullopt;
   }
 
-  void handle(const httplib::Request& req, httplib::Response& res,
-              const httplib::ContentReader& reader) {
-    Encoding enc = media_type(req.get_header_value("Content-Type")) == kJsonType
-                       ? Encoding::json
-                       : Encoding::protobuf;
-    std::string body;
-    bool too_large = false;
-    bool read = reader([&](const char* data, size_t n) {
-      if (body.size() + n > options.max_body_bytes) {
-        too_large = true;
-        return false;
-      }
-      body.append(data, n);
-      return true;
-    });
-    if (too_large) {
+  HttpResponse handle(const http::RequestHead& head, std::string body) {
+    Encoding enc = encoding_of(head);
+    auto fail = [&](int status, int code, std::string_view message) {
       ++rejected;
-      res.status = 413;
-      res.set_header("Connection", "close");
-      set_status_body(res, enc, kResourceExhausted,
-                      "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
-      return;
-    }
-    if (!read) {
-      ++rejected;
-      res.status = 400;
-      res.set_header("Connection", "close");
-      set_status_body(res, enc, kInvalidArgument, "the request body could not be read");
-      return;
-    }
-    if (req.has_header(kHeldEncoding)) {
+      return status_response(status, enc, code, message);
+    };
+    if (lower(trim(head.header("content-encoding"))) == "gzip") {
       auto inflated = inflate_capped(body, options.max_body_bytes);
       if (!inflated) {
-        ++rejected;
         bool over = inflated.error().code == Error::invalid_argument;
-        res.status = over ? 413 : 400;
-        set_status_body(res, enc, over ? kResourceExhausted : kInvalidArgument,
-                        inflated.error().message);
-        return;
+        return fail(over ? 413 : 400, over ? kResourceExhausted : kInvalidArgument,
+                    inflated.error().message);
       }
       body = std::move(*inflated);
     }
-    auto spans = decoder(body, enc);
-    if (!spans) {
-      ++rejected;
-      res.status = 400;
-      set_status_body(res, enc, kInvalidArgument, spans.error().message);
-      return;
+    auto decoded = decoder(body, enc);
+    if (!decoded) return fail(400, kInvalidArgument, decoded.error().message);
+
+    // Spans the store cannot hold are refused one by one, the rest stored.
+    std::vector<SpanData>& all = *decoded;
+    otlp::PartialSuccess partial = refuse_unstorable(all);
+    if (partial.rejected_spans > 0 && all.empty()) {
+      return fail(400, kInvalidArgument, partial.error_message);
     }
-    if (Error e = store->insert(*spans)) {
+    if (Error e = store->insert(all)) {
       // Not acknowledged: the client keeps the spans and retries later.
-      ++rejected;
       report_warning("collect_store_failed", "cannot store received spans: " + e.message);
-      res.status = 503;
-      res.set_header("Retry-After", "1");
-      set_status_body(res, enc, kUnavailable, "the store is busy; retry later");
-      return;
+      HttpResponse r = fail(503, kUnavailable, "the store is busy; retry later");
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
     }
     ++requests;
-    spans_count(spans->size());
-    res.status = 200;
-    // An ExportTraceServiceResponse without partial_success: every span was accepted.
-    res.set_content(enc == Encoding::json ? "{}" : "",
-                    enc == Encoding::json ? kJsonType : kProtobufType);
+    spans += all.size();
+    rejected_spans += static_cast<uint64_t>(partial.rejected_spans);
+    HttpResponse r;
+    r.status = 200;
+    // An ExportTraceServiceResponse; without partial_success every span was accepted.
+    if (enc == Encoding::json) {
+      r.body = otlp::encode_trace_response_json(partial);
+      r.content_type = kJsonType;
+    } else {
+      r.body = otlp::encode_trace_response(partial);
+      r.content_type = kProtobufType;
+    }
+    return r;
   }
-
-  void spans_count(size_t n) { spans += n; }
 };
 
 Receiver::Receiver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -233,67 +247,50 @@ Expected<std::unique_ptr<Receiver>> Receiver::start(ReceiverOptions options, Sto
     self->options = options;
     self->store = store;
     self->decoder = std::move(decoder);
-    int threads = std::max(1, options.threads);
-    self->server.new_task_queue = [threads] {
-      return new httplib::ThreadPool(static_cast<size_t>(threads));
-    };
-    // httplib listens with a backlog of 5, which drops connections when many
-    // clients connect at once. Keep its default options, remember the socket,
-    // and listen again with the system's maximum backlog after binding.
-    self->server.set_socket_options([self](socket_t sock) {
-      httplib::default_socket_options(sock);
-      self->listen_fd = sock;
-    });
-    self->server.set_keep_alive_timeout(2);
-    self->server.set_read_timeout(10, 0);
-    self->server.set_payload_max_length(options.max_body_bytes);
-    self->server.set_pre_routing_handler(
-        [self](const httplib::Request& req, httplib::Response& res) {
-          return self->pre_route(req, res);
+    ServerLimits limits;
+    limits.header_timeout = options.header_timeout;
+    limits.body_timeout = options.body_timeout;
+    limits.idle_timeout = options.idle_timeout;
+    limits.max_connections = std::max<size_t>(1, options.max_connections);
+    limits.max_connections_per_client = std::max<size_t>(1, options.max_connections_per_client);
+    limits.max_body_bytes = options.max_body_bytes;
+    limits.max_buffered_bytes =
+        options.max_buffered_bytes ? options.max_buffered_bytes : 4 * options.max_body_bytes;
+    limits.max_buffered_bytes = std::max(limits.max_buffered_bytes, options.max_body_bytes);
+    limits.workers = std::max(1, options.threads);
+    auto server = HttpServer::start(
+        options.host, options.port, limits,
+        [self](const http::RequestHead& head) { return self->check_head(head); },
+        [self](const http::RequestHead& head, std::string body) {
+          return self->handle(head, std::move(body));
         });
-    self->server.Post(kTracesPath, [self](const httplib::Request& req, httplib::Response& res,
-                                          const httplib::ContentReader& reader) {
-      self->handle(req, res, reader);
-    });
-    if (options.port == 0) {
-      self->port = self->server.bind_to_any_port(options.host.c_str());
-      if (self->port <= 0) {
-        return Error{Error::unavailable, "cannot listen on " + options.host + ": no free port"};
-      }
-    } else {
-      if (!self->server.bind_to_port(options.host.c_str(), options.port)) {
-        return Error{Error::unavailable, "cannot listen on " + options.host + ":" +
-                                             std::to_string(options.port) +
-                                             " (address in use or not local)"};
-      }
-      self->port = options.port;
-    }
-    if (self->listen_fd >= 0) ::listen(self->listen_fd, SOMAXCONN);
-    self->thread = std::thread([self] { self->server.listen_after_bind(); });
-    // The socket listens from bind on: connections made from now are queued
-    // by the kernel until the loop accepts them.
+    if (!server) return server.error();
+    self->server = std::move(*server);
+    // The socket listens from here on: connections made from now are queued
+    // by the kernel until the I/O thread accepts them.
     return std::unique_ptr<Receiver>(new Receiver(std::move(impl)));
   } catch (const std::exception& e) {
     return Error{Error::internal, e.what()};
   }
 }
 
-int Receiver::port() const { return impl_->port; }
+int Receiver::port() const { return impl_->server->port(); }
 
 void Receiver::stop() {
-  if (!impl_ || impl_->stopped.exchange(true)) return;
-  // httplib's stop() only reaches a server whose accept loop is running; a
-  // stop right after start waits (bounded) for the loop to come up.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!impl_->server.is_running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_ && impl_->server) impl_->server->stop();
 }
 
 ReceiverStats Receiver::stats() const {
-  return ReceiverStats{impl_->requests.load(), impl_->spans.load(), impl_->rejected.load()};
+  ServerStats s = impl_->server->stats();
+  ReceiverStats out;
+  out.requests = impl_->requests.load();
+  out.spans = impl_->spans.load();
+  out.rejected = impl_->rejected.load() + s.rejected;
+  out.rejected_spans = impl_->rejected_spans.load();
+  out.connections = s.open;
+  out.refused_connections = s.refused;
+  out.timed_out = s.timed_out;
+  return out;
 }
 
 }  // namespace convtrace::receiver

@@ -13,9 +13,23 @@
 // (the client retries). A 200 is only ever sent for spans already committed,
 // so stopping never loses an acknowledged request.
 //
+// Spans with a start, end or event time past 2262-04-11T23:47:16.854775807Z
+// (the latest the store holds) are not stored and not acknowledged: the
+// answer is 200 with an ExportTracePartialSuccess whose rejected_spans counts
+// them and whose error_message names the first span and field (OTLP clients
+// log it and do not retry those spans), or 400 naming it when no span of the
+// request could be stored. Text that is not valid UTF-8 is stored repaired.
+//
+// Slow or idle clients cannot starve it (see http_server.h): the head and the
+// body of a request have overall deadlines, idle kept-alive connections are
+// closed, connections are capped in total and per client address, the token
+// is checked before any byte of the body is read, and the bodies held at once
+// are bounded.
+//
 // Thread-safety: start/stop/port/stats may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +40,7 @@
 #include "convtrace/expected.h"
 #include "convtrace/span_data.h"
 #include "convtrace/store.h"
+#include "otlp/otlp_proto.h"
 
 namespace convtrace::receiver {
 
@@ -39,13 +54,27 @@ struct ReceiverOptions {
   int port = 4318;                 // 0 picks a free port
   std::string token;               // when set, requests need "Authorization: Bearer <token>"
   size_t max_body_bytes = 16 * 1024 * 1024;  // applies to the body as sent and as inflated
-  int threads = 16;                          // connections served at once
+  int threads = 4;                           // requests decoded and stored at once
+  // What one client can take (http_server.h). A request's head must arrive
+  // within header_timeout of the connection (or of its first byte on a
+  // kept-alive one), its body within body_timeout after the head.
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};
+  std::chrono::milliseconds idle_timeout{15000};  // kept-alive connections idle this long close
+  size_t max_connections = 1024;
+  size_t max_connections_per_client = 256;  // per client IP address
+  // Request bodies held at once, in bytes; 0 means four times max_body_bytes.
+  size_t max_buffered_bytes = 0;
 };
 
 struct ReceiverStats {
-  uint64_t requests = 0;  // POST /v1/traces answered 200
-  uint64_t spans = 0;     // spans in those requests
-  uint64_t rejected = 0;  // requests answered 4xx/5xx
+  uint64_t requests = 0;             // POST /v1/traces answered 200
+  uint64_t spans = 0;                // spans stored from those requests
+  uint64_t rejected = 0;             // requests answered 4xx/5xx
+  uint64_t rejected_spans = 0;       // spans refused in 200 answers (partial success)
+  uint64_t connections = 0;          // open now
+  uint64_t refused_connections = 0;  // turned away at a connection cap
+  uint64_t timed_out = 0;            // connections or requests cut at a deadline
 };
 
 class Receiver {
@@ -108,6 +137,13 @@ class GrpcReceiver {
 // Compares a presented credential with the expected one in time that depends
 // only on their lengths (both listeners check the bearer token with it).
 bool constant_time_equal(std::string_view a, std::string_view b);
+
+// Removes from `spans` those with a start, end or event time the store cannot
+// hold (after 2262-04-11T23:47:16.854775807Z) and says what was refused, as
+// an OTLP partial success: the count, and a message naming the first such span
+// and field (also counted as a "time_out_of_range" warning). Both listeners
+// answer with it, so such spans are neither stored nor retried.
+otlp::PartialSuccess refuse_unstorable(std::vector<SpanData>& spans);
 
 // The OTLP decoder of ExportTraceServiceRequest bodies (protobuf and JSON),
 // bounded for bodies of up to `max_body_bytes`.

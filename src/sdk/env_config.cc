@@ -9,6 +9,7 @@
 
 #include "common/diagnostics.h"
 #include "common/percent.h"
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "convtrace/store.h"
 
@@ -100,12 +101,15 @@ bool parse_key_values(const char* name, std::string_view text, bool secret,
       std::string_view key = eq == std::string_view::npos ? member : trim_ows(member.substr(0, eq));
       std::string problem;
       std::string value;
+      size_t replaced = 0;
       if (eq == std::string_view::npos) {
         problem = "has no '='";
       } else if (key.empty()) {
         problem = "has an empty key";
-      } else if (!percent_decode(trim_ows(member.substr(eq + 1)), value)) {
+      } else if (!percent_decode(trim_ows(member.substr(eq + 1)), value, &replaced)) {
         problem = "has a malformed percent-encoding";
+      } else if (replaced > 0) {
+        utf8::warn(std::string(name) + " entry '" + utf8::repaired(key) + "'", replaced);
       }
       if (!problem.empty()) {
         std::string message(name);
@@ -324,6 +328,54 @@ void apply_pricing(Config& config, const GetEnv& fn) {
   config.pricing = std::move(pricing);
 }
 
+void apply_profile(Config& config, const GetEnv& fn) {
+  if (!config.attribute_profile) {
+    if (const char* v = get(fn, "CONVTRACE_ATTRIBUTE_PROFILE")) {
+      std::string name = lower(trim_ows(v));
+      if (name == "standard") {
+        config.attribute_profile = AttributeProfile::standard;
+      } else if (name == "openinference") {
+        config.attribute_profile = AttributeProfile::openinference;
+      } else if (name == "langfuse") {
+        config.attribute_profile = AttributeProfile::langfuse;
+      } else {
+        warn("CONVTRACE_ATTRIBUTE_PROFILE", v, "is not one of standard, openinference, langfuse",
+             "standard");
+      }
+    }
+  }
+  const char* v = get(fn, "CONVTRACE_COST_KEYS");
+  if (!v) return;
+  // Read whole before anything is applied: a typo must not half-apply.
+  bool cost_usd = false, cost_generic = false, cost_parts = false, llm_cost = false;
+  std::string_view list = v;
+  while (true) {
+    size_t comma = list.find(',');
+    std::string name = lower(trim_ows(list.substr(0, comma)));
+    if (name == "cost_usd") {
+      cost_usd = true;
+    } else if (name == "cost") {
+      cost_generic = true;
+    } else if (name == "parts") {
+      cost_parts = true;
+    } else if (name == "llm_cost") {
+      llm_cost = true;
+    } else if (name != "none" && !name.empty()) {
+      warn("CONVTRACE_COST_KEYS", v,
+           "names '" + name + "', not one of cost_usd, cost, parts, llm_cost, none",
+           "the profile's cost keys");
+      return;
+    }
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  CostKeys& keys = config.cost_keys;
+  if (!keys.cost_usd) keys.cost_usd = cost_usd;
+  if (!keys.cost_generic) keys.cost_generic = cost_generic;
+  if (!keys.cost_parts) keys.cost_parts = cost_parts;
+  if (!keys.llm_cost) keys.llm_cost = llm_cost;
+}
+
 void apply_metrics(Config& config, const GetEnv& fn) {
   if (!config.metrics_exporter && !config.custom_metric_exporter) {
     if (const char* v = get(fn, "OTEL_METRICS_EXPORTER")) {
@@ -452,6 +504,7 @@ Error apply_environment(Config& config, const GetEnv& getenv_fn) {
     if (auto on = read_bool(fn, "CONVTRACE_CAPTURE_CONTENT")) config.content.enabled = *on;
   }
   apply_pricing(config, fn);
+  apply_profile(config, fn);
   apply_metrics(config, fn);
   return Error{};
 }
@@ -549,8 +602,13 @@ Expected<std::unique_ptr<SpanExporter>> build_extra_exporter(Config& config) {
   switch (config.exporter.value_or(ExporterKind::sqlite)) {
     case ExporterKind::otlp:
       return make_otlp_http_exporter(config.otlp.value_or(OtlpHttpOptions{}));
-    case ExporterKind::sqlite:
-      return make_sqlite_exporter(config.sqlite_path.value_or("convtrace.db"));
+    case ExporterKind::sqlite: {
+      // The store prices spans that recorded tokens without a cost with the
+      // SDK's own catalog, as the SDK would have.
+      StoreOptions options;
+      if (config.pricing) options.pricing = std::make_shared<const Pricing>(*config.pricing);
+      return make_sqlite_exporter(config.sqlite_path.value_or(kDefaultDbPath), options);
+    }
     default:
       return Error{Error::invalid_argument, "this exporter is not available in this build"};
   }

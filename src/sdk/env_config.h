@@ -16,6 +16,9 @@
 
 namespace convtrace {
 
+// The sqlite exporter's file when neither Config::sqlite_path nor CONVTRACE_DB names one.
+inline constexpr const char* kDefaultDbPath = "convtrace.db";
+
 // Reads a variable; returns nullptr when unset. Tests substitute their own.
 using GetEnv = std::function<const char*(const char*)>;
 

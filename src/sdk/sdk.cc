@@ -10,6 +10,7 @@
 
 #include "common/diagnostics.h"
 #include "common/fork_safety.h"
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "genai/hooks.h"
 #include "genai/registry.h"
@@ -55,6 +56,7 @@ std::shared_ptr<const Resource> build_resource(const Config& config) {
   upsert(attrs, std::string(attr::kSdkName), std::string("convtrace"));
   upsert(attrs, std::string(attr::kSdkLanguage), std::string("cpp"));
   upsert(attrs, std::string(attr::kSdkVersion), std::string(CONVTRACE_VERSION));
+  utf8::repair(attrs, "resource");
   return resource;
 }
 
@@ -64,8 +66,51 @@ class NullExporter : public SpanExporter {
   ExportResult export_batch(const SpanBatch&) noexcept override { return ExportResult::success; }
 };
 
+// The exporter nobody chose: an application linked with convtrace and no
+// configuration writes ./convtrace.db in whatever directory it runs. Said once,
+// at the first write, with how to choose otherwise.
+class DefaultStoreNotice : public SpanExporter {
+ public:
+  DefaultStoreNotice(std::unique_ptr<SpanExporter> store, std::string path)
+      : store_(std::move(store)), path_(std::move(path)) {}
+
+  ExportResult export_batch(const SpanBatch& batch) noexcept override {
+    if (!said_.exchange(true, std::memory_order_relaxed)) {
+      report_warning("default_store",
+                     "writing spans to " + path_ +
+                         ", the default store (no exporter or path was configured); to choose "
+                         "another, set OTEL_TRACES_EXPORTER=otlp|console|jsonl|none or "
+                         "CONVTRACE_DB=PATH (in code: Config::exporter, Config::sqlite_path)");
+    }
+    return store_->export_batch(batch);
+  }
+  bool force_flush(std::chrono::milliseconds timeout) noexcept override {
+    return store_->force_flush(timeout);
+  }
+  void shutdown(std::chrono::milliseconds timeout) noexcept override { store_->shutdown(timeout); }
+
+ private:
+  std::unique_ptr<SpanExporter> store_;
+  std::string path_;
+  std::atomic<bool> said_{false};
+};
+
+std::string absolute_path(const std::string& relative) {
+  char cwd[4096];
+  if (!relative.empty() && relative.front() == '/') return relative;
+  if (!getcwd(cwd, sizeof cwd)) return relative;
+  std::string dir(cwd);
+  return dir + "/" + (relative.rfind("./", 0) == 0 ? relative.substr(2) : relative);
+}
+
 Expected<std::unique_ptr<SpanExporter>> build_exporter(Config& config) {
   if (config.custom_exporter) return std::move(config.custom_exporter);
+  if (!config.exporter && !config.sqlite_path) {
+    auto store = build_extra_exporter(config);
+    if (!store) return store;
+    return std::unique_ptr<SpanExporter>(
+        new DefaultStoreNotice(std::move(*store), absolute_path(kDefaultDbPath)));
+  }
   // The embedded store is the default: a local run needs no server.
   ExporterKind kind = config.exporter.value_or(ExporterKind::sqlite);
   switch (kind) {
@@ -214,7 +259,13 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
   state->on_end = &genai_on_end;
   state->pricing = std::make_shared<const Pricing>(config.pricing ? std::move(*config.pricing)
                                                                   : Pricing::builtin());
-  state->cost_keys = config.cost_keys;
+  state->profile = config.attribute_profile.value_or(AttributeProfile::standard);
+  const bool langfuse = state->profile == AttributeProfile::langfuse;
+  const bool openinference = state->profile == AttributeProfile::openinference;
+  state->cost_keys.cost_usd = config.cost_keys.cost_usd.value_or(!langfuse);
+  state->cost_keys.cost_generic = config.cost_keys.cost_generic.value_or(true);
+  state->cost_keys.cost_parts = config.cost_keys.cost_parts.value_or(true);
+  state->cost_keys.llm_cost = config.cost_keys.llm_cost.value_or(openinference);
   state->content = std::move(config.content);
   state->registry = std::make_unique<ConversationRegistry>(config.conversations.max_conversations,
                                                            config.conversations.idle_ttl);
@@ -248,8 +299,9 @@ Sdk::~Sdk() {
 }
 
 Tracer Sdk::tracer(std::string_view scope_name, std::string_view scope_version) {
-  auto scope = std::make_shared<InstrumentationScope>(
-      InstrumentationScope{std::string(scope_name), std::string(scope_version)});
+  auto scope = std::make_shared<InstrumentationScope>();
+  utf8::assign(scope->name, scope_name, "instrumentation scope name");
+  utf8::assign(scope->version, scope_version, "instrumentation scope version");
   return Tracer(shared_from_this(), std::move(scope));
 }
 

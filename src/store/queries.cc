@@ -1,51 +1,300 @@
-// The questions the CLI asks: reports, a conversation turn by turn, workflow runs.
+// The questions the CLI asks: reports, conversations, workflow runs. Written
+// once over store::Backend: the same SQL runs on SQLite and PostgreSQL.
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
 
 #include "convtrace/attributes.h"
+#include "store/admit.h"
 #include "store/packed.h"
+#include "store/rollup.h"
 #include "store/store_impl.h"
 
 namespace convtrace {
 namespace {
 
-using store::Stmt;
+using store::Params;
+using store::Value;
 
-// Filter clause over `spans`; parameters ?1..?4 (see bind_filter).
-constexpr std::string_view kFilterSql =
-    "(?1 IS NULL OR start_ns >= ?1) AND (?2 IS NULL OR start_ns < ?2) AND "
-    "(?3 IS NULL OR user_id = ?3) AND (?4 IS NULL OR workflow_type = ?4)";
+constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
 
-void bind_filter(Stmt& stmt, const StoreFilter& f) {
-  if (f.since_unix_nano) stmt.bind(1, static_cast<int64_t>(*f.since_unix_nano));
-  if (f.until_unix_nano) stmt.bind(2, static_cast<int64_t>(*f.until_unix_nano));
-  if (f.user_id) stmt.bind(3, std::string_view(*f.user_id));
-  if (f.workflow_type) stmt.bind(4, std::string_view(*f.workflow_type));
-}
-
-std::string_view group_expression(ReportGroup group) {
-  switch (group) {
-    case ReportGroup::user:
-      return "user_id";
-    case ReportGroup::model:
-      return "model";
-    case ReportGroup::workflow_type:
-      return "workflow_type";
-    case ReportGroup::conversation:
-      return "conversation_id";
-    case ReportGroup::day:
-      return "strftime('%Y-%m-%d', start_ns / 1000000000, 'unixepoch')";
+// A statement and its parameters, built together so ?N always matches.
+class Sql {
+ public:
+  Sql& operator<<(std::string_view text) {
+    text_ += text;
+    return *this;
   }
-  return "user_id";
+  // Appends a placeholder for `v`.
+  Sql& operator<<(const Value& v) {
+    params_.push_back(v);
+    text_ += '?';
+    text_ += std::to_string(params_.size());
+    return *this;
+  }
+  const std::string& text() const { return text_; }
+  const Params& params() const { return params_; }
+
+ private:
+  std::string text_;
+  Params params_;
+};
+
+int64_t clamp_ns(uint64_t ns) {
+  return ns > static_cast<uint64_t>(kNoLimit) ? kNoLimit : static_cast<int64_t>(ns);
 }
 
-constexpr std::string_view kIsCallSql =
-    "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL OR cost_pico IS NOT NULL)";
+void add_page(Sql& sql, const Page& page) {
+  sql << " LIMIT " << Value::of(page.limit > 0 ? page.limit : kNoLimit) << " OFFSET "
+      << Value::of(std::max<int64_t>(0, page.offset));
+}
+
+// --- Reports -----------------------------------------------------------------
+
+// How a report reads a time range: whole days from the roll-ups, the partial
+// days at its edges from the spans (by their start-time index).
+struct TimeSplit {
+  bool rollup = true;
+  std::optional<int64_t> day_lo, day_hi;  // rollup days [lo, hi)
+  // [from, to) in ns; no `to`: to the end of time (a span may start at
+  // INT64_MAX nanoseconds, the last instant the store holds).
+  std::vector<std::pair<int64_t, std::optional<int64_t>>> span_ranges;
+};
+
+TimeSplit split_time(const StoreFilter& f) {
+  TimeSplit t;
+  constexpr int64_t D = store::kNanosPerDay;
+  std::optional<int64_t> s, u;
+  if (f.since_unix_nano) s = clamp_ns(*f.since_unix_nano);
+  if (f.until_unix_nano) u = clamp_ns(*f.until_unix_nano);
+  if (s) t.day_lo = *s / D + (*s % D ? 1 : 0);
+  if (u) t.day_hi = *u / D;
+  // The day of the last instant the store holds: no whole day follows it.
+  constexpr int64_t kLastDay = kNoLimit / D;
+  if ((t.day_lo && t.day_hi && *t.day_lo >= *t.day_hi) || (t.day_lo && *t.day_lo > kLastDay)) {
+    // Within one day (or two partial days): the spans alone.
+    t.rollup = false;
+    t.day_lo.reset();
+    t.day_hi.reset();
+    t.span_ranges.emplace_back(*s, u);
+    return t;
+  }
+  if (s && *s < *t.day_lo * D) t.span_ranges.emplace_back(*s, *t.day_lo * D);
+  if (u && *u > *t.day_hi * D) t.span_ranges.emplace_back(*t.day_hi * D, *u);
+  return t;
+}
+
+// A part of rollup_by to sum: `dimension` rows with period in [lo, hi).
+struct Periods {
+  const char* dimension;
+  std::optional<int64_t> lo, hi;
+};
+
+// The rollup_by parts that cover the whole days [lo, hi) for a grouping: for
+// users, whole months from user_month and the other days from user_day.
+std::vector<Periods> rollup_parts(ReportGroup by, std::optional<int64_t> lo,
+                                  std::optional<int64_t> hi) {
+  switch (by) {
+    case ReportGroup::model:
+    case ReportGroup::day:
+      return {{store::kModelDay, lo, hi}};
+    case ReportGroup::workflow_type:
+      return {{store::kTypeDay, lo, hi}};
+    case ReportGroup::user:
+    case ReportGroup::conversation:
+      break;
+  }
+  std::optional<int64_t> mlo, mhi;  // whole months [mlo, mhi)
+  if (lo) mlo = store::month_of(*lo) + (store::month_start(store::month_of(*lo)) == *lo ? 0 : 1);
+  if (hi) mhi = store::month_of(*hi);
+  if (mlo && mhi && *mlo >= *mhi) return {{store::kUserDay, lo, hi}};
+  std::vector<Periods> parts = {{store::kUserMonth, mlo, mhi}};
+  if (lo) parts.push_back({store::kUserDay, lo, store::month_start(*mlo)});
+  if (hi) parts.push_back({store::kUserDay, store::month_start(*mhi), hi});
+  return parts;
+}
+
+// The group expressions of each grouping, over the roll-ups and over spans;
+// and which counters count its conversations and runs.
+struct Grouping {
+  const char* rollup;  // over rollup_daily; null: not in the roll-ups (conversation)
+  const char* narrow;  // over rollup_by
+  const char* spans;
+  int conv_counter;  // index into kCounterColumns
+  int64_t conv_bit;
+  const char* run_counter;
+  int64_t run_bit;
+};
+
+Grouping grouping(std::optional<ReportGroup> by) {
+  using namespace store;
+  if (!by) return {"''", "''", "''", 0, kConvUser, "run_user", kRunUser};  // one group: the total
+  switch (*by) {
+    case ReportGroup::user:
+      return {"user_id", "value", "COALESCE(user_id, '')", 0, kConvUser, "run_user", kRunUser};
+    case ReportGroup::model:
+      return {"model", "value", "COALESCE(model, '')", 1, kConvModel, "run_model", kRunModel};
+    case ReportGroup::workflow_type:
+      return {"workflow_type", "value", "COALESCE(workflow_type, '')", 2, kConvType,
+              "run_type",      kRunType};
+    case ReportGroup::day:
+      return {"day", "period", "start_ns / 86400000000000", 3, kConvDay, "run_day", kRunDay};
+    case ReportGroup::conversation:
+      return {nullptr, nullptr, "COALESCE(conversation_id, '')", 0, 0, nullptr, kRunConversation};
+  }
+  return grouping(ReportGroup::user);
+}
+
+const char* sort_column(ReportSort sort) {
+  switch (sort) {
+    case ReportSort::cost:
+      return "r_cost";
+    case ReportSort::group:
+      return "g";
+    case ReportSort::llm_calls:
+      return "r_calls";
+    case ReportSort::input_tokens:
+      return "r_input";
+    case ReportSort::output_tokens:
+      return "r_output";
+    case ReportSort::conversations:
+      return "r_conversations";
+    case ReportSort::workflow_runs:
+      return "r_runs";
+    case ReportSort::errors:
+      return "r_errors";
+  }
+  return "r_cost";
+}
+
+constexpr const char* kRollupSums =
+    " AS g, spans, llm_calls, unpriced_calls, cost_pico, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_write_tokens, reasoning_tokens, errors, cost_disagreements, ";
+
+// The report's statement: the roll-ups' whole days and the edge spans,
+// summed by group.
+Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optional<ReportSort> sort,
+               std::optional<bool> descending, const Page& page) {
+  const Grouping g = grouping(by);
+  TimeSplit t = split_time(f);
+  if (!g.rollup) {
+    // Every span in the range.
+    t.rollup = false;
+    t.span_ranges.clear();
+    if (f.since_unix_nano || f.until_unix_nano) {
+      std::optional<int64_t> to;
+      if (f.until_unix_nano) to = clamp_ns(*f.until_unix_nano);
+      t.span_ranges.emplace_back(f.since_unix_nano ? clamp_ns(*f.since_unix_nano) : 0, to);
+    }
+  }
+  Sql sql;
+  sql << "SELECT g, SUM(spans) AS r_spans, SUM(llm_calls) AS r_calls, "
+         "SUM(unpriced_calls) AS r_unpriced, SUM(cost_pico) AS r_cost, "
+         "SUM(input_tokens) AS r_input, SUM(output_tokens) AS r_output, "
+         "SUM(cache_read_tokens) AS r_cache_read, SUM(cache_write_tokens) AS r_cache_write, "
+         "SUM(reasoning_tokens) AS r_reasoning, SUM(errors) AS r_errors, "
+      << (g.rollup ? "SUM(convs)" : "MAX(convs)")
+      << " AS r_conversations, SUM(runs) AS r_runs, SUM(cost_disagreements) AS r_disagreements "
+         "FROM (";
+  bool any = false;
+  const char* convs = g.rollup ? store::kCounterColumns[g.conv_counter] : nullptr;
+  if (t.rollup && (f.user_id || f.workflow_type)) {
+    // Filtered: the roll-up of every dimension at once, by its indexes.
+    any = true;
+    sql << "SELECT " << g.rollup << kRollupSums << convs << " AS convs, " << g.run_counter
+        << " AS runs FROM rollup_daily WHERE 1 = 1";
+    if (t.day_lo) sql << " AND day >= " << Value::of(*t.day_lo);
+    if (t.day_hi) sql << " AND day < " << Value::of(*t.day_hi);
+    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
+    if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+  } else if (t.rollup) {
+    // Unfiltered: one dimension's sums (the total: the models', which cover
+    // every span once).
+    for (const Periods& part : rollup_parts(by.value_or(ReportGroup::model), t.day_lo, t.day_hi)) {
+      if (part.lo && part.hi && *part.lo >= *part.hi) continue;
+      sql << (any ? " UNION ALL " : "") << "SELECT " << g.narrow << kRollupSums << convs
+          << " AS convs, " << g.run_counter
+          << " AS runs FROM rollup_by WHERE dimension = " << Value::text(part.dimension);
+      if (part.lo) sql << " AND period >= " << Value::of(*part.lo);
+      if (part.hi) sql << " AND period < " << Value::of(*part.hi);
+      any = true;
+    }
+  }
+  bool all_spans = !g.rollup && t.span_ranges.empty();
+  if (!t.span_ranges.empty() || all_spans || !any) {
+    if (any) sql << " UNION ALL ";
+    std::string span_convs =
+        g.rollup ? "CASE WHEN (firsts & " + std::to_string(g.conv_bit) + ") <> 0 THEN 1 ELSE 0 END"
+                 : "CASE WHEN conversation_id IS NULL THEN 0 ELSE 1 END";
+    sql << "SELECT " << g.spans
+        << " AS g, 1 AS spans, CASE WHEN input_tokens IS NOT NULL OR output_tokens IS NOT NULL "
+           "OR cost_pico IS NOT NULL THEN 1 ELSE 0 END AS llm_calls, CASE WHEN cost_pico IS NULL "
+           "AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL) THEN 1 ELSE 0 END AS "
+           "unpriced_calls, COALESCE(cost_pico, 0) AS cost_pico, COALESCE(input_tokens, 0) AS "
+           "input_tokens, COALESCE(output_tokens, 0) AS output_tokens, "
+           "COALESCE(cache_read_tokens, 0) AS cache_read_tokens, COALESCE(cache_write_tokens, 0) "
+           "AS cache_write_tokens, COALESCE(reasoning_tokens, 0) AS reasoning_tokens, CASE WHEN "
+           "status_code = 2 THEN 1 ELSE 0 END AS errors, CASE WHEN catalog_cost_pico IS NULL THEN "
+           "0 ELSE 1 END AS cost_disagreements, "
+        << span_convs << " AS convs, CASE WHEN (firsts & " << std::to_string(g.run_bit)
+        << ") <> 0 THEN 1 ELSE 0 END AS runs FROM spans WHERE ";
+    if (t.span_ranges.empty()) {
+      // Every span (a conversation report) — or none (an empty range of days).
+      sql << (all_spans ? "1 = 1" : "1 = 0");
+    } else {
+      sql << "(";
+      for (size_t i = 0; i < t.span_ranges.size(); ++i) {
+        sql << (i ? " OR " : "") << "(start_ns >= " << Value::of(t.span_ranges[i].first);
+        if (t.span_ranges[i].second)
+          sql << " AND start_ns < " << Value::of(*t.span_ranges[i].second);
+        sql << ")";
+      }
+      sql << ")";
+    }
+    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
+    if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+  }
+  sql << ") AS t GROUP BY g";
+  ReportSort key = sort.value_or(by == ReportGroup::day ? ReportSort::group : ReportSort::cost);
+  bool desc = descending.value_or(key != ReportSort::group);
+  sql << " ORDER BY " << sort_column(key) << (desc ? " DESC" : " ASC");
+  if (key != ReportSort::group) sql << ", g ASC";
+  add_page(sql, page);
+  return sql;
+}
+
+ReportRow read_report_row(const store::Row& r, std::optional<ReportGroup> by) {
+  ReportRow row;
+  if (by == ReportGroup::day) {
+    row.group = store::day_text(r.int64(0));
+  } else if (by) {
+    std::string g = r.text(0);
+    if (!g.empty()) row.group = std::move(g);
+  }
+  row.spans = r.int64(1);
+  row.llm_calls = r.int64(2);
+  row.unpriced_calls = r.int64(3);
+  row.cost_pico_usd = r.int64(4);
+  row.input_tokens = r.int64(5);
+  row.output_tokens = r.int64(6);
+  row.cache_read_tokens = r.int64(7);
+  row.cache_write_tokens = r.int64(8);
+  row.reasoning_tokens = r.int64(9);
+  row.errors = r.int64(10);
+  if (by) {
+    row.conversations = r.int64(11);
+    row.workflow_runs = r.int64(12);
+  }
+  row.cost_disagreements = r.int64(13);
+  return row;
+}
+
+// --- Conversations and runs, span by span -------------------------------------
 
 // One span row as the conversation and workflow views need it.
-struct Row {
+struct SpanRow {
   int64_t id = 0;
   std::string trace_id, span_id, parent_span_id, name, kind, model, provider, error;
   std::string workflow_id, workflow_type, conversation_id, user_id;
@@ -61,8 +310,8 @@ constexpr std::string_view kRowColumns =
     "output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_pico, "
     "workflow_cost_pico, status_code";
 
-Row read_row(const Stmt& s) {
-  Row r;
+SpanRow read_row(const store::Row& s) {
+  SpanRow r;
   r.id = s.int64(0);
   r.trace_id = s.text(1);
   r.span_id = s.text(2);
@@ -90,127 +339,224 @@ Row read_row(const Stmt& s) {
   return r;
 }
 
-Expected<std::vector<Row>> read_rows(store::Db& db, Stmt& stmt) {
-  std::vector<Row> rows;
-  int rc;
-  while ((rc = stmt.step()) == SQLITE_ROW) rows.push_back(read_row(stmt));
-  stmt.reset();
-  if (rc != SQLITE_DONE) return store::sqlite_error(db.raw(), rc, "cannot read spans");
-  return rows;
-}
-
 std::string key_of(const std::string& trace, const std::string& span) { return trace + span; }
 
-bool earlier(const Row* a, const Row* b) {
+bool earlier(const SpanRow* a, const SpanRow* b) {
   return a->start != b->start ? a->start < b->start : a->id < b->id;
+}
+
+// The costliest direct child of the run's workflow span, counting everything
+// below it (see WorkflowRun). `rows`: every span of one run.
+void costliest_step(const std::vector<SpanRow>& rows, WorkflowRun* run) {
+  std::unordered_map<std::string, const SpanRow*> by_key;
+  for (const SpanRow& r : rows) by_key[key_of(r.trace_id, r.span_id)] = &r;
+  auto parent_of = [&](const SpanRow* r) -> const SpanRow* {
+    if (r->parent_span_id.empty()) return nullptr;
+    auto it = by_key.find(key_of(r->trace_id, r->parent_span_id));
+    return it == by_key.end() ? nullptr : it->second;
+  };
+  // The workflow span: the one carrying the workflow total, else the
+  // earliest span whose parent is outside the run.
+  const SpanRow* top = nullptr;
+  for (const SpanRow& r : rows) {
+    if (!top && r.wf_cost) top = &r;
+  }
+  for (const SpanRow& r : rows) {
+    if (!top && !parent_of(&r)) top = &r;
+  }
+  if (!top && !rows.empty()) top = &rows.front();
+  std::map<const SpanRow*, int64_t> step_cost;
+  for (const SpanRow& r : rows) {
+    if (!r.cost) continue;
+    const SpanRow* step = &r;
+    for (int guard = 0; guard < 10000 && step != top; ++guard) {
+      const SpanRow* p = parent_of(step);
+      if (!p || p == top) break;
+      step = p;
+    }
+    step_cost[step] += *r.cost;
+  }
+  for (auto& [step, cost] : step_cost) {
+    if (run->costliest_step.empty() || cost > run->costliest_step_cost_pico_usd ||
+        (cost == run->costliest_step_cost_pico_usd && step->name < run->costliest_step)) {
+      run->costliest_step = step->name;
+      run->costliest_step_cost_pico_usd = cost;
+    }
+  }
+}
+
+// --- Listings from the summaries -----------------------------------------------
+
+struct SortColumn {
+  const char* column;
+  bool text;
+};
+
+SortColumn conversation_sort_column(ConversationSort sort) {
+  switch (sort) {
+    case ConversationSort::last_seen:
+      return {"last_end_ns", false};
+    case ConversationSort::first_seen:
+      return {"first_start_ns", false};
+    case ConversationSort::cost:
+      return {"cost_pico", false};
+    case ConversationSort::turns:
+      return {"turns", false};
+    case ConversationSort::llm_calls:
+      return {"llm_calls", false};
+    case ConversationSort::errors:
+      return {"errors", false};
+    case ConversationSort::id:
+      return {"conversation_id", true};
+  }
+  return {"last_end_ns", false};
+}
+
+SortColumn workflow_sort_column(WorkflowSort sort) {
+  switch (sort) {
+    case WorkflowSort::cost:
+      return {"cost_pico", false};
+    case WorkflowSort::start:
+      return {"first_start_ns", false};
+    case WorkflowSort::llm_calls:
+      return {"llm_calls", false};
+    case WorkflowSort::errors:
+      return {"errors", false};
+    case WorkflowSort::id:
+      return {"workflow_id", true};
+  }
+  return {"cost_pico", false};
+}
+
+constexpr const char* kRunListColumns =
+    "workflow_id, workflow_type, conversation_id, user_id, trace_id, first_start_ns, "
+    "last_end_ns, cost_pico, workflow_cost_pico, llm_calls, input_tokens, output_tokens, errors";
+
+WorkflowRun read_run(const store::Row& r) {
+  WorkflowRun run;
+  run.workflow_id = r.text(0);
+  run.workflow_type = r.text(1);
+  run.conversation_id = r.text(2);
+  run.user_id = r.text(3);
+  run.trace_id = r.text(4);
+  run.start_unix_nano = static_cast<uint64_t>(r.int64(5));
+  run.end_unix_nano = static_cast<uint64_t>(r.int64(6));
+  run.cost_pico_usd = r.int64(7);
+  run.cost_from_workflow_span = !r.is_null(8);
+  run.llm_calls = r.int64(9);
+  run.input_tokens = r.int64(10);
+  run.output_tokens = r.int64(11);
+  run.errors = r.int64(12);
+  return run;
+}
+
+template <typename T>
+Error collect(const std::function<Error(const RowSink<T>&)>& run, std::vector<T>* out) {
+  return run([out](const T& row) {
+    out->push_back(row);
+    return true;
+  });
 }
 
 }  // namespace
 
-Expected<std::vector<ReportRow>> Store::report(const ReportQuery& query) const {
-  try {
-    std::string sql = "SELECT ";
-    sql += group_expression(query.by);
-    sql += " AS g, COALESCE(SUM(cost_pico), 0), SUM(CASE WHEN ";
-    sql += kIsCallSql;
-    sql +=
-        " THEN 1 ELSE 0 END), SUM(CASE WHEN cost_pico IS NULL AND (input_tokens IS NOT NULL OR "
-        "output_tokens IS NOT NULL) THEN 1 ELSE 0 END), COALESCE(SUM(input_tokens), 0), "
-        "COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cache_read_tokens), 0), "
-        "COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(reasoning_tokens), 0), "
-        "COUNT(DISTINCT conversation_id), COUNT(DISTINCT workflow_id), "
-        "SUM(CASE WHEN status_code = 2 THEN 1 ELSE 0 END) FROM spans WHERE ";
-    sql += kFilterSql;
-    sql += " GROUP BY g ORDER BY ";
-    sql += query.by == ReportGroup::day ? "g ASC" : "2 DESC, g ASC";
+// --- Report ---------------------------------------------------------------------
 
+Error Store::report(const ReportQuery& query, const RowSink<ReportRow>& sink) const {
+  if (Error e = store::check_filter(query.filter)) return e;
+  try {
+    Sql sql = report_sql(query.by, query.filter, query.sort, query.descending, query.page);
     std::lock_guard<std::mutex> lock(impl_->mu);
-    auto stmt = impl_->db.prepare(sql);
-    if (!stmt) return stmt.error();
-    bind_filter(*stmt, query.filter);
-    std::vector<ReportRow> out;
-    int rc;
-    while ((rc = stmt->step()) == SQLITE_ROW) {
-      ReportRow r;
-      if (!stmt->is_null(0)) r.group = stmt->text(0);
-      r.cost_pico_usd = stmt->int64(1);
-      r.llm_calls = stmt->int64(2);
-      r.unpriced_calls = stmt->int64(3);
-      r.input_tokens = stmt->int64(4);
-      r.output_tokens = stmt->int64(5);
-      r.cache_read_tokens = stmt->int64(6);
-      r.cache_write_tokens = stmt->int64(7);
-      r.reasoning_tokens = stmt->int64(8);
-      r.conversations = stmt->int64(9);
-      r.workflow_runs = stmt->int64(10);
-      r.errors = stmt->int64(11);
-      out.push_back(std::move(r));
-    }
-    if (rc != SQLITE_DONE) return store::sqlite_error(impl_->db.raw(), rc, "cannot run the report");
-    return out;
+    return store::in_transaction(*impl_->db, false, [&] {
+      return impl_->db->query(sql.text(), sql.params(), [&](const store::Row& r) {
+        return sink(read_report_row(r, query.by));
+      });
+    });
   } catch (const std::exception& e) {
     return Error{Error::internal, e.what()};
   }
 }
 
+Expected<std::vector<ReportRow>> Store::report(const ReportQuery& query) const {
+  std::vector<ReportRow> out;
+  if (Error e =
+          collect<ReportRow>([&](const RowSink<ReportRow>& s) { return report(query, s); }, &out)) {
+    return e;
+  }
+  return out;
+}
+
+Expected<ReportRow> Store::report_total(const StoreFilter& filter) const {
+  if (Error e = store::check_filter(filter)) return e;
+  try {
+    Sql sql = report_sql(std::nullopt, filter, ReportSort::group, false, Page{});
+    ReportRow total;
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Error e = store::in_transaction(*impl_->db, false, [&] {
+      return impl_->db->query(sql.text(), sql.params(), [&](const store::Row& r) {
+        total = read_report_row(r, std::nullopt);
+        return false;
+      });
+    });
+    if (e) return e;
+    return total;
+  } catch (const std::exception& e) {
+    return Error{Error::internal, e.what()};
+  }
+}
+
+// --- One conversation -------------------------------------------------------------
+
 Expected<ConversationView> Store::conversation(std::string_view id) const {
   try {
     std::string conv(id);
-    std::vector<Row> rows;
+    std::vector<SpanRow> rows;
     std::map<int64_t, std::pair<std::string, std::string>> content;  // span row → (input, output)
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
-      std::string sql = "SELECT ";
-      sql += kRowColumns;
-      sql +=
-          " FROM spans WHERE trace_id IN (SELECT DISTINCT trace_id FROM spans WHERE "
-          "conversation_id = ?1) AND (conversation_id IS NULL OR conversation_id = ?1) "
-          "ORDER BY start_ns, id";
-      auto stmt = impl_->db.prepare(sql);
-      if (!stmt) return stmt.error();
-      stmt->bind(1, std::string_view(conv));
-      auto got = read_rows(impl_->db, *stmt);
-      if (!got) return got.error();
-      rows = std::move(*got);
-
-      auto msgs = impl_->db.prepare("SELECT attributes FROM spans WHERE id = ?1");
-      if (!msgs) return msgs.error();
+      Sql sql;
+      sql << "SELECT " << kRowColumns
+          << ", attributes FROM spans WHERE trace_id IN (SELECT trace_id FROM spans WHERE "
+             "conversation_id = "
+          << Value::text(conv)
+          << ") AND (conversation_id IS NULL OR conversation_id = " << Value::text(conv)
+          << ") ORDER BY start_ns, id";
+      Error damaged;
       std::vector<Attribute> attrs;
-      for (const Row& r : rows) {
-        msgs->bind(1, r.id);
-        int rc = msgs->step();
-        if (rc == SQLITE_ROW) {
+      Error e = store::in_transaction(*impl_->db, false, [&] {
+        return impl_->db->query(sql.text(), sql.params(), [&](const store::Row& r) {
+          rows.push_back(read_row(r));
+          const SpanRow& row = rows.back();
           attrs.clear();
-          if (Error e = store::unpack_attributes(store::blob_view(*msgs, 0), &attrs)) {
-            msgs->reset();
-            return Error{e.code,
-                         "span " + r.span_id + " of trace " + r.trace_id + ": " + e.message};
+          std::string blob = r.blob(24);
+          if (Error e = store::unpack_attributes(blob, &attrs)) {
+            damaged = Error{e.code,
+                            "span " + row.span_id + " of trace " + row.trace_id + ": " + e.message};
+            return false;
           }
           // A key may repeat: its last value wins.
           for (const Attribute& a : attrs) {
             bool input = a.key == attr::kInputMessages;
             if (input || a.key == attr::kOutputMessages) {
-              auto& slot = content[r.id];
+              auto& slot = content[row.id];
               (input ? slot.first : slot.second) = store::typed_value_text(a.value);
             }
           }
-          rc = SQLITE_DONE;
-        }
-        msgs->reset();
-        if (rc != SQLITE_DONE) {
-          return store::sqlite_error(impl_->db.raw(), rc, "cannot read captured content");
-        }
-      }
+          return true;
+        });
+      });
+      if (e) return e;
+      if (damaged) return damaged;
     }
     if (rows.empty()) {
       return Error{Error::not_found, "no conversation '" + conv + "' in the store"};
     }
 
     // Assign every span a turn (see ConversationView).
-    std::unordered_map<std::string, const Row*> by_key;
+    std::unordered_map<std::string, const SpanRow*> by_key;
     std::map<std::string, std::optional<int64_t>> trace_min_turn;
     std::map<std::string, uint64_t> trace_start;
-    for (const Row& r : rows) {
+    for (const SpanRow& r : rows) {
       by_key[key_of(r.trace_id, r.span_id)] = &r;
       auto& m = trace_min_turn[r.trace_id];
       if (r.turn && (!m || *r.turn < *m)) m = r.turn;
@@ -222,7 +568,7 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
       (void)trace;
       if (t) max_turn = std::max(max_turn, *t);
     }
-    for (const Row& r : rows) {
+    for (const SpanRow& r : rows) {
       if (r.turn) max_turn = std::max(max_turn, *r.turn);
     }
     std::vector<std::pair<uint64_t, std::string>> unturned;
@@ -235,9 +581,9 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
       (void)start;
       trace_turn[trace] = ++max_turn;
     }
-    auto turn_of = [&](const Row& r) -> int64_t {
+    auto turn_of = [&](const SpanRow& r) -> int64_t {
       if (r.turn) return *r.turn;
-      const Row* cur = &r;
+      const SpanRow* cur = &r;
       for (int guard = 0; guard < 10000 && !cur->parent_span_id.empty(); ++guard) {
         auto it = by_key.find(key_of(cur->trace_id, cur->parent_span_id));
         if (it == by_key.end()) break;
@@ -248,8 +594,8 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
       return trace_turn[r.trace_id];
     };
 
-    std::map<int64_t, std::vector<const Row*>> turns;
-    for (const Row& r : rows) turns[turn_of(r)].push_back(&r);
+    std::map<int64_t, std::vector<const SpanRow*>> turns;
+    for (const SpanRow& r : rows) turns[turn_of(r)].push_back(&r);
 
     ConversationView view;
     view.conversation_id = conv;
@@ -258,13 +604,13 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
       TurnView tv;
       tv.turn = turn;
       std::set<std::string> in_turn;
-      for (const Row* r : members) in_turn.insert(key_of(r->trace_id, r->span_id));
-      std::map<std::string, std::vector<const Row*>> children;
-      std::vector<const Row*> roots;
+      for (const SpanRow* r : members) in_turn.insert(key_of(r->trace_id, r->span_id));
+      std::map<std::string, std::vector<const SpanRow*>> children;
+      std::vector<const SpanRow*> roots;
       std::vector<std::pair<uint64_t, std::string>> traces;
       std::set<std::string> seen_traces;
       tv.start_unix_nano = members.front()->start;
-      for (const Row* r : members) {
+      for (const SpanRow* r : members) {
         if (!r->parent_span_id.empty() && in_turn.count(key_of(r->trace_id, r->parent_span_id))) {
           children[key_of(r->trace_id, r->parent_span_id)].push_back(r);
         } else {
@@ -288,7 +634,7 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
         std::sort(list.begin(), list.end(), earlier);
       }
       // Depth first, iteratively (a hostile parent chain cannot blow the stack).
-      std::vector<std::pair<const Row*, int>> stack;
+      std::vector<std::pair<const SpanRow*, int>> stack;
       for (auto it = roots.rbegin(); it != roots.rend(); ++it) stack.emplace_back(*it, 0);
       while (!stack.empty()) {
         auto [r, depth] = stack.back();
@@ -340,105 +686,187 @@ Expected<ConversationView> Store::conversation(std::string_view id) const {
   }
 }
 
-Expected<std::vector<WorkflowRun>> Store::workflows(const WorkflowQuery& query) const {
+// --- Listings ---------------------------------------------------------------------
+
+Error Store::conversations(const ConversationQuery& query,
+                           const RowSink<ConversationSummary>& sink) const {
+  if (Error e = store::check_filter(query.filter)) return e;
   try {
-    std::vector<Row> rows;
-    {
-      std::lock_guard<std::mutex> lock(impl_->mu);
-      std::string sql = "SELECT ";
-      sql += kRowColumns;
-      sql +=
-          " FROM spans WHERE workflow_id IN (SELECT DISTINCT workflow_id FROM spans WHERE "
-          "workflow_id IS NOT NULL AND ";
-      sql += kFilterSql;
-      sql += ") ORDER BY workflow_id, start_ns, id";
-      auto stmt = impl_->db.prepare(sql);
-      if (!stmt) return stmt.error();
-      bind_filter(*stmt, query.filter);
-      auto got = read_rows(impl_->db, *stmt);
-      if (!got) return got.error();
-      rows = std::move(*got);
+    if (query.filter.workflow_type) {
+      return Error{Error::invalid_argument,
+                   "conversations are not filtered by workflow type (see workflows)"};
     }
-
-    std::vector<WorkflowRun> out;
-    size_t i = 0;
-    while (i < rows.size()) {
-      size_t j = i;
-      while (j < rows.size() && rows[j].workflow_id == rows[i].workflow_id) ++j;
-      std::unordered_map<std::string, const Row*> by_key;
-      for (size_t k = i; k < j; ++k) by_key[key_of(rows[k].trace_id, rows[k].span_id)] = &rows[k];
-      auto parent_of = [&](const Row* r) -> const Row* {
-        if (r->parent_span_id.empty()) return nullptr;
-        auto it = by_key.find(key_of(r->trace_id, r->parent_span_id));
-        return it == by_key.end() ? nullptr : it->second;
-      };
-      // The workflow span: the one carrying the workflow total, else the
-      // earliest span whose parent is outside the run.
-      const Row* top = nullptr;
-      for (size_t k = i; k < j && !top; ++k) {
-        if (rows[k].wf_cost) top = &rows[k];
-      }
-      for (size_t k = i; k < j && !top; ++k) {
-        if (!parent_of(&rows[k])) top = &rows[k];
-      }
-      if (!top) top = &rows[i];
-
-      WorkflowRun run;
-      run.workflow_id = top->workflow_id;
-      run.workflow_type = top->workflow_type;
-      run.trace_id = top->trace_id;
-      run.start_unix_nano = top->start;
-      run.end_unix_nano = top->end;
-      int64_t summed = 0;
-      std::map<const Row*, int64_t> step_cost;
-      for (size_t k = i; k < j; ++k) {
-        const Row& r = rows[k];
-        if (run.workflow_type.empty()) run.workflow_type = r.workflow_type;
-        if (run.conversation_id.empty()) run.conversation_id = r.conversation_id;
-        if (run.user_id.empty()) run.user_id = r.user_id;
-        run.start_unix_nano = std::min(run.start_unix_nano, r.start);
-        run.end_unix_nano = std::max(run.end_unix_nano, r.end);
-        if (r.is_call()) ++run.llm_calls;
-        run.input_tokens += r.input.value_or(0);
-        run.output_tokens += r.output.value_or(0);
-        if (r.status == StatusCode::error) ++run.errors;
-        if (!r.cost) continue;
-        summed += *r.cost;
-        const Row* step = &r;
-        for (int guard = 0; guard < 10000 && step != top; ++guard) {
-          const Row* p = parent_of(step);
-          if (!p || p == top) break;
-          step = p;
-        }
-        step_cost[step] += *r.cost;
-      }
-      if (top->wf_cost) {
-        run.cost_pico_usd = *top->wf_cost;
-        run.cost_from_workflow_span = true;
-      } else {
-        run.cost_pico_usd = summed;
-      }
-      for (auto& [step, cost] : step_cost) {
-        if (run.costliest_step.empty() || cost > run.costliest_step_cost_pico_usd ||
-            (cost == run.costliest_step_cost_pico_usd && step->name < run.costliest_step)) {
-          run.costliest_step = step->name;
-          run.costliest_step_cost_pico_usd = cost;
-        }
-      }
-      if (!query.min_cost_pico_usd || run.cost_pico_usd >= *query.min_cost_pico_usd) {
-        out.push_back(std::move(run));
-      }
-      i = j;
-    }
-    std::sort(out.begin(), out.end(), [](const WorkflowRun& a, const WorkflowRun& b) {
-      if (a.cost_pico_usd != b.cost_pico_usd) return a.cost_pico_usd > b.cost_pico_usd;
-      return a.start_unix_nano != b.start_unix_nano ? a.start_unix_nano < b.start_unix_nano
-                                                    : a.workflow_id < b.workflow_id;
+    Sql sql;
+    sql << "SELECT conversation_id, user_id, first_start_ns, last_end_ns, turns, spans, "
+           "llm_calls, unpriced_calls, cost_pico, input_tokens, output_tokens, cache_read_tokens, "
+           "cache_write_tokens, reasoning_tokens, errors, workflow_runs FROM conversations "
+           "WHERE 1 = 1";
+    const StoreFilter& f = query.filter;
+    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
+    if (f.since_unix_nano)
+      sql << " AND last_start_ns >= " << Value::of(clamp_ns(*f.since_unix_nano));
+    if (f.until_unix_nano)
+      sql << " AND first_start_ns < " << Value::of(clamp_ns(*f.until_unix_nano));
+    SortColumn key = conversation_sort_column(query.sort);
+    bool desc = query.descending.value_or(!key.text);
+    sql << " ORDER BY " << key.column << (desc ? " DESC" : " ASC");
+    if (!key.text) sql << ", conversation_id ASC";
+    add_page(sql, query.page);
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    return store::in_transaction(*impl_->db, false, [&] {
+      return impl_->db->query(sql.text(), sql.params(), [&](const store::Row& r) {
+        ConversationSummary c;
+        c.conversation_id = r.text(0);
+        c.user_id = r.text(1);
+        c.first_seen_unix_nano = static_cast<uint64_t>(r.int64(2));
+        c.last_seen_unix_nano = static_cast<uint64_t>(r.int64(3));
+        c.turns = r.int64(4);
+        c.spans = r.int64(5);
+        c.llm_calls = r.int64(6);
+        c.unpriced_calls = r.int64(7);
+        c.cost_pico_usd = r.int64(8);
+        c.input_tokens = r.int64(9);
+        c.output_tokens = r.int64(10);
+        c.cache_read_tokens = r.int64(11);
+        c.cache_write_tokens = r.int64(12);
+        c.reasoning_tokens = r.int64(13);
+        c.errors = r.int64(14);
+        c.workflow_runs = r.int64(15);
+        return sink(c);
+      });
     });
-    return out;
   } catch (const std::exception& e) {
     return Error{Error::internal, e.what()};
   }
+}
+
+Expected<std::vector<ConversationSummary>> Store::conversations(
+    const ConversationQuery& query) const {
+  std::vector<ConversationSummary> out;
+  if (Error e = collect<ConversationSummary>(
+          [&](const RowSink<ConversationSummary>& s) { return conversations(query, s); }, &out)) {
+    return e;
+  }
+  return out;
+}
+
+Error Store::workflows(const WorkflowQuery& query, const RowSink<WorkflowRun>& sink) const {
+  if (Error e = store::check_filter(query.filter)) return e;
+  try {
+    const StoreFilter& f = query.filter;
+    SortColumn key = workflow_sort_column(query.sort);
+    bool desc = query.descending.value_or(!key.text);
+    // The order, with the columns that break ties. The runs are read a chunk
+    // at a time, each chunk starting after the last run of the one before, so
+    // that the steps of each chunk's runs can be read between chunks (a
+    // streamed PostgreSQL result holds the connection) at any depth.
+    struct Order {
+      const char* column;
+      bool descending;
+    };
+    std::vector<Order> order = {{key.column, desc}};
+    if (query.sort == WorkflowSort::cost) order.push_back({"first_start_ns", false});
+    if (!key.text) order.push_back({"workflow_id", false});
+    auto key_value = [](const WorkflowRun& run,
+                        const char* column) -> std::pair<int64_t, std::string> {
+      std::string_view c(column);
+      if (c == "cost_pico") return {run.cost_pico_usd, {}};
+      if (c == "first_start_ns") return {static_cast<int64_t>(run.start_unix_nano), {}};
+      if (c == "llm_calls") return {run.llm_calls, {}};
+      if (c == "errors") return {run.errors, {}};
+      return {0, run.workflow_id};
+    };
+    constexpr int64_t kChunk = 256;
+    int64_t wanted = query.page.limit > 0 ? query.page.limit : kNoLimit;
+    std::vector<std::pair<int64_t, std::string>> last;  // `order` values of the last run
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    store::Backend& db = *impl_->db;
+    return store::in_transaction(db, false, [&]() -> Error {
+      bool first_chunk = true;
+      while (wanted > 0) {
+        Sql sql;
+        sql << "SELECT " << kRunListColumns << " FROM workflow_runs WHERE 1 = 1";
+        if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+        if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
+        if (f.since_unix_nano) {
+          sql << " AND last_start_ns >= " << Value::of(clamp_ns(*f.since_unix_nano));
+        }
+        if (f.until_unix_nano) {
+          sql << " AND first_start_ns < " << Value::of(clamp_ns(*f.until_unix_nano));
+        }
+        if (query.min_cost_pico_usd) {
+          sql << " AND cost_pico >= " << Value::of(*query.min_cost_pico_usd);
+        }
+        auto value = [&](size_t i) {
+          const char* c = order[i].column;
+          return std::string_view(c) == "workflow_id" ? Value::text(last[i].second)
+                                                      : Value::of(last[i].first);
+        };
+        if (!last.empty()) {
+          // After the last run in this order: (a, b, c) > (x, y, z), column by
+          // column in each column's direction.
+          sql << " AND (";
+          for (size_t i = 0; i < order.size(); ++i) {
+            sql << (i ? " OR (" : "(");
+            for (size_t j = 0; j < i; ++j) sql << order[j].column << " = " << value(j) << " AND ";
+            sql << order[i].column << (order[i].descending ? " < " : " > ") << value(i) << ")";
+          }
+          sql << ")";
+        }
+        sql << " ORDER BY ";
+        for (size_t i = 0; i < order.size(); ++i) {
+          sql << (i ? ", " : "") << order[i].column << (order[i].descending ? " DESC" : " ASC");
+        }
+        int64_t n = std::min(kChunk, wanted);
+        sql << " LIMIT " << Value::of(n) << " OFFSET "
+            << Value::of(first_chunk ? std::max<int64_t>(0, query.page.offset) : 0);
+        first_chunk = false;
+        std::vector<WorkflowRun> runs;
+        if (Error e = db.query(sql.text(), sql.params(), [&](const store::Row& r) {
+              runs.push_back(read_run(r));
+              return true;
+            })) {
+          return e;
+        }
+        if (runs.empty()) break;
+        // Every span of these runs, for their costliest steps.
+        std::map<std::string, std::vector<SpanRow>> spans;
+        Error e = store::for_chunks(runs.size(), 64, [&](size_t at, size_t count) -> Error {
+          Params p;
+          for (size_t i = at; i < at + count; ++i) p.push_back(Value::text(runs[i].workflow_id));
+          std::string text = "SELECT " + std::string(kRowColumns) +
+                             " FROM spans WHERE workflow_id IN " + store::placeholders(1, count) +
+                             " ORDER BY workflow_id, start_ns, id";
+          return db.query(text, p, [&](const store::Row& r) {
+            SpanRow row = read_row(r);
+            spans[row.workflow_id].push_back(std::move(row));
+            return true;
+          });
+        });
+        if (e) return e;
+        for (WorkflowRun& run : runs) {
+          costliest_step(spans[run.workflow_id], &run);
+          if (!sink(run)) return Error{};
+        }
+        wanted -= static_cast<int64_t>(runs.size());
+        if (static_cast<int64_t>(runs.size()) < n) break;
+        last.clear();
+        for (const Order& o : order) last.push_back(key_value(runs.back(), o.column));
+      }
+      return Error{};
+    });
+  } catch (const std::exception& e) {
+    return Error{Error::internal, e.what()};
+  }
+}
+
+Expected<std::vector<WorkflowRun>> Store::workflows(const WorkflowQuery& query) const {
+  std::vector<WorkflowRun> out;
+  if (Error e = collect<WorkflowRun>(
+          [&](const RowSink<WorkflowRun>& s) { return workflows(query, s); }, &out)) {
+    return e;
+  }
+  return out;
 }
 
 }  // namespace convtrace

@@ -5,6 +5,8 @@
 
 #include "convtrace/store.h"
 #include "store/packed.h"
+#include "store/rollup.h"
+#include "store/sqlite_backend.h"
 
 namespace convtrace::store {
 namespace {
@@ -38,6 +40,7 @@ struct Migration {
 };
 
 Error convert_v1_to_v2(Db& db);
+Error convert_v3_to_v4(Db& db);
 
 // Migration i brings a file from version i to version i + 1. Append only:
 // a released migration is never edited, a change is a new migration.
@@ -177,6 +180,135 @@ DROP INDEX spans_workflow_type;
 DROP INDEX spans_model;
 DROP INDEX spans_start;
 )sql"},
+    // 2 → 3: the catalog's price of a span that carried a different cost of
+    // its own (spans from other SDKs); NULL when they agree or either is missing.
+    {R"sql(
+ALTER TABLE spans ADD COLUMN catalog_cost_pico INTEGER;
+)sql",
+     nullptr, nullptr},
+    // 3 → 4: roll-ups kept in the insert transaction (store/rollup.h), so
+    // reports and listings cost the same at any store size; a start-time
+    // index for the partial days of a time range and for retention; resource
+    // attributes packed into their row as span attributes are.
+    {R"sql(
+-- Which distinct counts of the roll-ups this span is the first of (rollup.h).
+ALTER TABLE spans ADD COLUMN firsts INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX spans_start ON spans(start_ns);
+ALTER TABLE resources ADD COLUMN attributes BLOB;
+-- Sums per UTC day of span start, user, workflow type and model ('' = none).
+CREATE TABLE rollup_daily (
+  day INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  workflow_type TEXT NOT NULL,
+  model TEXT NOT NULL,
+  spans INTEGER NOT NULL DEFAULT 0,
+  llm_calls INTEGER NOT NULL DEFAULT 0,
+  unpriced_calls INTEGER NOT NULL DEFAULT 0,
+  cost_pico INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+  errors INTEGER NOT NULL DEFAULT 0,
+  cost_disagreements INTEGER NOT NULL DEFAULT 0,
+  conv_user INTEGER NOT NULL DEFAULT 0,
+  conv_model INTEGER NOT NULL DEFAULT 0,
+  conv_type INTEGER NOT NULL DEFAULT 0,
+  conv_day INTEGER NOT NULL DEFAULT 0,
+  run_user INTEGER NOT NULL DEFAULT 0,
+  run_model INTEGER NOT NULL DEFAULT 0,
+  run_type INTEGER NOT NULL DEFAULT 0,
+  run_day INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, user_id, workflow_type, model)
+) WITHOUT ROWID;
+-- The same sums one dimension at a time (rollup.h): user_day, user_month
+-- (period: year * 12 + month - 1), model_day, type_day.
+CREATE TABLE rollup_by (
+  dimension TEXT NOT NULL,
+  period INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  spans INTEGER NOT NULL DEFAULT 0,
+  llm_calls INTEGER NOT NULL DEFAULT 0,
+  unpriced_calls INTEGER NOT NULL DEFAULT 0,
+  cost_pico INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+  errors INTEGER NOT NULL DEFAULT 0,
+  cost_disagreements INTEGER NOT NULL DEFAULT 0,
+  conv_user INTEGER NOT NULL DEFAULT 0,
+  conv_model INTEGER NOT NULL DEFAULT 0,
+  conv_type INTEGER NOT NULL DEFAULT 0,
+  conv_day INTEGER NOT NULL DEFAULT 0,
+  run_user INTEGER NOT NULL DEFAULT 0,
+  run_model INTEGER NOT NULL DEFAULT 0,
+  run_type INTEGER NOT NULL DEFAULT 0,
+  run_day INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (dimension, period, value)
+) WITHOUT ROWID;
+CREATE INDEX rollup_daily_user ON rollup_daily(user_id, day);
+CREATE INDEX rollup_daily_type ON rollup_daily(workflow_type, day);
+CREATE TABLE conversations (
+  id INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL UNIQUE,
+  user_id TEXT NOT NULL DEFAULT '',
+  first_start_ns INTEGER NOT NULL DEFAULT 0,
+  last_start_ns INTEGER NOT NULL DEFAULT 0,
+  last_end_ns INTEGER NOT NULL DEFAULT 0,
+  turns INTEGER NOT NULL DEFAULT 0,
+  workflow_runs INTEGER NOT NULL DEFAULT 0,
+  seen BLOB,
+  spans INTEGER NOT NULL DEFAULT 0,
+  llm_calls INTEGER NOT NULL DEFAULT 0,
+  unpriced_calls INTEGER NOT NULL DEFAULT 0,
+  cost_pico INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+  errors INTEGER NOT NULL DEFAULT 0,
+  cost_disagreements INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX conversations_last ON conversations(last_end_ns DESC, conversation_id);
+CREATE INDEX conversations_cost ON conversations(cost_pico DESC, conversation_id);
+-- By user alone: it changes only when a conversation's first user appears,
+-- not with each batch (a user's conversations are few, and sorted when read).
+CREATE INDEX conversations_user ON conversations(user_id);
+CREATE TABLE workflow_runs (
+  id INTEGER PRIMARY KEY,
+  workflow_id TEXT NOT NULL UNIQUE,
+  workflow_type TEXT NOT NULL DEFAULT '',
+  conversation_id TEXT NOT NULL DEFAULT '',
+  user_id TEXT NOT NULL DEFAULT '',
+  trace_id TEXT NOT NULL DEFAULT '',
+  first_start_ns INTEGER NOT NULL DEFAULT 0,
+  last_start_ns INTEGER NOT NULL DEFAULT 0,
+  last_end_ns INTEGER NOT NULL DEFAULT 0,
+  cost_pico INTEGER NOT NULL DEFAULT 0,
+  workflow_cost_pico INTEGER,
+  seen BLOB,
+  spans INTEGER NOT NULL DEFAULT 0,
+  llm_calls INTEGER NOT NULL DEFAULT 0,
+  unpriced_calls INTEGER NOT NULL DEFAULT 0,
+  calls_cost_pico INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+  errors INTEGER NOT NULL DEFAULT 0,
+  cost_disagreements INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX workflow_runs_cost ON workflow_runs(cost_pico DESC, first_start_ns, workflow_id);
+-- No index by type: types are few, so the runs of one come from the cost
+-- index at once, and each index changes with every batch of the run.
+CREATE INDEX workflow_runs_start ON workflow_runs(first_start_ns DESC, workflow_id);
+)sql",
+     convert_v3_to_v4, "DROP TABLE resource_attributes;"},
 };
 
 constexpr int kMigrationCount = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -293,6 +425,27 @@ Error convert_v1_to_v2(Db& db) {
         pack_links(links, out);
         links.clear();
       });
+}
+
+// Packs each resource's attribute rows into its row, and builds the roll-ups
+// from the spans already stored.
+Error convert_v3_to_v4(Db& db) {
+  std::vector<Attribute> attrs;
+  if (Error e = pack_by_span(
+          db,
+          "SELECT resource_id, key, type, value FROM resource_attributes ORDER BY resource_id, seq",
+          "UPDATE resources SET attributes = ?1 WHERE id = ?2",
+          [&](const Stmt& row) {
+            attrs.push_back(Attribute{row.text(1), read_typed_value(row, 2, 3)});
+          },
+          [&](std::string& out) {
+            pack_attributes(attrs, out);
+            attrs.clear();
+          })) {
+    return e;
+  }
+  SqliteBackend backend(db, std::chrono::milliseconds(0));
+  return backfill_rollups(backend);
 }
 
 }  // namespace

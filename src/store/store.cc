@@ -1,39 +1,31 @@
 
+#include <sys/stat.h>
+
 #include "common/diagnostics.h"
+#include "store/admit.h"
 #include "store/packed.h"
-#include "store/schema.h"
+#include "store/postgres.h"
+#include "store/rollup.h"
+#include "store/sqlite_backend.h"
 #include "store/store_impl.h"
 
 namespace convtrace {
 namespace {
 
-using store::Stmt;
-
-Expected<std::vector<Attribute>> read_attributes(store::Db& db, Stmt& stmt, int64_t owner) {
-  std::vector<Attribute> out;
-  stmt.bind(1, owner);
-  int rc;
-  while ((rc = stmt.step()) == SQLITE_ROW) {
-    out.push_back(Attribute{stmt.text(0), store::read_typed_value(stmt, 1, 2)});
-  }
-  stmt.reset();
-  if (rc != SQLITE_DONE) return store::sqlite_error(db.raw(), rc, "cannot read attributes");
-  return out;
-}
-
-class SqliteExporter : public SpanExporter {
+class StoreExporter : public SpanExporter {
  public:
-  explicit SqliteExporter(std::unique_ptr<Store> store) : store_(std::move(store)) {}
+  explicit StoreExporter(std::unique_ptr<Store> store)
+      : store_(std::move(store)),
+        warning_(std::string(store_->backend_name()) + "_export_failed") {}
 
   ExportResult export_batch(const SpanBatch& batch) noexcept override {
     if (!store_) return ExportResult::failure;
     try {
       Error e = store_->insert(batch);
       if (!e) return ExportResult::success;
-      report_warning("sqlite_export_failed",
-                     "dropped " + std::to_string(batch.size()) + " spans: " + e.message);
+      report_warning(warning_, "dropped " + std::to_string(batch.size()) + " spans: " + e.message);
     } catch (...) {
-      report_warning("sqlite_export_failed", "dropped spans: out of memory");
+      report_warning(warning_, "dropped spans: out of memory");
     }
     return ExportResult::failure;
   }
@@ -42,7 +34,61 @@ class SqliteExporter : public SpanExporter {
 
  private:
   std::unique_ptr<Store> store_;
+  std::string warning_;
 };
+
+template <typename T>
+struct Named {
+  T value;
+  std::string_view name;
+};
+
+constexpr Named<ReportSort> kReportSorts[] = {
+    {ReportSort::cost, "cost"},
+    {ReportSort::group, "group"},
+    {ReportSort::llm_calls, "llm-calls"},
+    {ReportSort::input_tokens, "input-tokens"},
+    {ReportSort::output_tokens, "output-tokens"},
+    {ReportSort::conversations, "conversations"},
+    {ReportSort::workflow_runs, "runs"},
+    {ReportSort::errors, "errors"},
+};
+constexpr Named<ConversationSort> kConversationSorts[] = {
+    {ConversationSort::last_seen, "last-seen"},
+    {ConversationSort::first_seen, "first-seen"},
+    {ConversationSort::cost, "cost"},
+    {ConversationSort::turns, "turns"},
+    {ConversationSort::llm_calls, "llm-calls"},
+    {ConversationSort::errors, "errors"},
+    {ConversationSort::id, "id"},
+};
+constexpr Named<WorkflowSort> kWorkflowSorts[] = {
+    {WorkflowSort::cost, "cost"},
+    {WorkflowSort::start, "start"},
+    {WorkflowSort::llm_calls, "llm-calls"},
+    {WorkflowSort::errors, "errors"},
+    {WorkflowSort::id, "id"},
+};
+
+template <typename T, size_t N>
+std::string_view name_of(const Named<T> (&table)[N], T value) {
+  for (const auto& n : table) {
+    if (n.value == value) return n.name;
+  }
+  return table[0].name;
+}
+
+template <typename T, size_t N>
+Expected<T> parse_named(const Named<T> (&table)[N], std::string_view text) {
+  std::string names;
+  for (const auto& n : table) {
+    if (n.name == text) return n.value;
+    names += names.empty() ? "" : ", ";
+    names += n.name;
+  }
+  return Error{Error::invalid_argument,
+               "unknown sort '" + std::string(text) + "' (expected " + names + ")"};
+}
 
 }  // namespace
 
@@ -73,45 +119,59 @@ Expected<ReportGroup> parse_report_group(std::string_view text) {
                    "' (expected user, model, workflow-type, conversation or day)"};
 }
 
+std::string_view to_string(ReportSort sort) { return name_of(kReportSorts, sort); }
+Expected<ReportSort> parse_report_sort(std::string_view text) {
+  return parse_named(kReportSorts, text);
+}
+std::string_view to_string(ConversationSort sort) { return name_of(kConversationSorts, sort); }
+Expected<ConversationSort> parse_conversation_sort(std::string_view text) {
+  return parse_named(kConversationSorts, text);
+}
+std::string_view to_string(WorkflowSort sort) { return name_of(kWorkflowSorts, sort); }
+Expected<WorkflowSort> parse_workflow_sort(std::string_view text) {
+  return parse_named(kWorkflowSorts, text);
+}
+
+bool is_postgresql_location(std::string_view location) {
+  return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
+}
+
+std::string redact_location(std::string_view location) {
+  std::string out(location);
+  if (is_postgresql_location(out)) {
+    // postgresql://user:PASSWORD@host/…
+    size_t scheme = out.find("://") + 3;
+    size_t at = out.find('@', scheme);
+    size_t slash = out.find('/', scheme);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+      size_t colon = out.find(':', scheme);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // password=… as a URI parameter or a key=value setting.
+  for (size_t at = out.find("password="); at != std::string::npos;
+       at = out.find("password=", at + 1)) {
+    size_t value = at + 9;
+    size_t end = out.find_first_of("& ", value);
+    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+  }
+  return out;
+}
+
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
-Expected<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions options) {
+Expected<std::unique_ptr<Store>> Store::open(const std::string& location, StoreOptions options) {
   try {
     auto impl = std::make_unique<Impl>();
-    impl->path = path;
+    impl->location = redact_location(location);
     impl->options = options;
-    auto db = store::Db::open(path, options.read_only, options.busy_timeout);
+    impl->pricer = dialects::IngestPricer(options.pricing);
+    auto db = is_postgresql_location(location)
+                  ? store::open_postgresql(location, options, &impl->version)
+                  : store::open_sqlite(location, options, &impl->version);
     if (!db) return db.error();
     impl->db = std::move(*db);
-    if (options.read_only) {
-      int version = store::read_schema_version(impl->db);
-      if (version < 0) return Error{Error::io_error, path + " is not a convtrace database"};
-      // Version 0 is a SQLite file convtrace never wrote: not ours to change.
-      if (options.migrate_older && version >= 1 && version < kStoreSchemaVersion) {
-        Error e;
-        auto writable = store::Db::open(path, false, options.busy_timeout);
-        if (!writable) {
-          e = writable.error();
-        } else {
-          e = store::migrate(*writable, options.busy_timeout);
-        }
-        if (e) {
-          return Error{e.code, path + " has schema version " + std::to_string(version) +
-                                   " and cannot be migrated to version " +
-                                   std::to_string(kStoreSchemaVersion) + ": " + e.message};
-        }
-        version = store::read_schema_version(impl->db);
-      }
-      if (version != kStoreSchemaVersion) {
-        return Error{Error::io_error, path + " has schema version " + std::to_string(version) +
-                                          ", this convtrace reads version " +
-                                          std::to_string(kStoreSchemaVersion)};
-      }
-    } else if (Error e = store::migrate(impl->db, options.busy_timeout)) {
-      return Error{e.code, path + ": " + e.message};
-    }
-    impl->version = store::read_schema_version(impl->db);
     return std::unique_ptr<Store>(new Store(std::move(impl)));
   } catch (const std::exception& e) {
     return Error{Error::internal, e.what()};
@@ -120,10 +180,13 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptio
 
 Error Store::insert(const SpanBatch& batch) {
   try {
+    store::AdmittedBatch admitted;
+    if (Error e = admitted.admit(batch)) return e;
+    SpanBatch spans = admitted.spans();
     std::lock_guard<std::mutex> lock(impl_->mu);
-    return impl_->insert_locked(batch.begin(), batch.size());
+    return impl_->insert_locked(spans.begin(), spans.size());
   } catch (const std::exception& e) {
-    impl_->db.rollback();
+    impl_->db->rollback();
     return Error{Error::internal, e.what()};
   }
 }
@@ -141,107 +204,121 @@ Error Store::insert(const std::vector<SpanData>& spans) {
 
 int Store::schema_version() const { return impl_->version; }
 
+std::string_view Store::backend_name() const { return impl_->db->name(); }
+
+const std::string& Store::location() const { return impl_->location; }
+
 Expected<int64_t> Store::span_count() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto stmt = impl_->db.prepare("SELECT COUNT(*) FROM spans");
-  if (!stmt) return stmt.error();
-  int rc = stmt->step();
-  if (rc != SQLITE_ROW) return store::sqlite_error(impl_->db.raw(), rc, "cannot count spans");
-  return stmt->int64(0);
+  int64_t n = 0;
+  Error e = impl_->db->query("SELECT COUNT(*) FROM spans", {}, [&](const store::Row& r) {
+    n = r.int64(0);
+    return false;
+  });
+  if (e) return e;
+  return n;
 }
 
 Expected<std::vector<SpanData>> Store::load_trace(std::string_view trace_id) const {
   try {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    store::Db& db = impl_->db;
-    auto spans = db.prepare(
-        "SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, "
-        "s.parent_is_remote, s.name, s.kind, s.start_ns, s.end_ns, s.status_code, "
-        "s.status_message, s.dropped_attributes, s.dropped_events, s.dropped_links, "
-        "s.resource_id, sc.name, sc.version, s.attributes, s.events, s.links FROM spans s "
-        "LEFT JOIN scopes sc ON sc.id = s.scope_id WHERE s.trace_id = ?1 ORDER BY s.start_ns, "
-        "s.id");
-    auto resource_attrs = db.prepare(
-        "SELECT key, type, value FROM resource_attributes WHERE resource_id = ?1 ORDER BY seq");
-    for (auto* s : {&spans, &resource_attrs}) {
-      if (!*s) return s->error();
-    }
-
-    std::map<int64_t, std::shared_ptr<const Resource>> resources;
+    store::Backend& db = *impl_->db;
+    std::vector<SpanData> out;
+    std::vector<std::optional<int64_t>> resource_of;
     std::map<std::pair<std::string, std::string>, std::shared_ptr<const InstrumentationScope>>
         scopes;
-    std::vector<SpanData> out;
     std::string trace(trace_id);
-    spans->bind(1, std::string_view(trace));
-    int rc;
-    while ((rc = spans->step()) == SQLITE_ROW) {
-      SpanData d;
-      TraceId::from_hex(spans->text(1), &d.trace_id);
-      SpanId::from_hex(spans->text(2), &d.span_id);
-      if (!spans->is_null(3)) SpanId::from_hex(spans->text(3), &d.parent_span_id);
-      d.trace_state = spans->text(4);
-      d.flags = static_cast<uint32_t>(spans->int64(5));
-      d.parent_is_remote = spans->int64(6) != 0;
-      d.name = spans->text(7);
-      d.kind = static_cast<SpanKind>(spans->int64(8));
-      d.start_unix_nano = static_cast<uint64_t>(spans->int64(9));
-      d.end_unix_nano = static_cast<uint64_t>(spans->int64(10));
-      d.status.code = static_cast<StatusCode>(spans->int64(11));
-      d.status.description = spans->text(12);
-      d.dropped_attributes_count = static_cast<uint32_t>(spans->int64(13));
-      d.dropped_events_count = static_cast<uint32_t>(spans->int64(14));
-      d.dropped_links_count = static_cast<uint32_t>(spans->int64(15));
-      if (!spans->is_null(16)) {
-        int64_t rid = spans->int64(16);
-        auto& res = resources[rid];
+    Error damaged;
+    Error e = store::in_transaction(db, false, [&]() -> Error {
+      Error read = db.query(
+          "SELECT s.id, s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, "
+          "s.parent_is_remote, s.name, s.kind, s.start_ns, s.end_ns, s.status_code, "
+          "s.status_message, s.dropped_attributes, s.dropped_events, s.dropped_links, "
+          "s.resource_id, sc.name, sc.version, s.attributes, s.events, s.links FROM spans s "
+          "LEFT JOIN scopes sc ON sc.id = s.scope_id WHERE s.trace_id = ?1 "
+          "ORDER BY s.start_ns, s.id",
+          {store::Value::text(trace)}, [&](const store::Row& row) {
+            SpanData d;
+            TraceId::from_hex(row.text(1), &d.trace_id);
+            SpanId::from_hex(row.text(2), &d.span_id);
+            if (!row.is_null(3)) SpanId::from_hex(row.text(3), &d.parent_span_id);
+            d.trace_state = row.text(4);
+            d.flags = static_cast<uint32_t>(row.int64(5));
+            d.parent_is_remote = row.int64(6) != 0;
+            d.name = row.text(7);
+            d.kind = static_cast<SpanKind>(row.int64(8));
+            d.start_unix_nano = static_cast<uint64_t>(row.int64(9));
+            d.end_unix_nano = static_cast<uint64_t>(row.int64(10));
+            d.status.code = static_cast<StatusCode>(row.int64(11));
+            d.status.description = row.text(12);
+            d.dropped_attributes_count = static_cast<uint32_t>(row.int64(13));
+            d.dropped_events_count = static_cast<uint32_t>(row.int64(14));
+            d.dropped_links_count = static_cast<uint32_t>(row.int64(15));
+            resource_of.push_back(row.opt_int64(16));
+            if (!row.is_null(17)) {
+              auto key = std::make_pair(row.text(17), row.text(18));
+              auto& sc = scopes[key];
+              if (!sc) {
+                sc = std::make_shared<InstrumentationScope>(
+                    InstrumentationScope{key.first, key.second});
+              }
+              d.scope = sc;
+            }
+            // A damaged packed value fails the whole read: a partial span
+            // would look complete.
+            auto corrupt = [&](const Error& e) {
+              damaged = Error{e.code,
+                              "span " + d.span_id.hex() + " of trace " + trace + ": " + e.message};
+              return false;
+            };
+            if (Error e = store::unpack_attributes(row.blob(19), &d.attributes)) return corrupt(e);
+            if (Error e = store::unpack_events(row.blob(20), &d.events)) return corrupt(e);
+            if (Error e = store::unpack_links(row.blob(21), &d.links)) return corrupt(e);
+            out.push_back(std::move(d));
+            return true;
+          });
+      if (read || damaged) return read ? read : damaged;
+      // The resources, each read once.
+      std::map<int64_t, std::shared_ptr<const Resource>> resources;
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (!resource_of[i]) continue;
+        auto& res = resources[*resource_of[i]];
         if (!res) {
-          auto ra = read_attributes(db, *resource_attrs, rid);
-          if (!ra) return ra.error();
           auto r = std::make_shared<Resource>();
-          r->attributes = std::move(*ra);
+          Error bad;
+          Error q = db.query("SELECT attributes FROM resources WHERE id = ?1",
+                             {store::Value::of(*resource_of[i])}, [&](const store::Row& row) {
+                               bad = store::unpack_attributes(row.blob(0), &r->attributes);
+                               return false;
+                             });
+          if (q || bad) return q ? q : bad;
           res = std::move(r);
         }
-        d.resource = res;
+        out[i].resource = res;
       }
-      if (!spans->is_null(17)) {
-        auto key = std::make_pair(spans->text(17), spans->text(18));
-        auto& sc = scopes[key];
-        if (!sc)
-          sc = std::make_shared<InstrumentationScope>(InstrumentationScope{key.first, key.second});
-        d.scope = sc;
-      }
-      // A damaged packed value fails the whole read: a partial span would
-      // look complete.
-      auto corrupt = [&](const Error& e) {
-        return Error{e.code, "span " + d.span_id.hex() + " of trace " + trace + ": " + e.message};
-      };
-      if (Error e = store::unpack_attributes(store::blob_view(*spans, 19), &d.attributes)) {
-        return corrupt(e);
-      }
-      if (Error e = store::unpack_events(store::blob_view(*spans, 20), &d.events)) {
-        return corrupt(e);
-      }
-      if (Error e = store::unpack_links(store::blob_view(*spans, 21), &d.links)) {
-        return corrupt(e);
-      }
-      out.push_back(std::move(d));
-    }
-    if (rc != SQLITE_DONE) return store::sqlite_error(db.raw(), rc, "cannot read spans");
+      return Error{};
+    });
+    if (e) return e;
     return out;
   } catch (const std::exception& e) {
     return Error{Error::internal, e.what()};
   }
 }
 
-Expected<std::unique_ptr<SpanExporter>> make_sqlite_exporter(const std::string& path,
-                                                             StoreOptions options) {
-  auto store = Store::open(path, options);
+Expected<std::unique_ptr<SpanExporter>> make_store_exporter(const std::string& location,
+                                                            StoreOptions options) {
+  auto store = Store::open(location, options);
   if (!store) return store.error();
   try {
-    return std::unique_ptr<SpanExporter>(new SqliteExporter(std::move(*store)));
+    return std::unique_ptr<SpanExporter>(new StoreExporter(std::move(*store)));
   } catch (const std::exception& e) {
     return Error{Error::internal, e.what()};
   }
+}
+
+Expected<std::unique_ptr<SpanExporter>> make_sqlite_exporter(const std::string& location,
+                                                             StoreOptions options) {
+  return make_store_exporter(location, options);
 }
 
 }  // namespace convtrace

@@ -1,16 +1,19 @@
 // Writing spans: every field and attribute, plus the extracted query columns.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "convtrace/attributes.h"
+#include "convtrace/pricing.h"
+#include "dialects/ingest.h"
 #include "store/packed.h"
-#include "store/schema.h"
+#include "store/rollup.h"
 #include "store/store_impl.h"
 
 namespace convtrace {
 namespace {
-
-using store::Stmt;
 
 // A canonical text of a resource's attributes, identifying it across batches.
 std::string fingerprint(const Resource& resource) {
@@ -41,24 +44,14 @@ std::string fingerprint(const Resource& resource) {
   return out;
 }
 
-// The attributes the query columns are extracted from.
+// The attributes of convtrace's own keys that query columns are extracted
+// from. The GenAI columns (conversation, user, model, tokens, cost…) come from
+// the dialect reading (dialects/ingest.h), which reads every SDK's keys.
 enum Slot : size_t {
-  kConversation,
   kTurn,
-  kUser,
   kWorkflowId,
   kWorkflowType,
   kKind,
-  kResponseModel,
-  kRequestModel,
-  kProvider,
-  kInput,
-  kOutput,
-  kCacheRead,
-  kCacheWrite,
-  kReasoning,
-  kCostPico,
-  kCostUsd,
   kWorkflowCostPico,
   kWorkflowCostUsd,
   kErrorType,
@@ -66,25 +59,8 @@ enum Slot : size_t {
 };
 
 constexpr std::string_view kSlotKeys[kSlotCount] = {
-    attr::kConversationId,
-    attr::kConversationTurn,
-    attr::kUserId,
-    attr::kWorkflowId,
-    attr::kWorkflowType,
-    attr::kSpanKind,
-    attr::kResponseModel,
-    attr::kRequestModel,
-    attr::kProviderName,
-    attr::kInputTokens,
-    attr::kOutputTokens,
-    attr::kCacheReadInputTokens,
-    attr::kCacheCreationInputTokens,
-    attr::kReasoningOutputTokens,
-    attr::kCostPicoUsd,
-    attr::kCostUsd,
-    attr::kWorkflowTotalCostPico,
-    attr::kWorkflowTotalCostUsd,
-    attr::kErrorType,
+    attr::kConversationTurn,      attr::kWorkflowId,           attr::kWorkflowType, attr::kSpanKind,
+    attr::kWorkflowTotalCostPico, attr::kWorkflowTotalCostUsd, attr::kErrorType,
 };
 
 // The values of the slot keys, found in one pass over a span's attributes
@@ -136,228 +112,325 @@ class Extracted {
   const AttributeValue* values_[kSlotCount] = {};
 };
 
+// Empty text counts as none: the extracted columns hold NULL for it.
+const std::string* nonempty(const std::string* s) { return s && !s->empty() ? s : nullptr; }
+const std::string* nonempty(const std::string& s) { return s.empty() ? nullptr : &s; }
+
+// The columns a span is inserted with, in order.
+constexpr const char* kSpanColumns =
+    "trace_id, span_id, parent_span_id, trace_state, flags, parent_is_remote, name, kind, "
+    "start_ns, end_ns, status_code, status_message, dropped_attributes, dropped_events, "
+    "dropped_links, resource_id, scope_id, conversation_id, turn, user_id, workflow_id, "
+    "workflow_type, genai_kind, model, provider, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_pico, workflow_cost_pico, "
+    "error, attributes, events, links, firsts, catalog_cost_pico";
+constexpr size_t kSpanColumnCount = 38;
+
+// One span of a batch, ready to insert: its extracted columns and what it
+// adds to the roll-ups (conversation, user, model, tokens and cost are in
+// `facts`, as the dialect reading gave them).
+struct PreparedSpan {
+  const SpanData* span = nullptr;
+  std::string parent_hex;
+  std::string kind, provider;  // empty: NULL
+  std::optional<std::string> error;
+  std::optional<int64_t> resource_id, scope_id;
+  store::Facts facts;
+  bool skip = false;  // stored already
+};
+
+PreparedSpan prepare_span(const SpanData& span, dialects::IngestPricer& pricer) {
+  PreparedSpan p;
+  p.span = &span;
+  if (span.parent_span_id.valid()) p.parent_hex = span.parent_span_id.hex();
+  Extracted x(span.attributes);
+  // Every SDK's GenAI keys, normalized and priced: the one call into src/dialects.
+  dialects::IngestColumns g = dialects::read_for_store(span.attributes, pricer);
+  // convtrace's own kind names are kept as written; other SDKs' are normalized.
+  if (const std::string* kind = x.str(kKind)) {
+    p.kind = *kind;
+  } else {
+    p.kind = std::string(to_string(g.kind));
+  }
+  p.provider = std::move(g.provider);
+  if (const std::string* type = x.str(kErrorType)) {
+    p.error = *type;
+  } else if (span.status.code == StatusCode::error) {
+    p.error = span.status.description.empty() ? std::string("error") : span.status.description;
+  }
+  store::Facts& f = p.facts;
+  f.trace_id = span.trace_id.hex();
+  f.span_id = span.span_id.hex();
+  f.start_unix_nano = span.start_unix_nano;
+  f.end_unix_nano = span.end_unix_nano;
+  f.error = span.status.code == StatusCode::error;
+  f.root = !span.parent_span_id.valid() || span.parent_is_remote;
+  f.conversation_id = std::move(g.conversation_id);
+  f.user_id = std::move(g.user_id);
+  if (const std::string* id = nonempty(x.str(kWorkflowId))) f.workflow_id = *id;
+  if (const std::string* type = nonempty(x.str(kWorkflowType))) f.workflow_type = *type;
+  f.model = std::move(g.model);
+  f.turn = x.integer(kTurn);
+  f.input = g.input_tokens;
+  f.output = g.output_tokens;
+  f.cache_read = g.cache_read_tokens;
+  f.cache_write = g.cache_write_tokens;
+  f.reasoning = g.reasoning_tokens;
+  f.cost = g.cost_pico;
+  f.catalog_cost = g.catalog_cost_pico;
+  f.wf_cost = x.pico(kWorkflowCostPico, kWorkflowCostUsd);
+  return p;
+}
+
+using store::Value;
+
 // Binds the packed form of `items` (built in `buf`, which must live until the
 // statement has run), or NULL when there are none.
 template <typename T>
-void bind_packed(Stmt& stmt, int col, const std::vector<T>& items,
-                 void (*pack)(const std::vector<T>&, std::string&), std::string& buf) {
-  if (items.empty()) {
-    stmt.bind_null(col);
-    return;
-  }
+Value packed_value(const std::vector<T>& items, void (*pack)(const std::vector<T>&, std::string&),
+                   std::string& buf) {
+  if (items.empty()) return Value::null();
   pack(items, buf);
-  stmt.bind_blob(col, buf);
+  return Value::blob(buf);
 }
 
-Error step_done(store::Db& db, Stmt& stmt, std::string_view what) {
-  int rc = stmt.step();
-  stmt.reset();
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return store::sqlite_error(db.raw(), rc, what);
-  return Error{};
-}
+Value text_or_null(const std::string* s) { return s ? Value::text(*s) : Value::null(); }
 
 }  // namespace
 
 namespace store {
-std::optional<int64_t> usd_to_pico(double usd) {
-  if (!std::isfinite(usd)) return std::nullopt;
-  double pico = usd * 1e12;
-  if (std::fabs(pico) >= 9.2e18) return std::nullopt;
-  return static_cast<int64_t>(std::llround(pico));
-}
+std::optional<int64_t> usd_to_pico(double usd) { return convtrace::usd_to_pico(usd); }
 }  // namespace store
-
-Error Store::Impl::prepare_writer() {
-  if (writer_ready) return Error{};
-  struct Item {
-    Stmt* stmt;
-    const char* sql;
-  };
-  const Item items[] = {
-      {&ins_resource,
-       "INSERT INTO resources(fingerprint, service_name) VALUES(?1, ?2) "
-       "ON CONFLICT(fingerprint) DO NOTHING"},
-      {&sel_resource, "SELECT id FROM resources WHERE fingerprint = ?1"},
-      {&ins_resource_attr,
-       "INSERT OR REPLACE INTO resource_attributes(resource_id, seq, key, type, value) "
-       "VALUES(?1, ?2, ?3, ?4, ?5)"},
-      {&ins_scope,
-       "INSERT INTO scopes(name, version) VALUES(?1, ?2) ON CONFLICT(name, version) DO NOTHING"},
-      {&sel_scope, "SELECT id FROM scopes WHERE name = ?1 AND version = ?2"},
-      {&ins_span,
-       "INSERT OR IGNORE INTO spans(trace_id, span_id, parent_span_id, trace_state, flags, "
-       "parent_is_remote, name, kind, start_ns, end_ns, status_code, status_message, "
-       "dropped_attributes, dropped_events, dropped_links, resource_id, scope_id, "
-       "conversation_id, turn, user_id, workflow_id, workflow_type, genai_kind, model, provider, "
-       "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, "
-       "cost_pico, workflow_cost_pico, error, attributes, events, links) VALUES(?1, ?2, ?3, ?4, "
-       "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-       "?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)"},
-  };
-  for (const Item& item : items) {
-    auto stmt = db.prepare(item.sql);
-    if (!stmt) return stmt.error();
-    *item.stmt = std::move(*stmt);
-  }
-  writer_ready = true;
-  return Error{};
-}
 
 Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
   if (options.read_only) return Error{Error::io_error, "the store was opened read-only"};
-  if (Error e = prepare_writer()) return e;
-  if (Error e = db.begin_write(options.busy_timeout)) return e;
+  store::Backend& b = *db;
 
-  // Rows inserted by this transaction become reusable only once it commits.
+  // A span twice in one batch is stored once: the first is kept.
+  std::vector<PreparedSpan> rows;
+  rows.reserve(n);
+  {
+    std::set<std::pair<std::array<uint8_t, 16>, std::array<uint8_t, 8>>> ids;
+    for (size_t i = 0; i < n; ++i) {
+      if (ids.emplace(spans[i]->trace_id.bytes, spans[i]->span_id.bytes).second) {
+        rows.push_back(prepare_span(*spans[i], pricer));
+      }
+    }
+  }
+  if (rows.empty()) return Error{};
+  std::vector<int64_t> days;
+  for (const PreparedSpan& r : rows) days.push_back(store::day_of(r.span->start_unix_nano));
+  std::sort(days.begin(), days.end());
+  days.erase(std::unique(days.begin(), days.end()), days.end());
+  if (Error e = b.prepare_days(days)) return e;
+  if (packed.size() < 3 * rows.size()) packed.resize(3 * rows.size());
+
+  // Rows inserted by a transaction become reusable only once it commits.
   std::unordered_map<std::string, int64_t> new_resources;
   std::map<std::pair<std::string, std::string>, int64_t> new_scopes;
-  std::unordered_map<const Resource*, int64_t> batch_resources;
-  std::string scratch;
 
-  auto fail = [&](Error e) {
-    db.rollback();
-    return e;
-  };
-  auto attrs_into = [&](Stmt& stmt, int64_t owner, const std::vector<Attribute>& attrs,
-                        std::string_view what) -> Error {
-    for (size_t i = 0; i < attrs.size(); ++i) {
-      stmt.bind(1, owner);
-      stmt.bind(2, static_cast<int64_t>(i));
-      stmt.bind(3, std::string_view(attrs[i].key));
-      store::bind_typed_value(stmt, 4, 5, attrs[i].value, scratch);
-      if (Error e = step_done(db, stmt, what)) return e;
-    }
-    return Error{};
-  };
-  auto select_id = [&](Stmt& stmt, int64_t* id) -> Error {
-    int rc = stmt.step();
-    if (rc == SQLITE_ROW) *id = stmt.int64(0);
-    stmt.reset();
-    if (rc != SQLITE_ROW) return store::sqlite_error(db.raw(), rc, "cannot look up a row id");
-    return Error{};
-  };
-
-  for (size_t s = 0; s < n; ++s) {
-    const SpanData& span = *spans[s];
-
-    std::optional<int64_t> resource_id;
-    if (span.resource) {
-      auto cached = batch_resources.find(span.resource.get());
-      if (cached != batch_resources.end()) {
-        resource_id = cached->second;
-      } else {
-        std::string fp = fingerprint(*span.resource);
-        auto known = resource_ids.find(fp);
-        auto fresh = new_resources.find(fp);
-        if (known != resource_ids.end()) {
-          resource_id = known->second;
-        } else if (fresh != new_resources.end()) {
-          resource_id = fresh->second;
+  auto resolve_ids = [&]() -> Error {
+    new_resources.clear();
+    new_scopes.clear();
+    std::unordered_map<const Resource*, int64_t> batch_resources;
+    std::string scratch;
+    auto select_id = [&](const char* sql, const store::Params& params, int64_t* id) -> Error {
+      bool found = false;
+      Error e = b.query(sql, params, [&](const store::Row& r) {
+        *id = r.int64(0);
+        found = true;
+        return false;
+      });
+      if (e) return e;
+      if (!found) return Error{Error::internal, "a row just stored is missing"};
+      return Error{};
+    };
+    for (PreparedSpan& r : rows) {
+      const SpanData& span = *r.span;
+      r.resource_id.reset();
+      r.scope_id.reset();
+      if (span.resource) {
+        auto cached = batch_resources.find(span.resource.get());
+        if (cached != batch_resources.end()) {
+          r.resource_id = cached->second;
         } else {
-          ins_resource.bind(1, std::string_view(fp));
-          ins_resource.bind_opt(2, find_string(span.resource->attributes, attr::kServiceName));
-          if (Error e = step_done(db, ins_resource, "cannot store a resource")) return fail(e);
-          bool inserted = sqlite3_changes(db.raw()) > 0;
-          int64_t id = 0;
-          sel_resource.bind(1, std::string_view(fp));
-          if (Error e = select_id(sel_resource, &id)) return fail(e);
-          if (inserted) {
-            if (Error e = attrs_into(ins_resource_attr, id, span.resource->attributes,
-                                     "cannot store a resource attribute")) {
-              return fail(e);
+          std::string fp = fingerprint(*span.resource);
+          auto known = resource_ids.find(fp);
+          auto fresh = new_resources.find(fp);
+          if (known != resource_ids.end()) {
+            r.resource_id = known->second;
+          } else if (fresh != new_resources.end()) {
+            r.resource_id = fresh->second;
+          } else {
+            store::pack_attributes(span.resource->attributes, scratch);
+            auto ins = b.exec(
+                "INSERT INTO resources(fingerprint, service_name, attributes) VALUES(?1, ?2, ?3) "
+                "ON CONFLICT(fingerprint) DO NOTHING",
+                {Value::text(fp),
+                 text_or_null(find_string(span.resource->attributes, attr::kServiceName)),
+                 Value::blob(scratch)});
+            if (!ins) return ins.error();
+            int64_t id = 0;
+            if (Error e = select_id("SELECT id FROM resources WHERE fingerprint = ?1",
+                                    {Value::text(fp)}, &id)) {
+              return e;
             }
+            new_resources.emplace(std::move(fp), id);
+            r.resource_id = id;
           }
-          new_resources.emplace(std::move(fp), id);
-          resource_id = id;
+          batch_resources.emplace(span.resource.get(), *r.resource_id);
         }
-        batch_resources.emplace(span.resource.get(), *resource_id);
+      }
+      if (span.scope) {
+        auto key = std::make_pair(span.scope->name, span.scope->version);
+        auto known = scope_ids.find(key);
+        auto fresh = new_scopes.find(key);
+        if (known != scope_ids.end()) {
+          r.scope_id = known->second;
+        } else if (fresh != new_scopes.end()) {
+          r.scope_id = fresh->second;
+        } else {
+          store::Params params = {Value::text(span.scope->name), Value::text(span.scope->version)};
+          auto ins = b.exec(
+              "INSERT INTO scopes(name, version) VALUES(?1, ?2) "
+              "ON CONFLICT(name, version) DO NOTHING",
+              params);
+          if (!ins) return ins.error();
+          int64_t id = 0;
+          if (Error e = select_id("SELECT id FROM scopes WHERE name = ?1 AND version = ?2", params,
+                                  &id)) {
+            return e;
+          }
+          new_scopes.emplace(std::move(key), id);
+          r.scope_id = id;
+        }
       }
     }
+    return Error{};
+  };
 
-    std::optional<int64_t> scope_id;
-    if (span.scope) {
-      auto key = std::make_pair(span.scope->name, span.scope->version);
-      auto known = scope_ids.find(key);
-      auto fresh = new_scopes.find(key);
-      if (known != scope_ids.end()) {
-        scope_id = known->second;
-      } else if (fresh != new_scopes.end()) {
-        scope_id = fresh->second;
-      } else {
-        ins_scope.bind(1, std::string_view(span.scope->name));
-        ins_scope.bind(2, std::string_view(span.scope->version));
-        if (Error e = step_done(db, ins_scope, "cannot store a scope")) return fail(e);
-        int64_t id = 0;
-        sel_scope.bind(1, std::string_view(span.scope->name));
-        sel_scope.bind(2, std::string_view(span.scope->version));
-        if (Error e = select_id(sel_scope, &id)) return fail(e);
-        new_scopes.emplace(std::move(key), id);
-        scope_id = id;
+  // Marks which spans are stored already (a retried request).
+  auto find_stored = [&]() -> Error {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (const PreparedSpan& r : rows) {
+      lo = std::min(lo, r.span->start_unix_nano);
+      hi = std::max(hi, r.span->start_unix_nano);
+    }
+    std::set<std::pair<std::string, std::string>> stored;
+    size_t max = std::min<size_t>(256, (b.max_params() - 2) / 2);
+    Error e = store::for_chunks(rows.size(), max, [&](size_t at, size_t count) -> Error {
+      store::Params p = {Value::of(static_cast<int64_t>(lo)), Value::of(static_cast<int64_t>(hi))};
+      for (size_t i = at; i < at + count; ++i) {
+        p.push_back(Value::text(rows[i].facts.trace_id));
+        p.push_back(Value::text(rows[i].facts.span_id));
       }
+      std::string sql =
+          "SELECT trace_id, span_id FROM spans WHERE start_ns >= ?1 AND start_ns <= ?2 AND "
+          "(trace_id, span_id) IN (VALUES " +
+          store::placeholders(count, 2) + ")";
+      return b.query(sql, p, [&](const store::Row& row) {
+        stored.emplace(row.text(0), row.text(1));
+        return true;
+      });
+    });
+    if (e) return e;
+    for (PreparedSpan& r : rows) {
+      r.skip = stored.count({r.facts.trace_id, r.facts.span_id}) > 0;
     }
+    return Error{};
+  };
 
-    const std::vector<Attribute>& a = span.attributes;
-    std::string trace_hex = span.trace_id.hex();
-    std::string span_hex = span.span_id.hex();
-    std::string parent_hex = span.parent_span_id.valid() ? span.parent_span_id.hex() : "";
-    Extracted x(a);
-    const std::string* model = x.str(kResponseModel);
-    if (!model || model->empty()) model = x.str(kRequestModel);
-    std::optional<std::string> error;
-    if (const std::string* type = x.str(kErrorType)) {
-      error = *type;
-    } else if (span.status.code == StatusCode::error) {
-      error = span.status.description.empty() ? std::string("error") : span.status.description;
+  auto insert_rows = [&](const std::vector<PreparedSpan*>& todo, int64_t* inserted) -> Error {
+    store::Params p;
+    p.reserve(todo.size() * kSpanColumnCount);
+    for (size_t i = 0; i < todo.size(); ++i) {
+      const PreparedSpan& r = *todo[i];
+      const SpanData& span = *r.span;
+      const store::Facts& f = r.facts;
+      std::string* buf = &packed[3 * i];
+      p.push_back(Value::text(f.trace_id));
+      p.push_back(Value::text(f.span_id));
+      p.push_back(r.parent_hex.empty() ? Value::null() : Value::text(r.parent_hex));
+      p.push_back(Value::text(span.trace_state));
+      p.push_back(Value::of(static_cast<int64_t>(span.flags)));
+      p.push_back(Value::of(int64_t{span.parent_is_remote ? 1 : 0}));
+      p.push_back(Value::text(span.name));
+      p.push_back(Value::of(static_cast<int64_t>(span.kind)));
+      p.push_back(Value::of(static_cast<int64_t>(span.start_unix_nano)));
+      p.push_back(Value::of(static_cast<int64_t>(span.end_unix_nano)));
+      p.push_back(Value::of(static_cast<int64_t>(span.status.code)));
+      p.push_back(Value::text(span.status.description));
+      p.push_back(Value::of(static_cast<int64_t>(span.dropped_attributes_count)));
+      p.push_back(Value::of(static_cast<int64_t>(span.dropped_events_count)));
+      p.push_back(Value::of(static_cast<int64_t>(span.dropped_links_count)));
+      p.push_back(Value::of(r.resource_id));
+      p.push_back(Value::of(r.scope_id));
+      p.push_back(text_or_null(nonempty(f.conversation_id)));
+      p.push_back(Value::of(f.turn));
+      p.push_back(text_or_null(nonempty(f.user_id)));
+      p.push_back(text_or_null(nonempty(f.workflow_id)));
+      p.push_back(text_or_null(nonempty(f.workflow_type)));
+      p.push_back(text_or_null(nonempty(r.kind)));
+      p.push_back(text_or_null(nonempty(f.model)));
+      p.push_back(text_or_null(nonempty(r.provider)));
+      p.push_back(Value::of(f.input));
+      p.push_back(Value::of(f.output));
+      p.push_back(Value::of(f.cache_read));
+      p.push_back(Value::of(f.cache_write));
+      p.push_back(Value::of(f.reasoning));
+      p.push_back(Value::of(f.cost));
+      p.push_back(Value::of(f.wf_cost));
+      p.push_back(r.error ? Value::text(*r.error) : Value::null());
+      p.push_back(packed_value(span.attributes, store::pack_attributes, buf[0]));
+      p.push_back(packed_value(span.events, store::pack_events, buf[1]));
+      p.push_back(packed_value(span.links, store::pack_links, buf[2]));
+      p.push_back(Value::of(f.firsts));
+      p.push_back(Value::of(f.catalog_cost));
     }
+    auto n = b.insert_rows("spans", kSpanColumns, kSpanColumnCount, p);
+    if (!n) return n.error();
+    *inserted = *n;
+    return Error{};
+  };
 
-    Stmt& st = ins_span;
-    st.bind(1, std::string_view(trace_hex));
-    st.bind(2, std::string_view(span_hex));
-    if (parent_hex.empty()) {
-      st.bind_null(3);
-    } else {
-      st.bind(3, std::string_view(parent_hex));
-    }
-    st.bind(4, std::string_view(span.trace_state));
-    st.bind(5, static_cast<int64_t>(span.flags));
-    st.bind(6, int64_t{span.parent_is_remote ? 1 : 0});
-    st.bind(7, std::string_view(span.name));
-    st.bind(8, static_cast<int64_t>(span.kind));
-    st.bind(9, static_cast<int64_t>(span.start_unix_nano));
-    st.bind(10, static_cast<int64_t>(span.end_unix_nano));
-    st.bind(11, static_cast<int64_t>(span.status.code));
-    st.bind(12, std::string_view(span.status.description));
-    st.bind(13, static_cast<int64_t>(span.dropped_attributes_count));
-    st.bind(14, static_cast<int64_t>(span.dropped_events_count));
-    st.bind(15, static_cast<int64_t>(span.dropped_links_count));
-    st.bind_opt(16, resource_id);
-    st.bind_opt(17, scope_id);
-    st.bind_opt(18, x.str(kConversation));
-    st.bind_opt(19, x.integer(kTurn));
-    st.bind_opt(20, x.str(kUser));
-    st.bind_opt(21, x.str(kWorkflowId));
-    st.bind_opt(22, x.str(kWorkflowType));
-    st.bind_opt(23, x.str(kKind));
-    st.bind_opt(24, model);
-    st.bind_opt(25, x.str(kProvider));
-    st.bind_opt(26, x.integer(kInput));
-    st.bind_opt(27, x.integer(kOutput));
-    st.bind_opt(28, x.integer(kCacheRead));
-    st.bind_opt(29, x.integer(kCacheWrite));
-    st.bind_opt(30, x.integer(kReasoning));
-    st.bind_opt(31, x.pico(kCostPico, kCostUsd));
-    st.bind_opt(32, x.pico(kWorkflowCostPico, kWorkflowCostUsd));
-    st.bind_opt(33, error ? &*error : nullptr);
-    bind_packed(st, 34, a, store::pack_attributes, packed_attrs);
-    bind_packed(st, 35, span.events, store::pack_events, packed_events);
-    bind_packed(st, 36, span.links, store::pack_links, packed_links);
-    if (Error e = step_done(db, st, "cannot store a span")) return fail(e);
+  // Optimistic: the spans are taken to be new. When some were stored already
+  // (a retried request, or another collector got there first), the
+  // transaction is rolled back and done again without them.
+  constexpr int kAttempts = 4;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    bool raced = false;
+    Error e = store::in_transaction(b, true, [&]() -> Error {
+      if (Error e = resolve_ids()) return e;
+      if (attempt > 0) {
+        if (Error e = find_stored()) return e;
+      }
+      std::vector<PreparedSpan*> todo;
+      std::vector<store::Facts> facts;
+      for (PreparedSpan& r : rows) {
+        if (r.skip) continue;
+        todo.push_back(&r);
+        r.facts.firsts = r.facts.stored_firsts = 0;
+        facts.push_back(r.facts);
+      }
+      if (todo.empty()) return Error{};
+      store::Aggregator agg(b, {});
+      if (Error e = agg.load(facts)) return e;
+      for (PreparedSpan* r : todo) agg.add(r->facts);
+      int64_t inserted = 0;
+      if (Error e = insert_rows(todo, &inserted)) return e;
+      if (inserted != static_cast<int64_t>(todo.size())) {
+        raced = true;
+        return Error{Error::unavailable, "spans were stored by another writer meanwhile"};
+      }
+      return agg.write();
+    });
+    if (raced) continue;
+    if (e) return e;
+    for (auto& [fp, id] : new_resources) resource_ids.emplace(fp, id);
+    for (auto& [key, id] : new_scopes) scope_ids.emplace(key, id);
+    return Error{};
   }
-
-  if (Error e = db.exec("COMMIT", "cannot commit spans")) return fail(e);
-  for (auto& [fp, id] : new_resources) resource_ids.emplace(fp, id);
-  for (auto& [key, id] : new_scopes) scope_ids.emplace(key, id);
-  return Error{};
+  return Error{Error::unavailable, "spans kept being stored by another writer; retry"};
 }
 
 }  // namespace convtrace

@@ -61,7 +61,11 @@ struct Sdk::State {
   // caches of the catalog (span_usage.cc) know when to refresh without taking
   // the mutex on every call.
   std::atomic<uint64_t> pricing_generation{0};
-  CostKeys cost_keys;
+  AttributeProfile profile = AttributeProfile::standard;
+  // Config::cost_keys resolved against the environment and the profile.
+  struct {
+    bool cost_usd = true, cost_generic = true, cost_parts = true, llm_cost = false;
+  } cost_keys;
   ContentCapture content;
   std::unique_ptr<ConversationRegistry> registry;
 

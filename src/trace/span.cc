@@ -2,6 +2,8 @@
 #include <new>
 #include <utility>
 
+#include "common/unix_time.h"
+#include "common/utf8.h"
 #include "convtrace/attributes.h"
 #include "trace/clock.h"
 #include "trace/sdk_state.h"
@@ -10,14 +12,18 @@
 namespace convtrace {
 namespace {
 
-void truncate_to_limit(AttributeValue& value, size_t limit) {
-  if (limit == 0) return;
+// Makes the strings of a value just set valid UTF-8 and cuts them to the
+// length limit (at character boundaries; a repair comes first because it
+// lengthens the text).
+void repair_and_truncate(AttributeValue& value, size_t limit, std::string_view key) {
+  auto fit = [&](std::string& s) {
+    if (!utf8::valid(s)) record_attr::assign_repaired(s, std::string(s), "attribute", key);
+    if (limit != 0 && s.size() > limit) s.resize(utf8::cut_point(s, limit));
+  };
   if (auto* s = std::get_if<std::string>(&value)) {
-    if (s->size() > limit) s->resize(limit);
+    fit(*s);
   } else if (auto* v = std::get_if<std::vector<std::string>>(&value)) {
-    for (auto& item : *v) {
-      if (item.size() > limit) item.resize(limit);
-    }
+    for (auto& item : *v) fit(item);
   }
 }
 
@@ -116,7 +122,39 @@ thread_local RecordCache record_cache;
 
 namespace record_attr {
 
+void assign_repaired(std::string& s, std::string_view value, std::string_view what,
+                     std::string_view key) {
+  try {
+    std::string fixed;
+    fixed.reserve(value.size() + 8);
+    const size_t replaced = utf8::append_repaired(value, fixed);
+    s.swap(fixed);
+    if (key.empty()) {
+      utf8::warn(what, replaced);
+    } else {
+      utf8::warn(std::string(what) + " '" + utf8::repaired(key) + "'", replaced);
+    }
+  } catch (...) {
+    s.clear();  // out of memory: an empty value rather than an invalid one
+  }
+}
+
+void set_repaired_string(AttributeValue& into, std::string_view value, size_t limit,
+                         std::string_view key) {
+  std::string* s = std::get_if<std::string>(&into);
+  if (!s) s = &into.emplace<std::string>();
+  assign_repaired(*s, value, "attribute", key);
+  if (limit != 0 && s->size() > limit) s->resize(utf8::cut_point(*s, limit));
+}
+
 Attribute* slot_for_new_key(SpanRecord& record, std::string_view key) {
+  if (!utf8::valid(key)) {
+    // Look up and store the key as it will read: two spellings of one
+    // invalid key must not become two attributes.
+    std::string fixed;
+    record_attr::assign_repaired(fixed, key, "attribute key");
+    return slot_for_new_key(record, fixed);
+  }
   if (record.keys_follow_recycled) index_live_keys(record);
   std::vector<Attribute>& attrs = record.data->attributes;
   const uint32_t hash = key_hash(key);
@@ -130,7 +168,7 @@ Attribute* slot_for_new_key(SpanRecord& record, std::string_view key) {
   if (live == attrs.size()) attrs.emplace_back();
   Attribute& slot = attrs[live];
   // A recycled slot often holds this key already, a little out of order.
-  record_attr::rewrite(slot.key, key);
+  if (!same_string(slot.key, key)) slot.key.assign(key.data(), key.size());
   if (live < SpanRecord::kHashedKeys) record.key_hashes[live] = hash;
   record.attribute_count = live + 1;
   record.key_bits |= key_bit(hash);
@@ -150,7 +188,7 @@ void set_record_attribute(SpanRecord& record, std::string_view key,
   } else {
     slot->value.emplace<std::vector<std::string>>(value);
   }
-  truncate_to_limit(slot->value, record.sdk->attribute_value_length_limit);
+  repair_and_truncate(slot->value, record.sdk->attribute_value_length_limit, slot->key);
 }
 
 void set_record_attribute(SpanRecord& record, std::string_view key, const AttributeValue& value) {
@@ -161,7 +199,7 @@ void set_record_attribute(SpanRecord& record, std::string_view key, const Attrib
   Attribute* slot = record_attr::slot(record, key);
   if (!slot) return;
   slot->value = value;  // same type as before: copies into the existing buffers
-  truncate_to_limit(slot->value, record.sdk->attribute_value_length_limit);
+  repair_and_truncate(slot->value, record.sdk->attribute_value_length_limit, slot->key);
 }
 
 void set_record_attribute(SpanRecord& record, std::string_view key, AttributeValue&& value) {
@@ -172,7 +210,7 @@ void set_record_attribute(SpanRecord& record, std::string_view key, AttributeVal
   Attribute* slot = record_attr::slot(record, key);
   if (!slot) return;
   slot->value = std::move(value);
-  truncate_to_limit(slot->value, record.sdk->attribute_value_length_limit);
+  repair_and_truncate(slot->value, record.sdk->attribute_value_length_limit, slot->key);
 }
 
 const AttributeValue* find_record_attribute(const SpanRecord& record, std::string_view key) {
@@ -246,17 +284,22 @@ void Span::set_attribute_value(std::string_view key, AttributeValue value) {
 
 void Span::add_event(std::string_view name, std::vector<Attribute> attributes) {
   if (!is_recording(rec_)) return;
-  SpanEvent event;
-  event.name = std::string(name);
-  // On the same time line as the span's start and end.
-  event.time_unix_nano = unix_nano_at(steady_nanos());
-  event.attributes = std::move(attributes);
   // Events are bounded like attributes so a loop cannot grow a span without end.
   if (rec_->data->events.size() >= rec_->sdk->attribute_count_limit) {
     ++rec_->data->dropped_events_count;
     return;
   }
-  rec_->data->events.push_back(std::move(event));
+  try {
+    SpanEvent event;
+    utf8::assign(event.name, name, "span event name");
+    // On the same time line as the span's start and end.
+    event.time_unix_nano = unix_nano_at(steady_nanos());
+    event.attributes = std::move(attributes);
+    utf8::repair(event.attributes, "span event");
+    rec_->data->events.push_back(std::move(event));
+  } catch (...) {
+    ++rec_->data->dropped_events_count;  // out of memory
+  }
 }
 
 void Span::record_exception(std::string_view type, std::string_view message) {
@@ -274,12 +317,16 @@ void Span::set_status(StatusCode code, std::string_view description) {
   // OTel: Ok is final; Unset never overrides a set status.
   if (status.code == StatusCode::ok || code == StatusCode::unset) return;
   status.code = code;
-  status.description = code == StatusCode::error ? std::string(description) : std::string();
+  if (code == StatusCode::error) {
+    record_attr::rewrite(status.description, description, "span status description");
+  } else {
+    status.description.clear();
+  }
 }
 
 void Span::update_name(std::string_view name) {
   if (!is_recording(rec_)) return;
-  rec_->data->name = std::string(name);
+  record_attr::rewrite(rec_->data->name, name, "span name");
   rec_->name_is_given = true;
 }
 
@@ -295,6 +342,8 @@ void Span::end() {
   if (data.attributes.size() > rec_->attribute_count) data.attributes.resize(rec_->attribute_count);
   int64_t elapsed = rec_->end_steady - rec_->start_steady;
   data.end_unix_nano = data.start_unix_nano + static_cast<uint64_t>(elapsed > 0 ? elapsed : 0);
+  // A given start time near the end of the range must not carry the end past it.
+  if (data.end_unix_nano > unix_time::kMax) data.end_unix_nano = unix_time::kMax;
   if (sdk->shut_down.load(std::memory_order_acquire)) {
     sdk->dropped_after_shutdown.fetch_add(1, std::memory_order_relaxed);
     rec_->data.reset();

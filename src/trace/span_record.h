@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/utf8.h"
 #include "convtrace/pricing.h"
 #include "convtrace/sdk.h"
 #include "convtrace/span_data.h"
@@ -84,6 +85,7 @@ struct SpanRecord {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   bool usage_recorded = false;
+  bool output_from_body = false;  // gen_ai.output.messages came from record_response
   bool usage_priced = false;
   bool has_input_tokens = false;   // the last usage reported input tokens
   bool has_output_tokens = false;  // … and output tokens
@@ -154,11 +156,24 @@ inline bool same_string(const std::string& a, std::string_view b) {
   return a.size() == b.size() && same_bytes(a.data(), b.data(), b.size());
 }
 
+// Writes `value`, ill-formed UTF-8, into `s` repaired, counting a warning
+// that names `what` (and the attribute `key`, when given). Out of line: rare.
+void assign_repaired(std::string& s, std::string_view value, std::string_view what,
+                     std::string_view key = {});
+
 // Makes `s` hold `value`, writing only when it holds other bytes: a recycled
 // record's strings usually hold the same text already, and comparing reads
-// less than assigning writes.
-inline void rewrite(std::string& s, std::string_view value) {
-  if (!same_string(s, value)) s.assign(value.data(), value.size());
+// less than assigning writes. Text enters a record as valid UTF-8
+// (common/utf8.h), so bytes equal to what `s` holds need no check; a new value
+// is checked, and an ill-formed one is written repaired (see assign_repaired).
+inline void rewrite(std::string& s, std::string_view value, std::string_view what,
+                    std::string_view key = {}) {
+  if (same_string(s, value)) return;
+  if (utf8::valid(value)) {
+    s.assign(value.data(), value.size());
+  } else {
+    assign_repaired(s, value, what, key);
+  }
 }
 
 // The slot for `key` when the inline case does not apply: the live slot
@@ -179,14 +194,22 @@ inline Attribute* slot(SpanRecord& record, std::string_view key) {
 }
 
 // Writes `value` into a slot's value, reusing the string it holds when there
-// is one (and not writing at all when it already holds these bytes).
-inline void assign_string(AttributeValue& into, std::string_view value) {
+// is one (and not writing at all when it already holds these bytes). `key`
+// names the attribute in the warning for ill-formed text.
+inline void assign_string(AttributeValue& into, std::string_view value, std::string_view key) {
   if (auto* s = std::get_if<std::string>(&into)) {
-    rewrite(*s, value);
-  } else {
+    rewrite(*s, value, "attribute", key);
+  } else if (utf8::valid(value)) {
     into.emplace<std::string>(value);
+  } else {
+    assign_repaired(into.emplace<std::string>(), value, "attribute", key);
   }
 }
+
+// Writes `value`, ill-formed UTF-8 longer than `limit` (0: no limit),
+// repaired and then cut to the limit. Out of line: rare.
+void set_repaired_string(AttributeValue& into, std::string_view value, size_t limit,
+                         std::string_view key);
 
 template <typename T>
 inline void assign_scalar(AttributeValue& into, T value) {
@@ -204,9 +227,19 @@ inline void assign_scalar(AttributeValue& into, T value) {
 // forms copy into the slot's existing buffer when it has one.
 inline void set_record_attribute(SpanRecord& record, std::string_view key, std::string_view value) {
   const size_t limit = record.sdk->attribute_value_length_limit;
-  if (limit != 0 && value.size() > limit) value = value.substr(0, limit);
-  if (Attribute* slot = record_attr::slot(record, key))
-    record_attr::assign_string(slot->value, value);
+  Attribute* slot = record_attr::slot(record, key);
+  if (!slot) return;
+  if (limit != 0 && value.size() > limit) {
+    // Cut at a character boundary, so a valid value stays valid; an invalid
+    // one is repaired before it is cut (a repair lengthens it).
+    std::string_view cut = value.substr(0, utf8::cut_point(value, limit));
+    if (!utf8::valid(cut)) {
+      record_attr::set_repaired_string(slot->value, value, limit, slot->key);
+      return;
+    }
+    value = cut;
+  }
+  record_attr::assign_string(slot->value, value, slot->key);
 }
 inline void set_record_attribute(SpanRecord& record, std::string_view key,
                                  const std::string& value) {

@@ -1,3 +1,5 @@
+#include "common/diagnostics.h"
+#include "common/unix_time.h"
 #include "convtrace/sdk.h"
 #include "convtrace/trace.h"
 #include "processors/span_pool.h"
@@ -62,17 +64,30 @@ Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationS
       // field, assigning into strings and vectors so their capacity is reused.
       data->trace_id = rec->context.trace_id;
       data->span_id = rec->context.span_id;
-      record_attr::rewrite(data->trace_state, rec->context.trace_state);
+      record_attr::rewrite(data->trace_state, rec->context.trace_state, "trace state");
       data->flags = rec->context.flags;
       data->parent_span_id = has_parent ? parent_span.span_id : SpanId{};
       data->parent_is_remote = has_parent && parent_span.remote;
-      record_attr::rewrite(data->name, name);
+      record_attr::rewrite(data->name, name, "span name");
       data->kind = options.span_kind;
-      data->start_unix_nano =
-          options.start_unix_nano ? options.start_unix_nano : unix_nano_at(rec->start_steady);
+      data->start_unix_nano = unix_nano_at(rec->start_steady);
+      if (options.start_unix_nano != 0) {
+        if (unix_time::in_range(options.start_unix_nano)) {
+          data->start_unix_nano = options.start_unix_nano;
+        } else {
+          report_warning("time_out_of_range", "StartOptions::start_unix_nano " +
+                                                  std::to_string(options.start_unix_nano) +
+                                                  " is after " + std::string(unix_time::kMaxText) +
+                                                  "; the span starts now");
+        }
+      }
       data->end_unix_nano = 0;
       data->events.clear();
       data->links = options.links;
+      for (SpanLink& link : data->links) {
+        utf8::repair(link.trace_state, "span link trace state");
+        utf8::repair(link.attributes, "span link");
+      }
       data->status.code = StatusCode::unset;
       data->status.description.clear();
       data->dropped_attributes_count = 0;

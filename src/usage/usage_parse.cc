@@ -3,6 +3,8 @@
 // with large contents cost little more than their structural scan.
 #include "usage/usage_parse.h"
 
+#include "common/utf8.h"
+
 #include <simdjson.h>
 
 #include <cmath>
@@ -541,7 +543,21 @@ Error parse_facts(std::string_view json, Facts& facts) {
   walker.base = input.data();
   walker.size = json.size();
   od::document doc;
-  if (auto e = parser.iterate(input.data(), json.size(), input.size()).get(doc)) {
+  auto iterated = parser.iterate(input.data(), walker.size, input.size()).get(doc);
+  if (iterated == simdjson::UTF8_ERROR) {
+    // JSON must be UTF-8, but a provider may cut a completion inside a
+    // character: the body is read with its ill-formed sequences replaced
+    // (common/utf8.h), so its usage is not lost and the strings taken from
+    // it are valid.
+    input.clear();
+    const size_t replaced = utf8::append_repaired(json, input);
+    walker.size = input.size();
+    input.append(simdjson::SIMDJSON_PADDING, '\0');
+    walker.base = input.data();
+    utf8::warn("provider response", replaced);
+    iterated = parser.iterate(input.data(), walker.size, input.size()).get(doc);
+  }
+  if (auto e = iterated) {
     // Stage-1 failures (unclosed string, bad UTF-8) have no position in the
     // document yet; the end of input is where the damage shows.
     return walker.json_error(e);

@@ -26,7 +26,7 @@ class CountingExporter : public SpanExporter {
  public:
   ExportResult export_batch(const SpanBatch& batch) noexcept override {
     for (const SpanData* s : batch) {
-      if (s->name == "child-span") child_spans.fetch_add(1);
+      if (s->name == "execute_tool child-span") child_spans.fetch_add(1);
       if (s->name == "parent-after-fork") parent_spans.fetch_add(1);
     }
     return ExportResult::success;

@@ -113,18 +113,20 @@ TEST(Conversation, NestedSpansShareTheTurn) {
     chat("next turn");
   }
   auto spans = t.spans();
-  EXPECT_EQ(int_attr(*only(spans, "agent"), attr::kConversationTurn), 1);
-  EXPECT_EQ(int_attr(*only(spans, "search"), attr::kConversationTurn), 1);
+  EXPECT_EQ(int_attr(*only(spans, "invoke_agent agent"), attr::kConversationTurn), 1);
+  EXPECT_EQ(int_attr(*only(spans, "execute_tool search"), attr::kConversationTurn), 1);
   auto calls = named(spans, "chat gpt-4o");
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(int_attr(*calls[0], attr::kConversationTurn), 1);
   EXPECT_EQ(int_attr(*calls[1], attr::kConversationTurn), 2);
-  EXPECT_EQ(only(spans, "search")->parent_span_id, only(spans, "agent")->span_id);
-  EXPECT_EQ(str_attr(*only(spans, "search"), attr::kToolName), "search");
-  EXPECT_EQ(str_attr(*only(spans, "search"), attr::kOperationName), "execute_tool");
+  EXPECT_EQ(only(spans, "execute_tool search")->parent_span_id,
+            only(spans, "invoke_agent agent")->span_id);
+  EXPECT_EQ(str_attr(*only(spans, "execute_tool search"), attr::kToolName), "search");
+  EXPECT_EQ(str_attr(*only(spans, "execute_tool search"), attr::kOperationName), "execute_tool");
   // The agent's turn total is the inner call; only the root carries it.
-  EXPECT_DOUBLE_EQ(*find_double(only(spans, "agent")->attributes, attr::kConversationTotalCostUsd),
-                   0.008755);
+  EXPECT_DOUBLE_EQ(
+      *find_double(only(spans, "invoke_agent agent")->attributes, attr::kConversationTotalCostUsd),
+      0.008755);
   EXPECT_EQ(find_double(calls[0]->attributes, attr::kConversationTotalCostUsd), nullptr);
 }
 

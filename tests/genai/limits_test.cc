@@ -50,7 +50,7 @@ TEST(Limits, DeepNestingKeepsParentsAndTotals) {
   const auto& spans = t.spans();
   EXPECT_EQ(spans.size(), static_cast<size_t>(kDepth + 1));
   for (const SpanData& s : spans) {
-    if (s.name == "workflow nested") {
+    if (s.name == "invoke_workflow nested") {
       ASSERT_EQ(int_attr(s, attr::kWorkflowTotalCostPico), 8755000000LL);
     }
   }

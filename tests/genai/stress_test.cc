@@ -46,7 +46,7 @@ TEST(Stress, EightThreadsTenThousandSpansEach) {
   EXPECT_EQ(t.sdk->stats().processor.dropped, 0u);
   int workflows = 0;
   for (const SpanData& s : spans) {
-    if (s.name != "workflow stress") continue;
+    if (s.name != "invoke_workflow stress") continue;
     ++workflows;
     ASSERT_EQ(int_attr(s, attr::kWorkflowTotalCostPico), 10 * 8755000000LL) << s.name;
     ASSERT_EQ(int_attr(s, attr::kWorkflowLlmCalls), 10);

@@ -86,9 +86,9 @@ TEST(Threads, PoolJobsCarryConversationAndWorkflowOnlyWhenWrapped) {
     EXPECT_EQ(wf.totals().tool_calls, 6);
   }
   auto spans = t.spans();
-  const SpanData* wf = only(spans, "workflow batch");
+  const SpanData* wf = only(spans, "invoke_workflow batch");
   ASSERT_NE(wf, nullptr);
-  auto wrapped = named(spans, "wrapped");
+  auto wrapped = named(spans, "execute_tool wrapped");
   ASSERT_EQ(wrapped.size(), 6u);
   for (const SpanData* s : wrapped) {
     EXPECT_EQ(s->parent_span_id, wf->span_id);
@@ -98,7 +98,7 @@ TEST(Threads, PoolJobsCarryConversationAndWorkflowOnlyWhenWrapped) {
     EXPECT_EQ(int_attr(*s, attr::kConversationTurn), 1);
     EXPECT_EQ(str_attr(*s, attr::kWorkflowId), "wf-pool");
   }
-  const SpanData* leak = only(spans, "unwrapped");
+  const SpanData* leak = only(spans, "execute_tool unwrapped");
   ASSERT_NE(leak, nullptr);
   EXPECT_EQ(str_attr(*leak, attr::kConversationId), "<absent>") << "no leak into other jobs";
   EXPECT_FALSE(leak->parent_span_id.valid());

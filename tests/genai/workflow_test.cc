@@ -44,7 +44,7 @@ TEST(Workflow, RagTotalsAreExact) {
   TestSdk t(sync_config());
   rag("rag_12345");
   auto spans = t.spans();
-  const SpanData* wf = only(spans, "workflow rag");
+  const SpanData* wf = only(spans, "invoke_workflow rag");
   ASSERT_NE(wf, nullptr);
   EXPECT_EQ(int_attr(*wf, attr::kWorkflowTotalCostPico), kRagPico);
   EXPECT_DOUBLE_EQ(*find_double(wf->attributes, attr::kWorkflowTotalCostUsd), 0.015755);
@@ -56,7 +56,8 @@ TEST(Workflow, RagTotalsAreExact) {
   EXPECT_EQ(str_attr(*wf, attr::kWorkflowId), "rag_12345");
   EXPECT_EQ(find_double(wf->attributes, attr::kCostUsd), nullptr)
       << "the workflow span must not carry per-call cost, or sums would count twice";
-  for (const char* step : {"embeddings gpt-4o", "retrieve", "chat claude-sonnet", "chat gpt-4o"}) {
+  for (const char* step :
+       {"embeddings gpt-4o", "execute_tool retrieve", "chat claude-sonnet", "chat gpt-4o"}) {
     const SpanData* s = only(spans, step);
     ASSERT_NE(s, nullptr) << step;
     EXPECT_EQ(s->parent_span_id, wf->span_id) << step;
@@ -77,7 +78,7 @@ TEST(Workflow, ConversationWhoseTurnsEachRunARag) {
     rag("rag_turn_2");
   }
   auto spans = t.spans();
-  auto wfs = named(spans, "workflow rag");
+  auto wfs = named(spans, "invoke_workflow rag");
   ASSERT_EQ(wfs.size(), 2u);
   EXPECT_EQ(int_attr(*wfs[0], attr::kConversationTurn), 1);
   EXPECT_EQ(int_attr(*wfs[1], attr::kConversationTurn), 2);
@@ -102,8 +103,8 @@ TEST(Workflow, NestedWorkflowsRollUp) {
     EXPECT_EQ(outer.totals().cost_pico, 2500000000LL + 1000000000LL + kRagPico);
   }
   auto spans = t.spans();
-  const SpanData* outer = only(spans, "workflow agent");
-  const SpanData* inner = only(spans, "workflow rag");
+  const SpanData* outer = only(spans, "invoke_workflow agent");
+  const SpanData* inner = only(spans, "invoke_workflow rag");
   ASSERT_TRUE(outer && inner);
   EXPECT_EQ(int_attr(*inner, attr::kWorkflowTotalCostPico), kRagPico);
   EXPECT_EQ(int_attr(*outer, attr::kWorkflowTotalCostPico), 3500000000LL + kRagPico);
@@ -132,7 +133,7 @@ TEST(Workflow, CallsOnOtherThreadsCount) {
     EXPECT_EQ(wf.totals().cost_pico, 7 * 8755000000LL);
     EXPECT_EQ(wf.totals().input_tokens, 7 * 1234);
   }
-  const SpanData* wf = only(t.spans(), "workflow fanout");
+  const SpanData* wf = only(t.spans(), "invoke_workflow fanout");
   ASSERT_NE(wf, nullptr);
   EXPECT_EQ(int_attr(*wf, attr::kWorkflowTotalCostPico), 7 * 8755000000LL);
   EXPECT_EQ(int_attr(*wf, attr::kWorkflowLlmCalls), 7);
@@ -153,7 +154,7 @@ TEST(Workflow, UnknownModelGetsNoCostAndAMarker) {
   EXPECT_EQ(str_attr(*call, attr::kUnpricedModel), "mystery-model-9");
   EXPECT_EQ(int_attr(*call, attr::kInputTokens), 10);
   EXPECT_EQ(warning_count("unknown_model"), before + 1);
-  EXPECT_EQ(int_attr(*only(spans, "workflow mystery"), attr::kWorkflowTotalCostPico), 0);
+  EXPECT_EQ(int_attr(*only(spans, "invoke_workflow mystery"), attr::kWorkflowTotalCostPico), 0);
 }
 
 TEST(Workflow, RecordingUsageTwiceReplacesIt) {
@@ -165,7 +166,7 @@ TEST(Workflow, RecordingUsageTwiceReplacesIt) {
       s.record_usage(usage_of(1234, 567, "gpt-4o"));
     });
   }
-  EXPECT_EQ(int_attr(*only(t.spans(), "workflow retry"), attr::kWorkflowTotalCostPico),
+  EXPECT_EQ(int_attr(*only(t.spans(), "invoke_workflow retry"), attr::kWorkflowTotalCostPico),
             8755000000LL);
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the built library into a temporary prefix, then builds a consumer
-# three ways: find_package(convtrace), pkg-config, and add_subdirectory. With
-# a third argument (the opentelemetry-cpp prefix the build used), it also
-# builds and runs the README's opentelemetry-cpp program against the installed
+# Installs the built library into a temporary prefix (with its licence), then
+# builds a consumer three ways: find_package(convtrace), pkg-config (plain
+# --libs, as a user types it), and add_subdirectory. With a third argument
+# (the opentelemetry-cpp prefix the build used), it also builds and runs the
+# README's opentelemetry-cpp program against the installed
 # convtrace::opentelemetry component, after checking that the README shows
 # that program exactly.
 set -euo pipefail
@@ -13,6 +14,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+grep -q "Apache License" "$work/prefix/share/doc/convtrace/LICENSE"
 
 cmake -S "$source_dir/tests/install/consumer" -B "$work/cmake" -G Ninja \
   -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
@@ -21,7 +23,7 @@ cmake --build "$work/cmake" >/dev/null
 
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig:$work/prefix/lib/x86_64-linux-gnu/pkgconfig"
 c++ -std=c++17 "$source_dir/tests/install/consumer/main.cc" -o "$work/pc-consumer" \
-  $(pkg-config --cflags convtrace) $(pkg-config --libs --static convtrace)
+  $(pkg-config --cflags convtrace) $(pkg-config --libs convtrace)
 "$work/pc-consumer"
 
 cmake -S "$source_dir/tests/install/consumer" -B "$work/sub" -G Ninja -DUSE_SUBDIRECTORY=ON \

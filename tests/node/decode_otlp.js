@@ -10,14 +10,27 @@
 // Output: the message in the protobuf JSON shape (lowerCamelCase names),
 // with bytes fields as lowercase hex, 64-bit integers as decimal strings,
 // enums as numbers and non-finite doubles as "NaN"/"Infinity"/"-Infinity".
+//
+// Strict about text: a protobuf `string` field and a JSON body must be valid
+// UTF-8 (as protobuf and RFC 8259 require, and as strict decoders such as
+// Go's enforce), so both are decoded with a fatal TextDecoder, where
+// protobufjs and Buffer#toString would quietly substitute U+FFFD.
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
 
+const protobuf = require(path.join(__dirname, 'node_modules', 'protobufjs', 'minimal'));
 const root = require(path.join(__dirname, 'node_modules', '@opentelemetry', 'otlp-transformer',
                                'build', 'src', 'generated', 'root.js'));
 const Request = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+
+const strictUtf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true});
+function readStrictString() {
+  return strictUtf8.decode(this.bytes());  // throws TypeError on invalid UTF-8
+}
+protobuf.Reader.prototype.string = readStrictString;
+protobuf.BufferReader.prototype.string = readStrictString;
 
 function fail(message) {
   process.stderr.write('decode_otlp: ' + message + '\n');
@@ -165,8 +178,14 @@ function main() {
   let message;
   if (json) {
     let parsed;
+    let text;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      text = strictUtf8.decode(body);
+    } catch (e) {
+      fail('the JSON body is not valid UTF-8: ' + e.message);
+    }
+    try {
+      parsed = JSON.parse(text);
     } catch (e) {
       fail('invalid JSON: ' + e.message);
     }

@@ -90,7 +90,7 @@ TEST(Bridge, WorkflowAndConversationScopesParentTheAppsSpans) {
     tracer->StartSpan("vector search")->End();
   }
   const std::vector<FlatSpan>& spans = p.spans();
-  const FlatSpan* wf = only(spans, "workflow rag");
+  const FlatSpan* wf = only(spans, "invoke_workflow rag");
   const FlatSpan* search = only(spans, "vector search");
   ASSERT_TRUE(wf && search);
   EXPECT_EQ(search->parent_span_id, wf->span_id);
@@ -150,7 +150,7 @@ TEST(Bridge, WrapCarriesBothContextsToAnotherThread) {
   const std::vector<FlatSpan>& spans = p.spans();
   const FlatSpan* request = only(spans, "request");
   const FlatSpan* app = only(spans, "app span on worker");
-  const FlatSpan* tool = only(spans, "tool on worker");
+  const FlatSpan* tool = only(spans, "execute_tool tool on worker");
   ASSERT_TRUE(request && app && tool);
   EXPECT_EQ(app->parent_span_id, request->span_id);
   EXPECT_EQ(tool->parent_span_id, request->span_id);
@@ -166,7 +166,7 @@ TEST(Bridge, AnExceptionInAnObservedCallIsRecordedAndRethrown) {
                        []() -> int { throw std::runtime_error("upstream timeout after 30s"); }),
                std::runtime_error);
   const std::vector<FlatSpan>& spans = p.spans();
-  const FlatSpan* tool = only(spans, "flaky tool");
+  const FlatSpan* tool = only(spans, "execute_tool flaky tool");
   ASSERT_NE(tool, nullptr);
   EXPECT_EQ(tool->status, StatusCode::error);
   EXPECT_EQ(tool->status_description, "upstream timeout after 30s");

@@ -97,7 +97,7 @@ TEST(BridgeComparison, RagWorkflowIsTheSameOnBothPaths) {
   std::vector<FlatSpan> native = run_native(scenarios::rag_workflow);
   std::vector<FlatSpan> bridged = run_bridged(scenarios::rag_workflow);
   expect_same_spans(native, bridged);
-  const FlatSpan* wf = only(bridged, "workflow rag");
+  const FlatSpan* wf = only(bridged, "invoke_workflow rag");
   ASSERT_NE(wf, nullptr);
   // The exact sum of the three priced calls inside, computed by hand.
   Pricing prices = test_pricing();

@@ -110,6 +110,35 @@ TEST_F(ProcessorTest, PricesUsageFromAnyInstrumentationExactly) {
   EXPECT_EQ(warning_count("invalid_usage"), 0u);
 }
 
+TEST_F(ProcessorTest, PricesSpansOfOtherDialectsAlike) {
+  OtelPipeline p(false);
+  auto tracer = p.tracer();
+  {  // OpenInference (Arize Phoenix instrumentations): no gen_ai.* key at all.
+    auto s = tracer->StartSpan("ChatCompletion");
+    s->SetAttribute("openinference.span.kind", "LLM");
+    s->SetAttribute("llm.model_name", "gpt-4o");
+    s->SetAttribute("llm.token_count.prompt", 1000);
+    s->SetAttribute("llm.token_count.completion", 200);
+    s->SetAttribute("llm.token_count.prompt_details.cache_read", 400);
+    s->End();
+  }
+  {  // Older GenAI conventions, as many instrumentations still send them.
+    auto s = tracer->StartSpan("openai.chat");
+    s->SetAttribute("gen_ai.system", "openai");
+    s->SetAttribute("gen_ai.request.model", "gpt-4o-mini");
+    s->SetAttribute("gen_ai.usage.prompt_tokens", 300);
+    s->SetAttribute("gen_ai.usage.completion_tokens", 50);
+    s->End();
+  }
+  const std::vector<FlatSpan>& spans = p.spans();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(only(spans, "ChatCompletion")->integer("convtrace.cost_pico_usd"),
+            cost_of("gpt-4o", 1000, 200, 400));
+  EXPECT_EQ(only(spans, "openai.chat")->integer("convtrace.cost_pico_usd"),
+            cost_of("gpt-4o-mini", 300, 50));
+  EXPECT_EQ(warning_count("invalid_usage"), 0u);
+}
+
 TEST_F(ProcessorTest, UnknownModelGetsTheMarkerNotAZeroCost) {
   OtelPipeline p(false);
   llm_call(*p.tracer(), "no-such-model-xyz", 10, 10);
@@ -158,7 +187,7 @@ TEST_F(ProcessorTest, CostGoesIntoTheWorkflowAndTurnTotals) {
     EXPECT_EQ(s.integer("gen_ai.conversation.turn"), 1) << s.name;
   }
   const std::vector<SpanData>& native_spans = native.spans();
-  const SpanData* wf = only(native_spans, "workflow rag");
+  const SpanData* wf = only(native_spans, "invoke_workflow rag");
   ASSERT_NE(wf, nullptr);
   EXPECT_EQ(int_attr(*wf, "workflow.total_cost_pico_usd"), expected);
   EXPECT_EQ(int_attr(*wf, "workflow.llm_calls"), 2);

@@ -17,6 +17,7 @@
 #include "otlp/otlp_proto.h"
 #include "otlp/sample_spans.h"
 #include "support/node.h"
+#include "support/test_sdk.h"
 
 namespace convtrace::otlp {
 namespace {
@@ -49,7 +50,8 @@ std::string node_unavailable() {
     }                                                                                            \
   } while (0)
 
-json decode_with_reference(const std::string& body, bool is_json) {
+// Runs the reference decoder on `body`; its exit status, its output in *out.
+int run_reference(const std::string& body, bool is_json, std::string* out, bool quiet = false) {
   fs::path file =
       fs::path(::testing::TempDir()) / (std::string("convtrace_otlp_body_") +
                                         std::to_string(::getpid()) + (is_json ? ".json" : ".bin"));
@@ -57,11 +59,17 @@ json decode_with_reference(const std::string& body, bool is_json) {
     std::ofstream f(file, std::ios::binary);
     f.write(body.data(), static_cast<std::streamsize>(body.size()));
   }
-  std::string out;
   std::string cmd = "node '" + (kNodeDir / "decode_otlp.js").string() + "' " +
-                    (is_json ? "--json " : "") + "'" + file.string() + "'";
-  int rc = run(cmd, &out);
+                    (is_json ? "--json " : "") + "'" + file.string() + "'" +
+                    (quiet ? " 2>/dev/null" : "");
+  int rc = run(cmd, out);
   fs::remove(file);
+  return rc;
+}
+
+json decode_with_reference(const std::string& body, bool is_json) {
+  std::string out;
+  int rc = run_reference(body, is_json, &out);
   EXPECT_EQ(rc, 0) << "reference decoder failed (see stderr above)";
   if (rc != 0) return json();
   return json::parse(out, nullptr, /*allow_exceptions=*/false);
@@ -221,6 +229,52 @@ TEST(OtlpConformance, ReferenceDecoderRejectsCorruptBodies) {
       &out);
   fs::remove(file);
   EXPECT_NE(rc, 0);
+}
+
+TEST(OtlpConformance, ReferenceDecoderRejectsInvalidUtf8) {
+  // Guards the strictness the next test relies on: strings that are not
+  // UTF-8 fail the reference decoder, as they fail strict receivers.
+  REQUIRE_NODE();
+  SpanData raw;
+  raw.trace_id.bytes[0] = 1;
+  raw.span_id.bytes[0] = 1;
+  raw.name = "bad \xFF name";  // straight into the encoder, which copies bytes
+  const SpanData* p = &raw;
+  std::string out;
+  EXPECT_NE(run_reference(encode_trace_request(SpanBatch(&p, 1)), false, &out, true), 0);
+  raw.name = "fine";
+  EXPECT_EQ(run_reference(encode_trace_request(SpanBatch(&p, 1)), false, &out, true), 0);
+  std::string json_body =
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"01000000000000000000000000000000",)"
+      R"("spanId":"0100000000000000","name":"bad \xFF"}]}]}]})";
+  EXPECT_NE(run_reference(json_body, true, &out, true), 0);
+}
+
+TEST(OtlpConformance, SpansRecordedFromInvalidTextDecodeStrictly) {
+  REQUIRE_NODE();
+  std::vector<SpanData> spans;
+  {
+    convtrace::testing::TestSdk t(convtrace::testing::sync_config());
+    auto conv = conversation("conv-\xff\xfe-x", {"user\xC3"});
+    Span s = start_span("name \xE2\x82");
+    s.set_attribute("key\xFF", "value \xF0\x9F\x98");
+    s.set_attribute_value("list", std::vector<std::string>{"\xC0\xAF"});
+    s.add_event("event\xFF", {{"k", std::string("\xED\xA0\x80")}});
+    s.set_status(StatusCode::error, "\xF4\x90\x80\x80");
+    s.end();
+    spans = t.spans();
+  }
+  ASSERT_EQ(spans.size(), 1u);
+  auto ptrs = convtrace::testing::pointers(spans);
+  for (bool is_json : {false, true}) {
+    std::string body = is_json ? encode_trace_request_json(SpanBatch(ptrs.data(), ptrs.size()))
+                               : encode_trace_request(SpanBatch(ptrs.data(), ptrs.size()));
+    json decoded = decode_with_reference(body, is_json);
+    const json& span = decoded["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+    EXPECT_EQ(span.value("name", ""), "name \xEF\xBF\xBD") << is_json;
+    EXPECT_EQ(span["status"].value("message", ""),
+              "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // F4 90 80 80: four
+  }
 }
 
 }  // namespace

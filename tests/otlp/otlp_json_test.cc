@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 
+#include "convtrace/diagnostics.h"
 #include "otlp/sample_spans.h"
 
 namespace convtrace::otlp {
@@ -119,6 +120,40 @@ TEST(OtlpJson, InvalidUtf8StillYieldsValidJson) {
   auto decoded = decode_trace_request_json(body);
   ASSERT_TRUE(decoded) << decoded.error().message;
   EXPECT_EQ((*decoded)[0].name, "bad \xEF\xBF\xBD\xEF\xBF\xBD name");
+}
+
+TEST(OtlpJson, DecoderRepairsInvalidUtf8AndLoneSurrogates) {
+  // JSON text must be UTF-8, and a \u escape of a lone surrogate names no
+  // character (JavaScript writes one for a string cut inside a pair): the
+  // request is read with each replaced by U+FFFD instead of refused.
+  TEST_reset_warnings();
+  const std::string R = "\xEF\xBF\xBD";
+  auto body = [](const std::string& name, const std::string& value) {
+    return R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"01000000000000000000000000000000",)"
+           R"("spanId":"0100000000000000","name":")" +
+           name + R"(","attributes":[{"key":"k","value":{"stringValue":")" + value +
+           R"("}}]}]}]}]})";
+  };
+  struct Case {
+    std::string name, value, want_name, want_value;
+  };
+  const std::vector<Case> cases = {
+      {"raw \xFF\xFE", "ok", "raw " + R + R, "ok"},
+      {"lone \\ud800 high", "\\udc00", "lone " + R + " high", R},
+      {"pair \\ud83d\\ude00", "\\ud83d", "pair \xF0\x9F\x98\x80", R},
+      {"both \xC3 \\udbff", "\\\\ud800", "both " + R + " " + R, "\\ud800"},  // "\\" is a backslash
+  };
+  for (const Case& c : cases) {
+    DecodeStats stats;
+    auto decoded = decode_trace_request_json(body(c.name, c.value), {}, &stats);
+    ASSERT_TRUE(decoded) << c.name << ": " << decoded.error().message;
+    EXPECT_EQ((*decoded)[0].name, c.want_name);
+    EXPECT_EQ((*decoded)[0].attributes.at(0).value, AttributeValue(c.want_value)) << c.name;
+    EXPECT_GT(stats.repaired_strings, 0u) << c.name;
+  }
+  EXPECT_EQ(warning_count("invalid_utf8"), cases.size());
+  // Still malformed after the repair: an error, not a loop.
+  EXPECT_FALSE(decode_trace_request_json("{\"resourceSpans\": [\"\xFF\", \"\\ud800\"]"));
 }
 
 TEST(OtlpJson, DecoderAcceptsTheFormsReceiversMust) {

@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 
+#include "convtrace/diagnostics.h"
 #include "otlp/sample_spans.h"
 
 namespace convtrace::otlp {
@@ -179,6 +180,29 @@ TEST(OtlpProto, UnsupportedValuesAreDroppedAndCounted) {
   EXPECT_EQ(std::get<std::vector<std::string>>(s.attributes[1].value).size(), 0u);
   EXPECT_EQ(s.dropped_attributes_count, 5u);
   EXPECT_EQ(stats.dropped_values, 5u);
+}
+
+TEST(OtlpProto, InvalidUtf8StringsAreRepairedAndCounted) {
+  // Other SDKs may send bytes in `string` fields: the span is kept, its text
+  // repaired (one U+FFFD per maximal subpart), and the repairs counted.
+  TEST_reset_warnings();
+  auto kv = [](const std::string& key, const std::string& any_value) {
+    return len_field(9, len_field(1, key) + len_field(2, any_value));
+  };
+  std::string span = len_field(5, "name \xFF\xFE") + kv("k\xC3", len_field(1, "v\xE2\x82")) +
+                     kv("ok", len_field(1, "caf\xC3\xA9")) + len_field(15, len_field(2, "\xF5"));
+  DecodeStats stats;
+  auto decoded = decode_trace_request(wrap_span(span), {}, &stats);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  const SpanData& s = (*decoded)[0];
+  const std::string R = "\xEF\xBF\xBD";
+  EXPECT_EQ(s.name, "name " + R + R);
+  EXPECT_EQ(s.attributes.at(0).key, "k" + R);
+  EXPECT_EQ(s.attributes.at(0).value, AttributeValue("v" + R));
+  EXPECT_EQ(s.attributes.at(1).value, AttributeValue(std::string("caf\xC3\xA9")));
+  EXPECT_EQ(s.status.description, R);
+  EXPECT_EQ(stats.repaired_strings, 4u);
+  EXPECT_EQ(warning_count("invalid_utf8"), 1u) << "one warning per request";
 }
 
 struct BadCase {

@@ -239,6 +239,57 @@ TEST(Extract, ForeignBaggageIsPassedOnUnchanged) {
   EXPECT_EQ(by_key.at("gen_ai.conversation.turn").value, "4");
 }
 
+TEST(Extract, AnInvalidConversationIdSurvivesTheHopUnchanged) {
+  // The id is repaired once, when the scope is entered: the caller's spans,
+  // the baggage and the receiving side all carry the same text, so the
+  // downstream spans join this conversation (and get its sampling decision).
+  TEST_reset_warnings();
+  TestSdk t(testing::sync_config());
+  std::map<std::string, std::string> headers;
+  std::string local;
+  {
+    auto conv = conversation("conv-\xff\xfe-x", {"user-\xC3"});
+    local = std::string(Context::current().conversation_id());
+    Span call = start_span("client");
+    auto active = call.activate();
+    inject(headers);
+  }
+  const std::string R = "\xEF\xBF\xBD";
+  EXPECT_EQ(local, "conv-" + R + R + "-x");
+  for (const auto& [name, value] : headers) {
+    for (char c : value) EXPECT_LT(static_cast<unsigned char>(c), 0x80) << name << ": " << value;
+  }
+  Context remote = extract(headers, Context());
+  EXPECT_EQ(remote.conversation_id(), local);
+  {
+    auto attached = attach(remote);
+    Span server = start_span("server");
+  }
+  auto spans = t.spans();
+  const SpanData* client = only(spans, "client");
+  const SpanData* server = only(spans, "server");
+  ASSERT_TRUE(client && server);
+  EXPECT_EQ(str_attr(*server, attr::kConversationId), str_attr(*client, attr::kConversationId));
+  EXPECT_EQ(str_attr(*server, attr::kUserId), "user-" + R);
+  EXPECT_EQ(warning_count("invalid_utf8"), 2u) << "counted where the ids entered, not again";
+}
+
+TEST(Extract, InvalidUtf8InBaggageIsRepairedAndCounted) {
+  TEST_reset_warnings();
+  // Percent-encoded bytes that are not UTF-8, as another SDK may send them,
+  // and raw bytes outside the baggage octets.
+  std::map<std::string, std::string> h = {
+      {"baggage", "gen_ai.conversation.id=conv-%FF%FE-x,user.id=u\xC3,name=%E2%82%AC"}};
+  Context ctx = extract(h);
+  const std::string R = "\xEF\xBF\xBD";
+  EXPECT_EQ(ctx.conversation_id(), "conv-" + R + R + "-x");
+  EXPECT_EQ(warning_count("invalid_utf8"), 2u);
+  std::map<std::string, std::string> out;
+  inject(out, ctx);
+  EXPECT_EQ(baggage_map(out.at("baggage")).at("name"), "\xE2\x82\xAC");
+  EXPECT_EQ(extract(out).conversation_id(), ctx.conversation_id());
+}
+
 TEST(Extract, AdvancesTheLocalRegistryToTheCallersTurn) {
   TestSdk t(testing::sync_config());
   std::map<std::string, std::string> h = {
@@ -323,7 +374,7 @@ TEST(ClientServer, ServerSpansContinueTheClientsTraceConversationTurnAndWorkflow
   const auto& spans = t.spans();
   const SpanData* handler = only(spans, "server handler");
   const SpanData* rerank = only(spans, "rerank");
-  const SpanData* call = only(spans, "call retriever service");
+  const SpanData* call = only(spans, "execute_tool call retriever service");
   ASSERT_TRUE(handler && rerank && call);
 
   EXPECT_EQ(handler->trace_id, call->trace_id);

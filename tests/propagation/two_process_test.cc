@@ -131,7 +131,7 @@ TEST(TwoProcesses, ServerContinuesTheClientsTraceAndConversation) {
     EXPECT_EQ(s->workflow_type, "rag_v2");
   }
   const auto& local = client.spans();
-  const SpanData* ask = testing::only(local, "ask server");
+  const SpanData* ask = testing::only(local, "execute_tool ask server");
   ASSERT_NE(ask, nullptr);
   EXPECT_EQ(testing::int_attr(*ask, attr::kConversationTurn), 3);
 }

@@ -9,37 +9,15 @@
 #include "demo_scenario.h"
 #include "receiver/collect_process.h"
 #include "store/temp_dir.h"
+#include "support/tee_exporter.h"
 
 namespace convtrace {
 namespace {
 
 using testing::CollectProcess;
 using testing::run_cli;
+using testing::TeeExporter;
 using testing::TempDir;
-
-// Hands every batch to each exporter; fails when any of them fails.
-class TeeExporter : public SpanExporter {
- public:
-  explicit TeeExporter(std::vector<std::unique_ptr<SpanExporter>> to) : to_(std::move(to)) {}
-  ExportResult export_batch(const SpanBatch& batch) noexcept override {
-    ExportResult result = ExportResult::success;
-    for (auto& e : to_) {
-      if (e->export_batch(batch) != ExportResult::success) result = ExportResult::failure;
-    }
-    return result;
-  }
-  bool force_flush(std::chrono::milliseconds timeout) noexcept override {
-    bool ok = true;
-    for (auto& e : to_) ok = e->force_flush(timeout) && ok;
-    return ok;
-  }
-  void shutdown(std::chrono::milliseconds timeout) noexcept override {
-    for (auto& e : to_) e->shutdown(timeout);
-  }
-
- private:
-  std::vector<std::unique_ptr<SpanExporter>> to_;
-};
 
 std::unique_ptr<SpanExporter> otlp_to(const CollectProcess& collect,
                                       OtlpHttpOptions::Protocol protocol, bool gzip) {

@@ -1,20 +1,12 @@
 // `convtrace collect` as a real process: encodings, bad requests, load, shutdown.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
-#include "convtrace/attributes.h"
-#include "convtrace/store.h"
-#include "otlp/otlp_json.h"
-#include "otlp/otlp_proto.h"
+#include "receiver/collect_client.h"
 #include "receiver/collect_process.h"
 #include "store/temp_dir.h"
 
@@ -22,102 +14,16 @@ namespace convtrace {
 namespace {
 
 using testing::CollectProcess;
+using testing::gzip;
+using testing::json_body;
+using testing::kJson;
+using testing::kProto;
+using testing::make_spans;
+using testing::post;
+using testing::protobuf_body;
+using testing::raw_status;
+using testing::stored_spans;
 using testing::TempDir;
-
-// `n` spans of one trace; `seed` makes the trace id unique.
-std::vector<SpanData> make_spans(uint32_t seed, int n = 3) {
-  auto resource = std::make_shared<Resource>();
-  resource->attributes = {{std::string(attr::kServiceName), std::string("svc")}};
-  auto scope = std::make_shared<InstrumentationScope>(InstrumentationScope{"test", "1"});
-  std::vector<SpanData> out;
-  for (int i = 0; i < n; ++i) {
-    SpanData s;
-    s.trace_id.bytes[0] = 0x7e;
-    std::memcpy(&s.trace_id.bytes[8], &seed, sizeof seed);
-    s.span_id.bytes[0] = static_cast<uint8_t>(i + 1);
-    if (i > 0) s.parent_span_id.bytes[0] = 1;
-    s.name = i == 0 ? "turn" : "chat";
-    s.start_unix_nano = 1700000000000000000ULL + seed * 1000ULL + static_cast<uint64_t>(i);
-    s.end_unix_nano = s.start_unix_nano + 10;
-    s.attributes = {{std::string(attr::kConversationId), "conv_" + std::to_string(seed % 7)},
-                    {std::string(attr::kInputTokens), int64_t{10 + i}},
-                    {std::string(attr::kCostPicoUsd), int64_t{1000 * (i + 1)}},
-                    {"app.custom", std::vector<std::string>{"x", "y"}}};
-    s.resource = resource;
-    s.scope = scope;
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-std::string protobuf_body(const std::vector<SpanData>& spans) {
-  std::vector<const SpanData*> p;
-  for (const auto& s : spans) p.push_back(&s);
-  return otlp::encode_trace_request(SpanBatch(p.data(), p.size()));
-}
-
-std::string json_body(const std::vector<SpanData>& spans) {
-  std::vector<const SpanData*> p;
-  for (const auto& s : spans) p.push_back(&s);
-  return otlp::encode_trace_request_json(SpanBatch(p.data(), p.size()));
-}
-
-std::string gzip(std::string_view data) {
-  z_stream z{};
-  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, data.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
-constexpr const char* kProto = "application/x-protobuf";
-constexpr const char* kJson = "application/json";
-
-int post(int port, const std::string& body, const std::string& type, httplib::Headers headers = {},
-         std::string* response = nullptr, const std::string& path = "/v1/traces") {
-  httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(20, 0);
-  auto res = client.Post(path.c_str(), headers, body, type.c_str());
-  if (!res) return -100 - static_cast<int>(res.error());
-  if (response) *response = res->body;
-  return res->status;
-}
-
-// Sends raw bytes on a fresh connection; returns the status of the reply.
-int raw_status(int port, const std::string& request) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string reply;
-  char buf[1024];
-  ssize_t n;
-  while (reply.find("\r\n") == std::string::npos && (n = recv(fd, buf, sizeof buf, 0)) > 0) {
-    reply.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  if (reply.size() < 12) return -1;
-  return std::stoi(reply.substr(9, 3));
-}
-
-int64_t stored_spans(const std::string& db) {
-  auto store = Store::open(db);
-  if (!store) return -1;
-  auto n = (*store)->span_count();
-  return n ? *n : -1;
-}
 
 TEST(Collect, AcceptsProtobufJsonGzipAndChunkedBodies) {
   TempDir dir;

@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -325,6 +326,47 @@ TEST(EnvConfig, CaptureContent) {
   EXPECT_FALSE(bad.apply().content.enabled);
   EXPECT_EQ(bad.warnings(), 1u);
   EXPECT_THAT(bad.log(), HasSubstr("CONVTRACE_CAPTURE_CONTENT='please'"));
+}
+
+TEST(EnvConfig, AttributeProfile) {
+  EXPECT_EQ(Env({{"CONVTRACE_ATTRIBUTE_PROFILE", "OpenInference"}}).apply().attribute_profile,
+            AttributeProfile::openinference);
+  EXPECT_EQ(Env({{"CONVTRACE_ATTRIBUTE_PROFILE", "langfuse"}}).apply().attribute_profile,
+            AttributeProfile::langfuse);
+  Env bad({{"CONVTRACE_ATTRIBUTE_PROFILE", "phoenix"}});
+  EXPECT_FALSE(bad.apply().attribute_profile);
+  EXPECT_EQ(bad.warnings(), 1u);
+  EXPECT_THAT(bad.log(), HasSubstr("CONVTRACE_ATTRIBUTE_PROFILE='phoenix'"));
+  Config code;
+  code.attribute_profile = AttributeProfile::standard;
+  EXPECT_EQ(
+      Env({{"CONVTRACE_ATTRIBUTE_PROFILE", "langfuse"}}).apply(std::move(code)).attribute_profile,
+      AttributeProfile::standard);
+}
+
+TEST(EnvConfig, CostKeys) {
+  CostKeys keys = Env({{"CONVTRACE_COST_KEYS", " cost , llm_cost"}}).apply().cost_keys;
+  EXPECT_EQ(keys.cost_usd, false);
+  EXPECT_EQ(keys.cost_generic, true);
+  EXPECT_EQ(keys.cost_parts, false);
+  EXPECT_EQ(keys.llm_cost, true);
+  keys = Env({{"CONVTRACE_COST_KEYS", "none"}}).apply().cost_keys;
+  EXPECT_EQ(keys.cost_usd, false);
+  EXPECT_EQ(keys.cost_generic, false);
+  // Code wins per key; the variable fills the others.
+  Config code;
+  code.cost_keys.cost_usd = true;
+  keys = Env({{"CONVTRACE_COST_KEYS", "parts"}}).apply(std::move(code)).cost_keys;
+  EXPECT_EQ(keys.cost_usd, true);
+  EXPECT_EQ(keys.cost_parts, true);
+  EXPECT_EQ(keys.cost_generic, false);
+  // A typo applies nothing: the profile's keys stay.
+  Env bad({{"CONVTRACE_COST_KEYS", "cost,costusd"}});
+  keys = bad.apply().cost_keys;
+  EXPECT_FALSE(keys.cost_usd);
+  EXPECT_FALSE(keys.cost_generic);
+  EXPECT_EQ(bad.warnings(), 1u);
+  EXPECT_THAT(bad.log(), HasSubstr("costusd"));
 }
 
 TEST(EnvConfig, PricingFileIsMergedOverTheBuiltinCatalog) {
@@ -712,8 +754,45 @@ TEST(SdkDefaults, TheEmbeddedStoreIsTheDefaultExporter) {
   Config c;
   c.read_environment = false;
   c.sqlite_path = path;
+  Env quiet({});
   EXPECT_EQ(spans_stored_by(std::move(c), path), 1);
+  EXPECT_EQ(warning_count("default_store"), 0u);  // a chosen path is not announced
   std::remove(path.c_str());
+}
+
+TEST(SdkDefaults, TheUnconfiguredStoreSaysSoOnceAtTheFirstWrite) {
+  // No exporter, no path: ./convtrace.db in the working directory.
+  std::string dir = ::testing::TempDir() + "/default-store-" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  char previous[4096];
+  ASSERT_NE(::getcwd(previous, sizeof previous), nullptr);
+  ASSERT_EQ(::chdir(dir.c_str()), 0);
+  Env env({});
+  {
+    Config c;
+    c.read_environment = false;
+    c.synchronous_export = true;
+    auto sdk = Sdk::create(std::move(c));
+    ASSERT_TRUE(sdk) << sdk.error().message;
+    EXPECT_EQ(warning_count("default_store"), 0u);  // nothing said before anything is written
+    for (int i = 0; i < 3; ++i) (*sdk)->tracer().start_span("stored").end();
+    (*sdk)->shutdown(std::chrono::milliseconds(1000));
+  }
+  EXPECT_EQ(warning_count("default_store"), 1u);
+  char here[4096];
+  ASSERT_NE(::getcwd(here, sizeof here), nullptr);
+  EXPECT_THAT(env.log(), HasSubstr(std::string(here) + "/convtrace.db"));
+  EXPECT_THAT(env.log(), HasSubstr("OTEL_TRACES_EXPORTER"));
+  EXPECT_THAT(env.log(), HasSubstr("CONVTRACE_DB"));
+  auto store = Store::open("convtrace.db");
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ(*(*store)->span_count(), 3);
+  store->reset();
+  std::remove("convtrace.db");
+  std::remove("convtrace.db-wal");
+  std::remove("convtrace.db-shm");
+  ASSERT_EQ(::chdir(previous), 0);
+  ::rmdir(dir.c_str());
 }
 
 // --- Metrics ------------------------------------------------------------------

@@ -1,5 +1,7 @@
-// Files written with schema version 1 (a row per attribute, event and link)
-// migrate to version 2 with every span, attribute, event and link intact.
+// Files written with schema version 1 (a row per attribute, event and link),
+// 2 and 3 (a column for the catalog's cost of spans from other SDKs) migrate
+// to the current version with every span, attribute, event and link intact,
+// and with the roll-ups of version 4 built from the spans.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -282,11 +284,16 @@ TEST(Migration, VersionOneFileKeepsEveryAttributeEventAndLink) {
 
   auto store = Store::open(path);
   ASSERT_TRUE(store) << store.error().message;
-  EXPECT_EQ((*store)->schema_version(), 2);
+  EXPECT_EQ((*store)->schema_version(), kStoreSchemaVersion);
   EXPECT_EQ(*(*store)->span_count(), 3);
-  for (const char* gone : {"attributes", "events", "event_attributes", "links", "link_attributes",
-                           "spans_user", "spans_workflow_type", "spans_model", "spans_start"}) {
+  for (const char* gone :
+       {"attributes", "events", "event_attributes", "links", "link_attributes", "spans_user",
+        "spans_workflow_type", "spans_model", "resource_attributes"}) {
     EXPECT_FALSE(has_table(path, gone)) << gone;
+  }
+  // Version 4: roll-ups built from the migrated spans, a start-time index.
+  for (const char* added : {"rollup_daily", "conversations", "workflow_runs", "spans_start"}) {
+    EXPECT_TRUE(has_table(path, added)) << added;
   }
 
   std::vector<SpanData> want = v1_spans();
@@ -312,6 +319,21 @@ TEST(Migration, VersionOneFileKeepsEveryAttributeEventAndLink) {
   EXPECT_FALSE(conv->turns[0].spans[0].output_messages);  // empty: as if not captured
   EXPECT_EQ(conv->cost_pico_usd, 4440000000);
 
+  // The roll-ups the migration built from the migrated spans.
+  auto by_user = (*store)->report({ReportGroup::user});
+  ASSERT_TRUE(by_user) << by_user.error().message;
+  ASSERT_FALSE(by_user->empty());
+  EXPECT_EQ((*by_user)[0].group, std::optional<std::string>("acme"));
+  EXPECT_EQ((*by_user)[0].cost_pico_usd, 4440000000);
+  EXPECT_EQ((*by_user)[0].conversations, 1);
+  auto listed = (*store)->conversations(ConversationQuery{});
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].conversation_id, "conv_1");
+  EXPECT_EQ((*listed)[0].user_id, "acme");
+  EXPECT_EQ((*listed)[0].cost_pico_usd, 4440000000);
+  EXPECT_EQ((*listed)[0].turns, 1);
+
   // New spans go in next to the migrated ones.
   SpanData more = want[1];
   more.span_id = span_of(3);
@@ -333,7 +355,7 @@ TEST(Migration, ViewsOfTheUsersDoNotStopIt) {
   sqlite3_close(db);
   auto store = Store::open(path);
   ASSERT_TRUE(store) << store.error().message;
-  EXPECT_EQ((*store)->schema_version(), 2);
+  EXPECT_EQ((*store)->schema_version(), kStoreSchemaVersion);
 
   // The view over spans still works; the one over the dropped table is the
   // user's to remove.
@@ -403,6 +425,105 @@ TEST(Migration, ReadOnlyOpenMigratesOnlyWhenAsked) {
   ASSERT_FALSE(unwritable);
   EXPECT_NE(unwritable.error().message.find("cannot be migrated"), std::string::npos)
       << unwritable.error().message;
+}
+
+TEST(Migration, VersionTwoFileGetsTheCatalogCostColumn) {
+  TempDir dir;
+  std::string path = dir.file("v2.db");
+  {
+    auto db = store::Db::open(path, false, std::chrono::milliseconds(1000));
+    ASSERT_TRUE(db) << db.error().message;
+    ASSERT_FALSE(store::migrate(*db, std::chrono::milliseconds(1000), 2));
+    ASSERT_FALSE(db->exec(
+        "INSERT INTO spans(trace_id, span_id, trace_state, flags, parent_is_remote, name, kind, "
+        "start_ns, end_ns, status_code, status_message, dropped_attributes, dropped_events, "
+        "dropped_links, model, input_tokens, output_tokens, cost_pico) VALUES('"
+        "0102030405060708090a0b0c0d0e0f10', '0102030405060708', '', 1, 0, 'chat', 3, 1, 2, 0, "
+        "'', 0, 0, 0, 'gpt-4o', 10, 5, 75000000)",
+        "span"));
+  }
+  auto store = Store::open(path);
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->schema_version(), kStoreSchemaVersion);
+  auto before = (*store)->report({ReportGroup::model, {}});
+  ASSERT_TRUE(before) << before.error().message;
+  ASSERT_EQ(before->size(), 1u);
+  EXPECT_EQ((*before)[0].cost_pico_usd, 75'000'000);
+  EXPECT_EQ((*before)[0].cost_disagreements, 0);
+
+  // A span from another SDK whose cost the built-in catalog disagrees with.
+  SpanData s;
+  s.trace_id.bytes[0] = 9;
+  s.span_id.bytes[0] = 9;
+  s.name = "chat gpt-4o";
+  s.attributes = {{std::string(attr::kRequestModel), std::string("gpt-4o")},
+                  {std::string(attr::kInputTokens), int64_t{1000}},
+                  {std::string(attr::kOutputTokens), int64_t{100}},
+                  {std::string(attr::kCostGeneric), 1.0}};
+  ASSERT_FALSE((*store)->insert(std::vector<SpanData>{s}));
+  auto after = (*store)->report({ReportGroup::model, {}});
+  ASSERT_TRUE(after) << after.error().message;
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].cost_pico_usd, 75'000'000 + 1'000'000'000'000);  // the sent cost wins
+  EXPECT_EQ((*after)[0].cost_disagreements, 1);
+}
+
+TEST(Migration, VersionThreeFileGetsRollUpsOfItsSpansAndDisagreements) {
+  // As a release with schema version 3 wrote spans of another SDK: the
+  // session id as the conversation, the sent cost and, where the catalog
+  // disagreed, its cost beside it; resource attributes in rows of their own.
+  TempDir dir;
+  std::string path = dir.file("v3.db");
+  {
+    auto db = store::Db::open(path, false, std::chrono::milliseconds(1000));
+    ASSERT_TRUE(db) << db.error().message;
+    ASSERT_FALSE(store::migrate(*db, std::chrono::milliseconds(1000), 3));
+    ASSERT_EQ(store::read_schema_version(*db), 3);
+    ASSERT_FALSE(
+        db->exec("INSERT INTO resources(id, fingerprint, service_name) VALUES(1, 'fp', 'py-svc'); "
+                 "INSERT INTO resource_attributes(resource_id, seq, key, type, value) "
+                 "VALUES(1, 0, 'service.name', 1, 'py-svc')",
+                 "resource"));
+    const char* insert =
+        "INSERT INTO spans(trace_id, span_id, trace_state, flags, parent_is_remote, name, kind, "
+        "start_ns, end_ns, status_code, status_message, dropped_attributes, dropped_events, "
+        "dropped_links, resource_id, conversation_id, user_id, genai_kind, model, input_tokens, "
+        "output_tokens, cost_pico, catalog_cost_pico) VALUES";
+    std::string rows = std::string(insert) +
+                       "('0102030405060708090a0b0c0d0e0f10', '0102030405060708', '', 1, 0, "
+                       "'chat', 3, 1000, 2000, 0, '', 0, 0, 0, 1, 'sess', 'u1', 'llm', 'gpt-4o', "
+                       "1000, 100, 1000000000000, 3500000000), "
+                       "('0102030405060708090a0b0c0d0e0f11', '0102030405060709', '', 1, 0, "
+                       "'chat', 3, 3000, 4000, 2, 'boom', 0, 0, 0, 1, 'sess', 'u1', 'llm', "
+                       "'gpt-4o', 1000, 100, 3500000000, NULL)";
+    ASSERT_FALSE(db->exec(rows.c_str(), "spans"));
+  }
+  auto store = Store::open(path);
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->schema_version(), kStoreSchemaVersion);
+  EXPECT_FALSE(has_table(path, "resource_attributes"));
+  for (const char* added : {"rollup_daily", "rollup_by", "conversations", "workflow_runs"}) {
+    EXPECT_TRUE(has_table(path, added)) << added;
+  }
+  auto by_user = (*store)->report({ReportGroup::user});
+  ASSERT_TRUE(by_user) << by_user.error().message;
+  ASSERT_EQ(by_user->size(), 1u);
+  EXPECT_EQ((*by_user)[0].group, std::optional<std::string>("u1"));
+  EXPECT_EQ((*by_user)[0].cost_pico_usd, 1'000'000'000'000 + 3'500'000'000);
+  EXPECT_EQ((*by_user)[0].cost_disagreements, 1);
+  EXPECT_EQ((*by_user)[0].conversations, 1);
+  EXPECT_EQ((*by_user)[0].errors, 1);
+  auto listed = (*store)->conversations(ConversationQuery{});
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].conversation_id, "sess");
+  EXPECT_EQ((*listed)[0].turns, 2);  // two traces without turn numbers
+  EXPECT_EQ((*listed)[0].cost_pico_usd, 1'000'000'000'000 + 3'500'000'000);
+  auto trace = (*store)->load_trace("0102030405060708090a0b0c0d0e0f10");
+  ASSERT_TRUE(trace) << trace.error().message;
+  ASSERT_EQ(trace->size(), 1u);
+  ASSERT_TRUE((*trace)[0].resource);
+  EXPECT_EQ(*find_string((*trace)[0].resource->attributes, attr::kServiceName), "py-svc");
 }
 
 TEST(Migration, AFileConvtraceNeverWroteIsNotMigratedByAReader) {

@@ -1,9 +1,10 @@
-// Queries over spans recorded by the real SDK into a real SQLite file.
+// Queries over spans recorded by the real SDK into a real store: an SQLite
+// file and a PostgreSQL database, with the same results.
 #include <gtest/gtest.h>
 
 #include "convtrace/attributes.h"
 #include "convtrace/convtrace.h"
-#include "store/temp_dir.h"
+#include "store/backends.h"
 
 namespace convtrace {
 namespace {
@@ -21,9 +22,10 @@ Usage usage(int64_t in, int64_t out, int64_t cached = 0) {
   return u;
 }
 
-class Queries : public ::testing::Test {
+class Queries : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
+    location_ = testing::fresh_location(GetParam(), dir_);
     Config cfg;
     cfg.read_environment = false;
     cfg.synchronous_export = true;
@@ -31,7 +33,7 @@ class Queries : public ::testing::Test {
     Pricing pricing;
     pricing.set("gpt-4o", 2.50, 10.00, 1.25);
     cfg.pricing = pricing;
-    auto exporter = make_sqlite_exporter(dir_.file("q.db"));
+    auto exporter = make_store_exporter(location_);
     ASSERT_TRUE(exporter) << exporter.error().message;
     cfg.custom_exporter = std::move(*exporter);
     cfg.exporter = ExporterKind::custom;
@@ -46,7 +48,7 @@ class Queries : public ::testing::Test {
   }
   std::unique_ptr<Store> open() {
     sdk_->force_flush();
-    auto s = Store::open(dir_.file("q.db"));
+    auto s = Store::open(location_);
     EXPECT_TRUE(s) << s.error().message;
     return s ? std::move(*s) : nullptr;
   }
@@ -60,13 +62,14 @@ class Queries : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::string location_;
   std::shared_ptr<Sdk> sdk_;
 };
 
 // 1000 in / 100 out = 2500000000 + 1000000000 pico.
 constexpr int64_t kCall = 3'500'000'000;
 
-TEST_F(Queries, ConversationTurnByTurnWithRunningTotal) {
+TEST_P(Queries, ConversationTurnByTurnWithRunningTotal) {
   {
     auto conv = conversation("support_789", {"acme"});
     call(1000, 100);
@@ -103,7 +106,7 @@ TEST_F(Queries, ConversationTurnByTurnWithRunningTotal) {
   EXPECT_EQ(store->conversation("nope").error().code, Error::not_found);
 }
 
-TEST_F(Queries, ReportGroupsAndFilters) {
+TEST_P(Queries, ReportGroupsAndFilters) {
   {
     auto conv = conversation("c1", {"acme"});
     call(1000, 100);
@@ -163,9 +166,11 @@ TEST_F(Queries, ReportGroupsAndFilters) {
   EXPECT_EQ((*store->workflows(wq))[0].cost_pico_usd, kCall);
 }
 
-TEST(QueriesOtherSdks, TracesWithoutTurnsAreTurnsInTimeOrderAndCostFromUsd) {
+using QueriesOtherSdks = ::testing::TestWithParam<std::string>;
+
+TEST_P(QueriesOtherSdks, TracesWithoutTurnsAreTurnsInTimeOrderAndCostFromUsd) {
   TempDir dir;
-  auto store = Store::open(dir.file("o.db"));
+  auto store = Store::open(testing::fresh_location(GetParam(), dir));
   ASSERT_TRUE(store);
   std::vector<SpanData> spans;
   for (uint8_t t = 0; t < 3; ++t) {
@@ -198,6 +203,11 @@ TEST(QueriesOtherSdks, TracesWithoutTurnsAreTurnsInTimeOrderAndCostFromUsd) {
     EXPECT_EQ(view->turns[i].spans[1].depth, 1);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(, Queries, ::testing::Values("sqlite", "postgresql"),
+                         testing::backend_name);
+INSTANTIATE_TEST_SUITE_P(, QueriesOtherSdks, ::testing::Values("sqlite", "postgresql"),
+                         testing::backend_name);
 
 }  // namespace
 }  // namespace convtrace

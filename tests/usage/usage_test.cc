@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "convtrace/diagnostics.h"
 #include "convtrace/usage.h"
 
 namespace convtrace {
@@ -225,10 +226,34 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{
             "parts_exceed_total",
             R"({"usage": {"prompt_tokens": 10, "prompt_tokens_details": {"cached_tokens": 11}}})",
-            Error::invalid_argument, "cache_read_tokens (11) exceeds input_tokens (10)"},
-        BadCase{"bad_utf8", "{\"model\": \"\xff\xfe\", \"usage\": {\"prompt_tokens\": 1}}",
-                Error::parse_error, "malformed JSON"}),
+            Error::invalid_argument, "cache_read_tokens (11) exceeds input_tokens (10)"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
+
+TEST(Extract, InvalidUtf8IsRepairedAndTheUsageKept) {
+  // JSON must be UTF-8, but a provider may cut a completion inside a
+  // character: the usage is still read, and the strings taken are valid.
+  TEST_reset_warnings();
+  auto u = extract_usage(
+      "{\"id\": \"chatcmpl-\xC3\", \"model\": \"\xff\xfe\", \"choices\": [{\"message\": "
+      "{\"content\": \"cut \xE2\x82\"}, \"finish_reason\": \"stop\"}], \"usage\": "
+      "{\"prompt_tokens\": 7, \"completion_tokens\": 3}}");
+  ASSERT_TRUE(u) << u.error().message;
+  const std::string R = "\xEF\xBF\xBD";
+  EXPECT_EQ(u->model, R + R);
+  EXPECT_EQ(u->response_id, "chatcmpl-" + R);
+  EXPECT_EQ(*u->input_tokens, 7);
+  EXPECT_EQ(*u->output_tokens, 3);
+  EXPECT_EQ(warning_count("invalid_utf8"), 1u);
+
+  StreamAccumulator stream;
+  stream.feed(
+      "data: {\"model\": \"m\xFF\", \"usage\": {\"prompt_tokens\": 1, "
+      "\"completion_tokens\": 2}}\n\n");
+  auto streamed = stream.finish();
+  ASSERT_TRUE(streamed) << streamed.error().message;
+  EXPECT_EQ(streamed->model, "m" + R);
+  EXPECT_EQ(stream.bad_chunks(), 0u);
+}
 
 TEST(Validate, AcceptsConsistentUsage) {
   Usage u;

@@ -1,0 +1,185 @@
+#include "store/sqlite_backend.h"
+
+#include <sys/stat.h>
+
+#include "store/schema.h"
+
+namespace convtrace::store {
+namespace {
+
+constexpr size_t kMaxCachedStatements = 128;
+
+class SqliteRow : public Row {
+ public:
+  explicit SqliteRow(const Stmt& stmt) : stmt_(stmt) {}
+  bool is_null(int col) const override { return stmt_.is_null(col); }
+  int64_t int64(int col) const override { return stmt_.int64(col); }
+  std::string text(int col) const override { return stmt_.text(col); }
+  std::string blob(int col) const override {
+    const void* p = sqlite3_column_blob(stmt_.raw(), col);
+    int n = sqlite3_column_bytes(stmt_.raw(), col);
+    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  }
+
+ private:
+  const Stmt& stmt_;
+};
+
+}  // namespace
+
+SqliteBackend::SqliteBackend(Db& db, std::chrono::milliseconds busy_timeout)
+    : db_(&db), busy_timeout_(busy_timeout) {}
+
+SqliteBackend::SqliteBackend(Db&& db, std::chrono::milliseconds busy_timeout)
+    : owned_(std::move(db)), db_(&owned_), busy_timeout_(busy_timeout) {}
+
+Error SqliteBackend::begin(bool write) {
+  if (write) return db_->begin_write(busy_timeout_);
+  return db_->exec("BEGIN", "cannot start a read transaction");
+}
+
+Error SqliteBackend::commit() {
+  Error e = db_->exec("COMMIT", "cannot commit");
+  if (e) db_->rollback();
+  return e;
+}
+
+void SqliteBackend::rollback() noexcept { db_->rollback(); }
+
+Expected<Stmt*> SqliteBackend::statement(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it == cache_.end()) {
+    if (cache_.size() >= kMaxCachedStatements) cache_.clear();
+    auto stmt = db_->prepare(sql);
+    if (!stmt) return stmt.error();
+    it = cache_.emplace(std::string(sql), std::move(*stmt)).first;
+  }
+  return &it->second;
+}
+
+void SqliteBackend::bind(Stmt& st, const Value* values, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    int col = static_cast<int>(i + 1);
+    const Value& v = values[i];
+    switch (v.type) {
+      case Value::Type::null:
+        st.bind_null(col);
+        break;
+      case Value::Type::integer:
+        st.bind(col, v.integer);
+        break;
+      case Value::Type::text:
+        st.bind(col, v.bytes);
+        break;
+      case Value::Type::blob:
+        st.bind_blob(col, v.bytes);
+        break;
+    }
+  }
+}
+
+Expected<int64_t> SqliteBackend::insert_rows(std::string_view table, std::string_view columns,
+                                             size_t count, const Params& values) {
+  std::string sql = "INSERT INTO " + std::string(table) + "(" + std::string(columns) + ") VALUES (";
+  for (size_t c = 0; c < count; ++c) sql += c ? ", ?" : "?";
+  sql += ") ON CONFLICT DO NOTHING";
+  auto st = statement(sql);
+  if (!st) return st.error();
+  Stmt& stmt = **st;
+  int64_t inserted = 0;
+  for (size_t at = 0; at + count <= values.size(); at += count) {
+    bind(stmt, values.data() + at, count);
+    int rc = stmt.step();
+    stmt.reset();
+    if (rc != SQLITE_DONE) return sqlite_error(db_->raw(), rc, "cannot insert a row");
+    inserted += sqlite3_changes(db_->raw());
+  }
+  return inserted;
+}
+
+Error SqliteBackend::query(std::string_view sql, const Params& params, const RowFn& row) {
+  auto st = statement(sql);
+  if (!st) return st.error();
+  Stmt& stmt = **st;
+  bind(stmt, params.data(), params.size());
+  SqliteRow view(stmt);
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    if (!row(view)) {
+      rc = SQLITE_DONE;
+      break;
+    }
+  }
+  Error e;
+  if (rc != SQLITE_DONE) e = sqlite_error(db_->raw(), rc, "query failed");
+  stmt.reset();
+  return e;
+}
+
+Expected<int64_t> SqliteBackend::exec(std::string_view sql, const Params& params) {
+  auto st = statement(sql);
+  if (!st) return st.error();
+  Stmt& stmt = **st;
+  bind(stmt, params.data(), params.size());
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+  }
+  Error e;
+  if (rc != SQLITE_DONE) e = sqlite_error(db_->raw(), rc, "statement failed");
+  stmt.reset();
+  if (e) return e;
+  return static_cast<int64_t>(sqlite3_changes(db_->raw()));
+}
+
+size_t SqliteBackend::max_params() const {
+  return static_cast<size_t>(sqlite3_limit(db_->raw(), SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+}
+
+Expected<int64_t> SqliteBackend::delete_spans_before(int64_t day) {
+  return exec("DELETE FROM spans WHERE start_ns < ?1", {Value::of(day * kNanosPerDay)});
+}
+
+Expected<std::unique_ptr<Backend>> open_sqlite(const std::string& path, const StoreOptions& options,
+                                               int* version) {
+  struct stat st;
+  if (options.read_only && path.rfind("file:", 0) != 0 && ::stat(path.c_str(), &st) != 0) {
+    return Error{Error::not_found, "no store at " + path};
+  }
+  auto db = Db::open(path, options.read_only, options.busy_timeout);
+  if (!db) return db.error();
+  if (options.read_only) {
+    int v = read_schema_version(*db);
+    if (v < 0) return Error{Error::io_error, path + " is not a convtrace database"};
+    // Version 0 is a SQLite file convtrace never wrote: not ours to change.
+    if (options.migrate_older && v >= 1 && v < kStoreSchemaVersion) {
+      Error e;
+      auto writable = Db::open(path, false, options.busy_timeout);
+      if (!writable) {
+        e = writable.error();
+      } else {
+        e = migrate(*writable, options.busy_timeout);
+      }
+      if (e) {
+        return Error{e.code, path + " has schema version " + std::to_string(v) +
+                                 " and cannot be migrated to version " +
+                                 std::to_string(kStoreSchemaVersion) + ": " + e.message};
+      }
+      v = read_schema_version(*db);
+    }
+    if (v != kStoreSchemaVersion) {
+      return Error{Error::io_error, path + " has schema version " + std::to_string(v) +
+                                        ", this convtrace reads version " +
+                                        std::to_string(kStoreSchemaVersion)};
+    }
+  } else {
+    if (Error e = migrate(*db, options.busy_timeout)) return Error{e.code, path + ": " + e.message};
+    // A batch dirties pages all over the summaries' indexes; with SQLite's
+    // default cache (2 MiB) they spilled into the WAL several times per
+    // transaction. Readers keep the default.
+    db->exec("PRAGMA cache_size=-16384", "cannot size the page cache");
+  }
+  *version = read_schema_version(*db);
+  return std::unique_ptr<Backend>(new SqliteBackend(std::move(*db), options.busy_timeout));
+}
+
+}  // namespace convtrace::store

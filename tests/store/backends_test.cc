@@ -1,0 +1,450 @@
+// The store on SQLite and on PostgreSQL (a real server, started by this
+// program): every report, listing and retention gives what an independent
+// reference model computes from the spans, on both backends alike.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <set>
+#include <thread>
+
+#include "common/utf8.h"
+#include "store/backends.h"
+
+namespace convtrace {
+namespace {
+
+using testing::fresh_location;
+using testing::kDay;
+using testing::kMarch1;
+using testing::kSecond;
+using testing::TempDir;
+
+class Backends : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::string location() { return fresh_location(GetParam(), dir_); }
+  std::unique_ptr<Store> open(const std::string& where, StoreOptions options = {}) {
+    auto s = Store::open(where, options);
+    EXPECT_TRUE(s) << s.error().message;
+    return s ? std::move(*s) : nullptr;
+  }
+  // Inserts `spans` in batches of `batch`, in order.
+  void insert(Store& store, const std::vector<SpanData>& spans, size_t batch = 50) {
+    for (size_t at = 0; at < spans.size(); at += batch) {
+      std::vector<SpanData> part(
+          spans.begin() + static_cast<long>(at),
+          spans.begin() + static_cast<long>(std::min(spans.size(), at + batch)));
+      Error e = store.insert(part);
+      ASSERT_FALSE(e) << e.message;
+    }
+  }
+  // Every grouping under several filters, against the reference model.
+  void expect_reports(const Store& store, const std::vector<SpanData>& spans) {
+    std::vector<std::pair<std::string, StoreFilter>> filters;
+    filters.emplace_back("all", StoreFilter{});
+    StoreFilter days;  // whole days only: roll-ups alone
+    days.since_unix_nano = kMarch1 + kDay;
+    days.until_unix_nano = kMarch1 + 3 * kDay;
+    filters.emplace_back("whole days", days);
+    StoreFilter edges;  // partial days at both ends: roll-ups and spans
+    edges.since_unix_nano = kMarch1 + kDay / 2 + 17 * kSecond;
+    edges.until_unix_nano = kMarch1 + 2 * kDay + 5 * 3600 * kSecond;
+    filters.emplace_back("partial days", edges);
+    StoreFilter hours;  // within one day: spans alone
+    hours.since_unix_nano = kMarch1 + kDay + 3600 * kSecond;
+    hours.until_unix_nano = kMarch1 + kDay + 9 * 3600 * kSecond;
+    filters.emplace_back("hours", hours);
+    StoreFilter since;
+    since.since_unix_nano = kMarch1 + kDay + 12 * 3600 * kSecond;
+    filters.emplace_back("since", since);
+    StoreFilter months;  // from the month before: whole months and days of roll-ups
+    months.since_unix_nano = kMarch1 - 2 * kDay - 12 * 3600 * kSecond;
+    filters.emplace_back("across months", months);
+    StoreFilter before;
+    before.since_unix_nano = kMarch1 - 20 * kDay;
+    before.until_unix_nano = kMarch1 + kDay + 6 * 3600 * kSecond;
+    filters.emplace_back("across months, until", before);
+    StoreFilter user = edges;
+    user.user_id = "acme";
+    filters.emplace_back("user", user);
+    StoreFilter type;
+    type.workflow_type = "rag_v2";
+    filters.emplace_back("type", type);
+    for (ReportGroup by : {ReportGroup::user, ReportGroup::model, ReportGroup::workflow_type,
+                           ReportGroup::day, ReportGroup::conversation}) {
+      for (const auto& [name, f] : filters) {
+        std::string what = std::string(to_string(by)) + " / " + name;
+        auto got = store.report(ReportQuery{by, f});
+        ASSERT_TRUE(got) << what << ": " << got.error().message;
+        testing::expect_rows_equal(*got, testing::reference_report(spans, by, f), what);
+        auto total = store.report_total(f);
+        ASSERT_TRUE(total) << total.error().message;
+        int64_t cost = 0, calls = 0;
+        for (const ReportRow& r : *got) {
+          cost += r.cost_pico_usd;
+          calls += r.llm_calls;
+        }
+        EXPECT_EQ(total->cost_pico_usd, cost) << what;
+        EXPECT_EQ(total->llm_calls, calls) << what;
+      }
+    }
+  }
+  void expect_conversations(const Store& store, const std::vector<SpanData>& spans) {
+    auto want = testing::reference_conversations(spans);
+    ConversationQuery q;
+    q.sort = ConversationSort::id;
+    auto got = store.conversations(q);
+    ASSERT_TRUE(got) << got.error().message;
+    ASSERT_EQ(got->size(), want.size());
+    for (const ConversationSummary& c : *got) {
+      SCOPED_TRACE(c.conversation_id);
+      ASSERT_TRUE(want.count(c.conversation_id));
+      const ConversationSummary& w = want[c.conversation_id];
+      EXPECT_EQ(c.user_id, w.user_id);
+      EXPECT_EQ(c.first_seen_unix_nano, w.first_seen_unix_nano);
+      EXPECT_EQ(c.last_seen_unix_nano, w.last_seen_unix_nano);
+      EXPECT_EQ(c.turns, w.turns);
+      EXPECT_EQ(c.spans, w.spans);
+      EXPECT_EQ(c.llm_calls, w.llm_calls);
+      EXPECT_EQ(c.unpriced_calls, w.unpriced_calls);
+      EXPECT_EQ(c.cost_pico_usd, w.cost_pico_usd);
+      EXPECT_EQ(c.input_tokens, w.input_tokens);
+      EXPECT_EQ(c.errors, w.errors);
+      EXPECT_EQ(c.workflow_runs, w.workflow_runs);
+    }
+  }
+
+  TempDir dir_;
+};
+
+TEST_P(Backends, KeepsEverySpanOnceAndGivesItBackWhole) {
+  auto store = open(location());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), kStoreSchemaVersion);
+  EXPECT_EQ(store->backend_name(), GetParam());
+  std::vector<SpanData> spans = testing::synthetic_spans(3);
+  spans[0].attributes.push_back({"bytes", std::string("a\0b\xff", 4)});
+  spans[0].events.push_back(SpanEvent{"exception", spans[0].start_unix_nano + 5, {{"k", 1.5}}, 1});
+  SpanLink link;
+  link.trace_id = testing::trace_n(999);
+  link.span_id = testing::span_n(999);
+  link.attributes = {{"why", std::string("follows")}};
+  spans[0].links.push_back(link);
+  insert(*store, spans);
+  insert(*store, spans, 7);  // again, in other batches: a client retrying
+  EXPECT_EQ(*store->span_count(), static_cast<int64_t>(spans.size()));
+  auto back = store->load_trace(spans[0].trace_id.hex());
+  ASSERT_TRUE(back) << back.error().message;
+  const SpanData* got = nullptr;
+  for (const SpanData& s : *back) {
+    if (s.span_id == spans[0].span_id) got = &s;
+  }
+  ASSERT_NE(got, nullptr);
+  // Every byte as sent, but text enters the store valid UTF-8 (the NUL stays).
+  SpanData want = spans[0];
+  EXPECT_EQ(utf8::repair(want), 1u);
+  ASSERT_EQ(got->attributes.size(), want.attributes.size());
+  for (size_t i = 0; i < got->attributes.size(); ++i) {
+    EXPECT_EQ(got->attributes[i].key, want.attributes[i].key);
+    EXPECT_TRUE(got->attributes[i].value == want.attributes[i].value) << got->attributes[i].key;
+  }
+  ASSERT_EQ(got->events.size(), 1u);
+  EXPECT_EQ(got->events[0].dropped_attributes_count, 1u);
+  ASSERT_EQ(got->links.size(), 1u);
+  EXPECT_EQ(got->links[0].span_id, link.span_id);
+  ASSERT_TRUE(got->resource);
+  EXPECT_EQ(*find_string(got->resource->attributes, attr::kServiceName), "bot");
+  ASSERT_TRUE(got->scope);
+  EXPECT_EQ(got->scope->name, "convtrace");
+  // Counted once too.
+  testing::expect_rows_equal(*store->report(ReportQuery{ReportGroup::user}),
+                             testing::reference_report(spans, ReportGroup::user, {}), "user");
+}
+
+TEST_P(Backends, ReportsEqualTheSpansTheySumUnderEveryFilter) {
+  auto store = open(location());
+  ASSERT_TRUE(store);
+  std::vector<SpanData> spans = testing::synthetic_spans(60);
+  insert(*store, spans, 37);
+  expect_reports(*store, spans);
+  expect_conversations(*store, spans);
+  // The traffic has what the reports must count: priced and disagreeing
+  // calls of another SDK, unpriced calls.
+  auto total = testing::reference_report(spans, ReportGroup::day, {});
+  int64_t disagreements = 0, unpriced = 0;
+  for (const ReportRow& r : total) {
+    disagreements += r.cost_disagreements;
+    unpriced += r.unpriced_calls;
+  }
+  EXPECT_GT(disagreements, 0);
+  EXPECT_GT(unpriced, 0);
+}
+
+TEST_P(Backends, ListingsSortAndPageConsistently) {
+  auto store = open(location());
+  ASSERT_TRUE(store);
+  std::vector<SpanData> spans = testing::synthetic_spans(40);
+  insert(*store, spans);
+  for (ConversationSort sort : {ConversationSort::last_seen, ConversationSort::cost,
+                                ConversationSort::turns, ConversationSort::first_seen}) {
+    ConversationQuery q;
+    q.sort = sort;
+    auto all = store->conversations(q);
+    ASSERT_TRUE(all) << all.error().message;
+    ASSERT_EQ(all->size(), 40u);
+    std::vector<ConversationSummary> paged;
+    for (int64_t off = 0; off < 40; off += 7) {
+      q.page = {7, off};
+      auto page = store->conversations(q);
+      ASSERT_TRUE(page);
+      paged.insert(paged.end(), page->begin(), page->end());
+    }
+    ASSERT_EQ(paged.size(), all->size());
+    for (size_t i = 0; i < paged.size(); ++i) {
+      EXPECT_EQ(paged[i].conversation_id, (*all)[i].conversation_id) << to_string(sort) << i;
+    }
+    if (sort == ConversationSort::cost) {
+      for (size_t i = 1; i < all->size(); ++i) {
+        EXPECT_GE((*all)[i - 1].cost_pico_usd, (*all)[i].cost_pico_usd);
+      }
+    }
+  }
+  ConversationQuery acme;
+  acme.filter.user_id = "acme";
+  auto mine = store->conversations(acme);
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(mine->size(), 10u);
+  for (const auto& c : *mine) EXPECT_EQ(c.user_id, "acme");
+  acme.filter.workflow_type = "rag_v1";
+  EXPECT_EQ(store->conversations(acme).error().code, Error::invalid_argument);
+
+  // Runs: the chunked reading gives every run once, in order, at any page.
+  WorkflowQuery wq;
+  auto runs = store->workflows(wq);
+  ASSERT_TRUE(runs) << runs.error().message;
+  size_t expected_runs = 0;
+  for (int c = 0; c < 40; ++c) expected_runs += static_cast<size_t>(c % 3 + 1);
+  ASSERT_EQ(runs->size(), expected_runs);
+  for (size_t i = 1; i < runs->size(); ++i) {
+    EXPECT_GE((*runs)[i - 1].cost_pico_usd, (*runs)[i].cost_pico_usd);
+  }
+  for (const WorkflowRun& r : *runs) {
+    EXPECT_TRUE(r.cost_from_workflow_span) << r.workflow_id;
+    EXPECT_FALSE(r.costliest_step.empty()) << r.workflow_id;
+  }
+  wq.page = {5, 3};
+  auto page = store->workflows(wq);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->size(), 5u);
+  EXPECT_EQ((*page)[0].workflow_id, (*runs)[3].workflow_id);
+  wq.page = {};
+  wq.sort = WorkflowSort::id;
+  auto by_id = store->workflows(wq);
+  ASSERT_TRUE(by_id);
+  ASSERT_EQ(by_id->size(), runs->size());
+  for (size_t i = 1; i < by_id->size(); ++i) {
+    EXPECT_LT((*by_id)[i - 1].workflow_id, (*by_id)[i].workflow_id);
+  }
+  wq.sort = WorkflowSort::cost;
+  wq.min_cost_pico_usd = (*runs)[9].cost_pico_usd;
+  wq.filter.workflow_type = "rag_v2";
+  auto costly = store->workflows(wq);
+  ASSERT_TRUE(costly);
+  for (const WorkflowRun& r : *costly) {
+    EXPECT_GE(r.cost_pico_usd, *wq.min_cost_pico_usd);
+    EXPECT_EQ(r.workflow_type, "rag_v2");
+  }
+}
+
+TEST_P(Backends, PruningLeavesRollUpsEqualToTheSpansLeft) {
+  auto store = open(location());
+  ASSERT_TRUE(store);
+  std::vector<SpanData> spans = testing::synthetic_spans(60);
+  insert(*store, spans);
+  // Any time of the day prunes the whole days before it.
+  auto pruned = store->prune(kMarch1 + 2 * kDay + 13 * 3600 * kSecond);
+  ASSERT_TRUE(pruned) << pruned.error().message;
+  EXPECT_EQ(pruned->before_unix_nano, kMarch1 + 2 * kDay);
+  std::vector<SpanData> left;
+  for (const SpanData& s : spans) {
+    if (s.start_unix_nano >= kMarch1 + 2 * kDay) left.push_back(s);
+  }
+  EXPECT_EQ(pruned->spans, static_cast<int64_t>(spans.size() - left.size()));
+  EXPECT_GT(pruned->conversations, 0);
+  EXPECT_EQ(*store->span_count(), static_cast<int64_t>(left.size()));
+  expect_reports(*store, left);
+  expect_conversations(*store, left);
+  // Spans keep arriving after a prune, and count as before.
+  // The conversations of 120 that start after the cut (none of the 60 above).
+  std::vector<SpanData> more;
+  for (SpanData& s : testing::synthetic_spans(120)) {
+    if (s.start_unix_nano >= kMarch1 + 2 * kDay) more.push_back(std::move(s));
+  }
+  ASSERT_GT(more.size(), 20u);
+  insert(*store, more);
+  left.insert(left.end(), more.begin(), more.end());
+  expect_reports(*store, left);
+  auto again = store->prune(kMarch1 + 2 * kDay);  // nothing more to remove
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->spans, 0);
+  expect_conversations(*store, left);
+}
+
+TEST_P(Backends, ConcurrentWritersOfTheSameSpansCountEachOnce) {
+  std::string where = location();
+  { ASSERT_TRUE(open(where)); }
+  std::vector<SpanData> spans = testing::synthetic_spans(50);
+  // Two writers get every batch (as when a client retries through a load
+  // balancer), in different batch sizes, at once.
+  std::atomic<int> failures{0};
+  auto writer = [&](size_t batch) {
+    auto s = Store::open(where);
+    if (!s) {
+      ++failures;
+      return;
+    }
+    for (size_t at = 0; at < spans.size(); at += batch) {
+      std::vector<SpanData> part(
+          spans.begin() + static_cast<long>(at),
+          spans.begin() + static_cast<long>(std::min(spans.size(), at + batch)));
+      Error e;
+      for (int attempt = 0; attempt < 20; ++attempt) {
+        e = (*s)->insert(part);
+        if (!e || e.code != Error::unavailable) break;
+      }
+      if (e) ++failures;
+    }
+  };
+  std::thread a(writer, 20), b(writer, 33);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto store = open(where);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->span_count(), static_cast<int64_t>(spans.size()));
+  // Which writer stored a span first decides nothing a report shows.
+  for (ReportGroup by : {ReportGroup::user, ReportGroup::model, ReportGroup::workflow_type}) {
+    auto got = store->report(ReportQuery{by});
+    ASSERT_TRUE(got);
+    testing::expect_rows_equal(*got, testing::reference_report(spans, by, {}), "concurrent");
+  }
+  expect_conversations(*store, spans);
+}
+
+TEST_P(Backends, SeveralProcessesOpeningANewStoreMigrateItOnce) {
+  std::string where = location();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> openers;
+  for (int i = 0; i < 6; ++i) {
+    openers.emplace_back([&] {
+      auto s = Store::open(where);
+      if (!s || (*s)->schema_version() != kStoreSchemaVersion) ++failures;
+    });
+  }
+  for (auto& t : openers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto store = open(where);
+  ASSERT_TRUE(store);
+  ASSERT_FALSE(store->insert(testing::synthetic_spans(1)));
+}
+
+TEST_P(Backends, ReadOnlyOpensOfAMissingStoreAreNotFound) {
+  StoreOptions read;
+  read.read_only = true;
+  std::string where =
+      GetParam() == "sqlite" ? dir_.file("absent.db") : testing::PgServer::shared().new_database();
+  auto s = Store::open(where, read);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Error::not_found) << s.error().message;
+  auto created = open(where);
+  ASSERT_TRUE(created);
+  auto reader = Store::open(where, read);
+  ASSERT_TRUE(reader) << reader.error().message;
+  EXPECT_TRUE((*reader)->insert(testing::synthetic_spans(1)));
+  EXPECT_FALSE((*reader)->prune(kMarch1));
+}
+
+INSTANTIATE_TEST_SUITE_P(, Backends, ::testing::Values("sqlite", "postgresql"),
+                         testing::backend_name);
+
+// PostgreSQL only: what a server adds.
+
+class Postgres : public ::testing::Test {
+ protected:
+  testing::PgServer& pg = testing::PgServer::shared();
+};
+
+TEST_F(Postgres, RetentionDropsWholeDayPartitions) {
+  std::string where = pg.new_database();
+  auto store = Store::open(where);
+  ASSERT_TRUE(store);
+  std::vector<SpanData> spans = testing::synthetic_spans(60);
+  ASSERT_FALSE((*store)->insert(spans));
+  std::set<uint64_t> days_before;
+  for (const SpanData& s : spans) {
+    if (s.start_unix_nano < kMarch1 + 2 * kDay) days_before.insert(s.start_unix_nano / kDay);
+  }
+  std::string db = where.substr(where.rfind('/') + 1);
+  auto partitions = [&] {
+    PGconn* c = PQconnectdb(where.c_str());
+    PGresult* r = PQexec(c, "SELECT COUNT(*) FROM pg_inherits WHERE inhparent = 'spans'::regclass");
+    int n = std::atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return n;
+  };
+  int before = partitions();
+  EXPECT_GE(before, 3);
+  auto pruned = (*store)->prune(kMarch1 + 2 * kDay);
+  ASSERT_TRUE(pruned) << pruned.error().message;
+  EXPECT_EQ(partitions(), before - static_cast<int>(days_before.size()));
+  // Spans of a pruned day arriving late go into a partition made anew.
+  std::vector<SpanData> late = testing::synthetic_spans(1);
+  ASSERT_FALSE((*store)->insert(late));
+  EXPECT_EQ(partitions(), before - static_cast<int>(days_before.size()) + 1);
+}
+
+TEST_F(Postgres, APasswordFromPgpasswordIsUsedAndNeverPrinted) {
+  std::string db = pg.new_database();
+  std::string name = db.substr(db.rfind('/') + 1);
+  pg.run_sql(name, "DROP ROLE IF EXISTS app");
+  pg.run_sql(name, "CREATE ROLE app LOGIN PASSWORD 's3cr3t-pw'");
+  pg.run_sql(name, "GRANT ALL ON SCHEMA public TO app");
+  std::string uri = pg.uri(name, "app");
+  setenv("PGPASSWORD", "s3cr3t-pw", 1);
+  auto store = Store::open(uri);
+  unsetenv("PGPASSWORD");
+  ASSERT_TRUE(store) << store.error().message;
+  ASSERT_FALSE((*store)->insert(testing::synthetic_spans(1)));
+
+  std::string with_password =
+      "postgresql://app:wr0ng-pw@127.0.0.1:" + std::to_string(pg.port()) + "/" + name;
+  auto refused = Store::open(with_password);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message.find("wr0ng-pw"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("app:***@"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(redact_location(with_password + "?password=x&sslmode=disable").find("=x&"),
+            std::string::npos);
+}
+
+TEST_F(Postgres, AServerRestartFailsCallsUntilItIsBackThenTheStoreGoesOn) {
+  std::string where = pg.new_database();
+  auto store = Store::open(where);
+  ASSERT_TRUE(store);
+  std::vector<SpanData> spans = testing::synthetic_spans(4);
+  std::vector<SpanData> first(spans.begin(), spans.begin() + 5);
+  std::vector<SpanData> rest(spans.begin() + 5, spans.end());
+  ASSERT_FALSE((*store)->insert(first));
+  pg.stop();
+  Error down = (*store)->insert(rest);
+  EXPECT_EQ(down.code, Error::unavailable) << down.message;
+  pg.start();
+  Error e = (*store)->insert(rest);
+  EXPECT_FALSE(e) << e.message;
+  EXPECT_EQ(*(*store)->span_count(), static_cast<int64_t>(spans.size()));
+  testing::expect_rows_equal(*(*store)->report(ReportQuery{ReportGroup::user}),
+                             testing::reference_report(spans, ReportGroup::user, {}), "restart");
+}
+
+}  // namespace
+}  // namespace convtrace
