@@ -39,7 +39,16 @@ std::vector<int64_t> workflow_cost_bounds() {
           kPicoPerUsd,   5 * kPicoPerUsd, 10 * kPicoPerUsd};
 }
 
-void add_own(std::atomic<int64_t>& w, int64_t n) { w.store(w.load(relaxed) + n, relaxed); }
+// Sums and counts wrap modulo 2^64 rather than overflow, which is undefined:
+// absurd values (a corrupt token count) give a wrong sum, never a crash.
+int64_t wrap_add(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+int64_t wrap_sub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+
+void add_own(std::atomic<int64_t>& w, int64_t n) { w.store(wrap_add(w.load(relaxed), n), relaxed); }
 
 // Cheap hash of a short string: its length and its first and last eight bytes.
 uint64_t mix(uint64_t h, std::string_view s) {
@@ -233,14 +242,16 @@ struct MetricsRecorder::Family {
     for (const Instrument& in : instruments) {
       const size_t o = in.offset;
       if (in.histogram) {
-        dst[o] += src(o);
-        dst[o + 1] += src(o + 1);
+        dst[o] = wrap_add(dst[o], src(o));
+        dst[o + 1] = wrap_add(dst[o + 1], src(o + 1));
         dst[o + 2] = std::min(dst[o + 2], src(o + 2));
         dst[o + 3] = std::max(dst[o + 3], src(o + 3));
-        for (size_t b = 0; b <= in.bounds.size(); ++b) dst[o + 4 + b] += src(o + 4 + b);
+        for (size_t b = 0; b <= in.bounds.size(); ++b) {
+          dst[o + 4 + b] = wrap_add(dst[o + 4 + b], src(o + 4 + b));
+        }
       } else {
-        dst[o] += src(o);
-        dst[o + 1] += src(o + 1);
+        dst[o] = wrap_add(dst[o], src(o));
+        dst[o + 1] = wrap_add(dst[o + 1], src(o + 1));
       }
     }
   }
@@ -732,7 +743,7 @@ MetricsBatch MetricsRecorder::collect(uint64_t now) {
       for (Series* s : series[fi]) {
         const int64_t* t = totals[fi].data() + s->id * f.cell_words + in.offset;
         const int64_t* l = f.last.data() + s->id * f.cell_words + in.offset;
-        const int64_t count = delta ? t[0] - l[0] : t[0];
+        const int64_t count = delta ? wrap_sub(t[0], l[0]) : t[0];
         if (count <= 0) continue;
         std::vector<Attribute> attributes = s->attributes;
         if (!in.token_type.empty()) {
@@ -749,7 +760,7 @@ MetricsBatch MetricsRecorder::collect(uint64_t now) {
             }
           }
         }
-        const int64_t sum = delta ? t[1] - l[1] : t[1];
+        const int64_t sum = delta ? wrap_sub(t[1], l[1]) : t[1];
         if (in.histogram) {
           HistogramPoint p;
           p.attributes = std::move(attributes);
@@ -759,7 +770,7 @@ MetricsBatch MetricsRecorder::collect(uint64_t now) {
           p.sum = static_cast<double>(sum) / in.divisor;
           for (size_t b = 0; b <= in.bounds.size(); ++b) {
             p.bucket_counts.push_back(
-                static_cast<uint64_t>(delta ? t[4 + b] - l[4 + b] : t[4 + b]));
+                static_cast<uint64_t>(delta ? wrap_sub(t[4 + b], l[4 + b]) : t[4 + b]));
           }
           if (!delta) {
             p.min = static_cast<double>(t[2]) / in.divisor;
