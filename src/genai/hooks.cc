@@ -96,10 +96,10 @@ void record_metrics(SpanRecord& rec, MetricsRecorder& metrics) {
                                          : std::string_view();
   m.server_address = rec.server_address;
   m.server_port = rec.server_port;
-  if (g) {
-    m.workflow_type = g->workflow_type;
-    m.user_id = g->user_id;
-  }
+  // Every field assigned once, unconditionally: the compiler then drops the
+  // default initializers' stores (this runs for every call).
+  m.workflow_type = g ? std::string_view(g->workflow_type) : std::string_view();
+  m.user_id = g ? std::string_view(g->user_id) : std::string_view();
   m.duration_ns = duration;
   m.first_chunk_ns = rec.first_chunk_ns;
   m.has_input = rec.usage_recorded && rec.has_input_tokens;

@@ -39,7 +39,16 @@ std::vector<int64_t> workflow_cost_bounds() {
           kPicoPerUsd,   5 * kPicoPerUsd, 10 * kPicoPerUsd};
 }
 
-void add_own(std::atomic<int64_t>& w, int64_t n) { w.store(w.load(relaxed) + n, relaxed); }
+// Sums and counts wrap modulo 2^64 rather than overflow, which is undefined:
+// absurd values (a corrupt token count) give a wrong sum, never a crash.
+int64_t wrap_add(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+int64_t wrap_sub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+
+void add_own(std::atomic<int64_t>& w, int64_t n) { w.store(wrap_add(w.load(relaxed), n), relaxed); }
 
 // Cheap hash of a short string: its length and its first and last eight bytes.
 uint64_t mix(uint64_t h, std::string_view s) {
@@ -60,6 +69,70 @@ uint64_t mix(uint64_t h, std::string_view s) {
 constexpr size_t kKeyFields = 8;
 using KeyView = std::array<std::string_view, kKeyFields>;
 
+// Whether two strings are equal; inline, as the key of every call is compared.
+// Half the fields of a key are usually empty.
+[[gnu::always_inline]] inline bool same_text(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  return n == b.size() && (n == 0 || record_attr::same_bytes(a.data(), b.data(), n));
+}
+
+// The call family's key of a measurement, in the order of its key_names.
+KeyView call_key(const CallMeasurement& m, const MetricsSettings& settings) {
+  return {m.operation,
+          m.provider,
+          m.request_model,
+          m.response_model,
+          m.error_type,
+          m.server_address,
+          settings.workflow_type_attribute ? m.workflow_type : std::string_view(),
+          settings.user_id_attribute ? m.user_id : std::string_view()};
+}
+
+// Finds the bucket of a value with one table look-up and two comparisons
+// instead of a pass over every bound. Bucket i covers (bounds[i-1], bounds[i]],
+// so a value's bucket is the number of bounds below it. For a value of bit
+// width w, that is every bound below 2^(w-1) (`below[w]`, counted once here)
+// plus those in [2^(w-1), v): the advised bounds double or grow faster, so an
+// octave [2^(w-1), 2^w) holds at most two of them, and two comparisons with
+// the bounds after below[w] settle it (`padded` ends in two that nothing
+// passes). Bound lists without that property are counted one by one.
+struct BucketIndex {
+  std::array<uint8_t, 64> below{};  // by bit width; [0] for values <= 0
+  std::vector<int64_t> padded;
+  bool linear = false;
+
+  explicit BucketIndex(const std::vector<int64_t>& bounds) : padded(bounds) {
+    padded.push_back(std::numeric_limits<int64_t>::max());
+    padded.push_back(std::numeric_limits<int64_t>::max());
+    linear = bounds.empty() || bounds.size() > 255 || bounds.front() <= 0 ||
+             !std::is_sorted(bounds.begin(), bounds.end());
+    for (unsigned w = 1; w < 64 && !linear; ++w) {
+      const int64_t low = int64_t{1} << (w - 1);
+      const int64_t high = w < 63 ? int64_t{1} << w : std::numeric_limits<int64_t>::max();
+      size_t under = 0, inside = 0;
+      for (int64_t b : bounds) {
+        under += static_cast<size_t>(b < low);
+        inside += static_cast<size_t>(b >= low && b < high);
+      }
+      below[w] = static_cast<uint8_t>(under);
+      linear = inside > 2 || (w == 63 && bounds.back() == std::numeric_limits<int64_t>::max());
+    }
+  }
+
+  size_t operator()(int64_t v) const {
+    const int64_t* b = padded.data();
+    if (linear) {
+      size_t under = 0;
+      for (size_t i = 0; i + 2 < padded.size(); ++i) under += static_cast<size_t>(b[i] < v);
+      return under;
+    }
+    const unsigned w =
+        v > 0 ? 64 - static_cast<unsigned>(__builtin_clzll(static_cast<uint64_t>(v))) : 0;
+    const size_t c = below[w];
+    return c + static_cast<size_t>(b[c] < v) + static_cast<size_t>(b[c + 1] < v);
+  }
+};
+
 }  // namespace
 
 // One instrument of a family and where its words sit in a cell.
@@ -71,6 +144,7 @@ struct Instrument {
   double divisor = 1;           // recorded unit per exported unit
   size_t offset = 0;            // first word in a cell
   size_t slot = 0;              // first exemplar slot in a series
+  BucketIndex bucket_of{bounds};
   // Histogram words: count, sum, min, max, then one per bucket. Sum: count, sum.
   size_t words() const { return histogram ? 4 + bounds.size() + 1 : 2; }
   size_t slots() const { return histogram ? bounds.size() + 1 : 1; }
@@ -168,14 +242,16 @@ struct MetricsRecorder::Family {
     for (const Instrument& in : instruments) {
       const size_t o = in.offset;
       if (in.histogram) {
-        dst[o] += src(o);
-        dst[o + 1] += src(o + 1);
+        dst[o] = wrap_add(dst[o], src(o));
+        dst[o + 1] = wrap_add(dst[o + 1], src(o + 1));
         dst[o + 2] = std::min(dst[o + 2], src(o + 2));
         dst[o + 3] = std::max(dst[o + 3], src(o + 3));
-        for (size_t b = 0; b <= in.bounds.size(); ++b) dst[o + 4 + b] += src(o + 4 + b);
+        for (size_t b = 0; b <= in.bounds.size(); ++b) {
+          dst[o + 4 + b] = wrap_add(dst[o + 4 + b], src(o + 4 + b));
+        }
       } else {
-        dst[o] += src(o);
-        dst[o + 1] += src(o + 1);
+        dst[o] = wrap_add(dst[o], src(o));
+        dst[o + 1] = wrap_add(dst[o + 1], src(o + 1));
       }
     }
   }
@@ -232,6 +308,41 @@ struct MetricsRecorder::ThreadShard {
   std::vector<Slot> tables[2];
   size_t used[2] = {0, 0};
 
+  // The cell of this thread's previous call, with its key as views of the
+  // series' strings. A thread's calls nearly always repeat the previous
+  // call's attribute set, and comparing the key with it is cheaper than
+  // hashing the key and probing the table. Never an overflow cell: its series
+  // holds no key to compare with.
+  struct LastCall {
+    Cell* cell = nullptr;
+    int64_t port = 0;
+    KeyView key{};
+
+    // Whether `m` has this key (call_key(m) would equal `key`), without building it.
+    [[gnu::always_inline]] bool matches(const CallMeasurement& m,
+                                        const MetricsSettings& settings) const {
+      return port == m.server_port && same_text(key[0], m.operation) &&
+             same_text(key[1], m.provider) && same_text(key[2], m.request_model) &&
+             same_text(key[3], m.response_model) && same_text(key[4], m.error_type) &&
+             same_text(key[5], m.server_address) &&
+             same_text(key[6],
+                       settings.workflow_type_attribute ? m.workflow_type : std::string_view()) &&
+             same_text(key[7], settings.user_id_attribute ? m.user_id : std::string_view());
+    }
+  };
+  LastCall last_call;
+
+  void remember_call(Cell* cell) {
+    const Series& s = *cell->series;
+    if (s.id == 0) {
+      last_call.cell = nullptr;
+      return;
+    }
+    last_call.cell = cell;
+    last_call.port = s.port;
+    for (size_t i = 0; i < kKeyFields; ++i) last_call.key[i] = s.key[i];
+  }
+
   ~ThreadShard() {
     for (auto& head : heads) {
       for (Cell* c = head.load(relaxed); c;) {
@@ -280,6 +391,14 @@ namespace {
 // when the thread exits. Recorders are never freed (they belong to SDK states,
 // which are kept for the life of the process), so the pointers stay valid.
 thread_local bool shards_gone = false;
+// The shard of the recorder this thread used last: a thread nearly always
+// records into one recorder, and a trivially destructible thread_local is read
+// without the guard that ThreadShards' destructor puts on every access.
+struct LastShard {
+  const MetricsRecorder* recorder = nullptr;
+  MetricsRecorder::ThreadShard* shard = nullptr;
+};
+thread_local LastShard last_shard;
 struct ThreadShards {
   struct Entry {
     const MetricsRecorder* recorder;
@@ -288,30 +407,22 @@ struct ThreadShards {
   std::vector<Entry> entries;
   ~ThreadShards() {
     shards_gone = true;
+    last_shard = LastShard{};  // the collector frees retired shards
     for (Entry& e : entries) e.shard->retired.store(true, std::memory_order_release);
   }
 };
 thread_local ThreadShards thread_shards;
 
-// Which bucket of explicit `bounds` holds `v`: bucket i covers (bounds[i-1],
-// bounds[i]]. A count of the bounds below `v`, without branches: the lists
-// are short (11–14 bounds) and a binary search mispredicts.
-inline size_t bucket_of(const std::vector<int64_t>& bounds, int64_t v) {
-  const int64_t* b = bounds.data();
-  const size_t n = bounds.size();
-  size_t below = 0;
-  for (size_t i = 0; i < n; ++i) below += static_cast<size_t>(b[i] < v);
-  return below;
-}
-
 // Adds `v`; returns its bucket (for the exemplar).
-inline size_t record_histogram(const Instrument& in, std::atomic<int64_t>* w, int64_t v) {
+// Inline in record_call: the call overhead was a quarter of the work.
+[[gnu::always_inline]] inline size_t record_histogram(const Instrument& in, std::atomic<int64_t>* w,
+                                                      int64_t v) {
   std::atomic<int64_t>* h = w + in.offset;
   add_own(h[0], 1);
   add_own(h[1], v);
   if (v < h[2].load(relaxed)) h[2].store(v, relaxed);
   if (v > h[3].load(relaxed)) h[3].store(v, relaxed);
-  const size_t bucket = bucket_of(in.bounds, v);
+  const size_t bucket = in.bucket_of(v);
   add_own(h[4 + bucket], 1);
   return bucket;
 }
@@ -327,11 +438,9 @@ uint64_t load_u64(const uint8_t* p) {
   return v;
 }
 
-void offer_exemplar(Series& s, size_t family_slots, size_t slot, uint64_t epoch, int64_t value,
-                    uint64_t time, const SpanContext& ctx) {
-  ExemplarSlot& e = s.exemplars[(epoch & 1) * family_slots + slot];
-  uint64_t tag = e.tag.load(relaxed);
-  if (tag == 2 * epoch || tag == 2 * epoch + 1) return;  // taken this epoch
+// Writes the exemplar into `e` unless another measurement took it first.
+void claim_exemplar(ExemplarSlot& e, uint64_t tag, uint64_t epoch, int64_t value, uint64_t time,
+                    const SpanContext& ctx) {
   if (!e.tag.compare_exchange_strong(tag, 2 * epoch, std::memory_order_acquire, relaxed)) return;
   // Release stores: a collector that reads any of these also sees the claim
   // above, so its second look at the tag notices the rewrite (plain stores on x86).
@@ -342,6 +451,17 @@ void offer_exemplar(Series& s, size_t family_slots, size_t slot, uint64_t epoch,
   e.time.store(time, release);
   e.value.store(value, release);
   e.tag.store(2 * epoch + 1, std::memory_order_release);
+}
+
+// Offers a measurement for the exemplar slot `slot` of this epoch's half of
+// `slots` (a series' slots): the first one of the epoch takes it. The common
+// case, a slot already taken, is one load and a comparison.
+inline void offer_exemplar(ExemplarSlot* slots, size_t slot, uint64_t epoch, int64_t value,
+                           uint64_t time, const SpanContext& ctx) {
+  ExemplarSlot& e = slots[slot];
+  const uint64_t tag = e.tag.load(relaxed);
+  if ((tag >> 1) == epoch) return;  // 2 epoch or 2 epoch + 1: taken this epoch
+  claim_exemplar(e, tag, epoch, value, time, ctx);
 }
 
 // Reads the exemplar of `epoch` from `e`, if one was completed and is still intact.
@@ -453,67 +573,79 @@ Cell* new_cell(MetricsRecorder::ThreadShard& shard, int fi, MetricsRecorder::Fam
 
 }  // namespace
 
-MetricsRecorder::ThreadShard* MetricsRecorder::shard_for_this_thread() {
+MetricsRecorder::ThreadShard* MetricsRecorder::shard_for_this_thread() noexcept {
+  if (last_shard.recorder == this) return last_shard.shard;
   if (shards_gone) return nullptr;  // thread exit: its thread_locals are gone
-  ThreadShards& mine = thread_shards;
-  for (ThreadShards::Entry& e : mine.entries) {
-    if (e.recorder == this) return e.shard;
+  try {
+    ThreadShards& mine = thread_shards;
+    ThreadShard* shard = nullptr;
+    for (ThreadShards::Entry& e : mine.entries) {
+      if (e.recorder == this) shard = e.shard;
+    }
+    if (!shard) {
+      auto fresh = std::make_unique<ThreadShard>();
+      mine.entries.reserve(mine.entries.size() + 1);
+      {
+        std::lock_guard<std::mutex> lock(shards_mu_);
+        shards_.push_back(fresh.get());
+      }
+      shard = fresh.release();
+      mine.entries.push_back({this, shard});
+    }
+    last_shard = LastShard{this, shard};
+    return shard;
+  } catch (...) {
+    return nullptr;  // out of memory: this measurement is lost
   }
-  auto* shard = new ThreadShard();
-  {
-    std::lock_guard<std::mutex> lock(shards_mu_);
-    shards_.push_back(shard);
+}
+
+Cell* MetricsRecorder::call_cell_slow(ThreadShard& shard, const CallMeasurement& m) noexcept {
+  try {
+    const KeyView k = call_key(m, settings_);
+    uint64_t h = static_cast<uint64_t>(m.server_port);
+    for (std::string_view s : k) h = mix(h, s);
+    Cell* cell = shard.find(0, h, k, m.server_port);
+    if (!cell) cell = new_cell(shard, 0, *calls_, k, m.server_port, h);
+    shard.remember_call(cell);
+    return cell;
+  } catch (...) {
+    return nullptr;  // out of memory creating a series: the measurement is lost, the call is not
   }
-  mine.entries.push_back({this, shard});
-  return shard;
 }
 
 void MetricsRecorder::record_call(const CallMeasurement& m) noexcept {
-  try {
-    ThreadShard* shard = shard_for_this_thread();
-    if (!shard) return;
-    KeyView k = {m.operation,
-                 m.provider,
-                 m.request_model,
-                 m.response_model,
-                 m.error_type,
-                 m.server_address,
-                 settings_.workflow_type_attribute ? m.workflow_type : std::string_view(),
-                 settings_.user_id_attribute ? m.user_id : std::string_view()};
-    uint64_t h = static_cast<uint64_t>(m.server_port);
-    for (std::string_view s : k) h = mix(h, s);
-    Family& f = *calls_;
-    Cell* cell = shard->find(0, h, k, m.server_port);
-    if (!cell) cell = new_cell(*shard, 0, f, k, m.server_port, h);
-    std::atomic<int64_t>* w = cell->words.get();
-    const std::vector<Instrument>& in = f.instruments;
-    const bool exemplars = m.sampled && settings_.exemplars;
-    const uint64_t epoch = exemplars ? epoch_.load(relaxed) : 0;
-    auto offer = [&](const Instrument& i, size_t bucket, int64_t v) {
-      if (exemplars) {
-        offer_exemplar(*cell->series, f.slots, i.slot + bucket, epoch, v, m.end_unix_nano,
-                       *m.sampled);
-      }
-    };
-    offer(in[0], record_histogram(in[0], w, m.duration_ns), m.duration_ns);
-    if (m.has_input) offer(in[1], record_histogram(in[1], w, m.input_tokens), m.input_tokens);
-    if (m.has_output) offer(in[2], record_histogram(in[2], w, m.output_tokens), m.output_tokens);
-    if (m.first_chunk_ns >= 0) {
-      offer(in[3], record_histogram(in[3], w, m.first_chunk_ns), m.first_chunk_ns);
-    }
-    if (m.priced) {
-      record_sum(in[4], w, m.cost_pico);
-      offer(in[4], 0, m.cost_pico);
-    }
-  } catch (...) {
-    // Out of memory creating a series: the measurement is lost, the call is not.
+  ThreadShard* shard = last_shard.recorder == this ? last_shard.shard : shard_for_this_thread();
+  if (!shard) return;
+  // The common case: the attribute set of this thread's previous call.
+  const ThreadShard::LastCall& last = shard->last_call;
+  Cell* cell = last.cell;
+  if (!cell || !last.matches(m, settings_)) cell = call_cell_slow(*shard, m);
+  if (!cell) return;
+  std::atomic<int64_t>* w = cell->words.get();
+  const Family& f = *calls_;
+  const Instrument* in = f.instruments.data();
+  const bool exemplars = m.sampled && settings_.exemplars;
+  const uint64_t epoch = exemplars ? epoch_.load(relaxed) : 0;
+  ExemplarSlot* slots = cell->series->exemplars.get() + (epoch & 1) * f.slots;
+  auto offer = [&](const Instrument& i, size_t bucket, int64_t v) {
+    if (exemplars) offer_exemplar(slots, i.slot + bucket, epoch, v, m.end_unix_nano, *m.sampled);
+  };
+  offer(in[0], record_histogram(in[0], w, m.duration_ns), m.duration_ns);
+  if (m.has_input) offer(in[1], record_histogram(in[1], w, m.input_tokens), m.input_tokens);
+  if (m.has_output) offer(in[2], record_histogram(in[2], w, m.output_tokens), m.output_tokens);
+  if (m.first_chunk_ns >= 0) {
+    offer(in[3], record_histogram(in[3], w, m.first_chunk_ns), m.first_chunk_ns);
+  }
+  if (m.priced) {
+    record_sum(in[4], w, m.cost_pico);
+    offer(in[4], 0, m.cost_pico);
   }
 }
 
 void MetricsRecorder::record_workflow(const WorkflowMeasurement& m) noexcept {
+  ThreadShard* shard = shard_for_this_thread();
+  if (!shard) return;
   try {
-    ThreadShard* shard = shard_for_this_thread();
-    if (!shard) return;
     KeyView k{};
     k[0] = m.workflow_type;
     uint64_t h = mix(0, m.workflow_type);
@@ -525,10 +657,11 @@ void MetricsRecorder::record_workflow(const WorkflowMeasurement& m) noexcept {
                                record_histogram(f.instruments[1], w, m.cost_pico)};
     if (m.sampled && settings_.exemplars) {
       const uint64_t epoch = epoch_.load(relaxed);
+      ExemplarSlot* slots = cell->series->exemplars.get() + (epoch & 1) * f.slots;
       for (size_t i = 0; i < 2; ++i) {
         int64_t v = i == 0 ? m.duration_ns : m.cost_pico;
-        offer_exemplar(*cell->series, f.slots, f.instruments[i].slot + buckets[i], epoch, v,
-                       m.end_unix_nano, *m.sampled);
+        offer_exemplar(slots, f.instruments[i].slot + buckets[i], epoch, v, m.end_unix_nano,
+                       *m.sampled);
       }
     }
   } catch (...) {
@@ -610,7 +743,7 @@ MetricsBatch MetricsRecorder::collect(uint64_t now) {
       for (Series* s : series[fi]) {
         const int64_t* t = totals[fi].data() + s->id * f.cell_words + in.offset;
         const int64_t* l = f.last.data() + s->id * f.cell_words + in.offset;
-        const int64_t count = delta ? t[0] - l[0] : t[0];
+        const int64_t count = delta ? wrap_sub(t[0], l[0]) : t[0];
         if (count <= 0) continue;
         std::vector<Attribute> attributes = s->attributes;
         if (!in.token_type.empty()) {
@@ -627,7 +760,7 @@ MetricsBatch MetricsRecorder::collect(uint64_t now) {
             }
           }
         }
-        const int64_t sum = delta ? t[1] - l[1] : t[1];
+        const int64_t sum = delta ? wrap_sub(t[1], l[1]) : t[1];
         if (in.histogram) {
           HistogramPoint p;
           p.attributes = std::move(attributes);
@@ -637,7 +770,7 @@ MetricsBatch MetricsRecorder::collect(uint64_t now) {
           p.sum = static_cast<double>(sum) / in.divisor;
           for (size_t b = 0; b <= in.bounds.size(); ++b) {
             p.bucket_counts.push_back(
-                static_cast<uint64_t>(delta ? t[4 + b] - l[4 + b] : t[4 + b]));
+                static_cast<uint64_t>(delta ? wrap_sub(t[4 + b], l[4 + b]) : t[4 + b]));
           }
           if (!delta) {
             p.min = static_cast<double>(t[2]) / in.divisor;

@@ -32,6 +32,7 @@
 namespace convtrace {
 
 class MutexForkGuard;
+struct Cell;
 
 // What one finished call contributes. Views are valid for the call only.
 struct CallMeasurement {
@@ -97,7 +98,11 @@ class MetricsRecorder {
   struct ThreadShard;
 
  private:
-  ThreadShard* shard_for_this_thread();
+  // This thread's shard, made on its first measurement; null at thread exit
+  // and when out of memory.
+  ThreadShard* shard_for_this_thread() noexcept;
+  // The cell of `m`'s attribute set when it is not the previous call's.
+  Cell* call_cell_slow(ThreadShard& shard, const CallMeasurement& m) noexcept;
 
   const MetricsSettings settings_;
   const std::shared_ptr<const Resource> resource_;

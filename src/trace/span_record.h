@@ -117,10 +117,23 @@ void free_span_record(SpanRecord* record) noexcept;
 // slot, another order, the count limit — goes through slot_for_new_key().
 namespace record_attr {
 
+// Whether the first and last sizeof(Word) bytes of two ranges of length `n`
+// agree (sizeof(Word) <= n <= 2 sizeof(Word): the two words cover the range,
+// overlapping when it is shorter).
+template <typename Word>
+[[gnu::always_inline]] inline bool same_ends(const char* a, const char* b, size_t n) {
+  Word x0, y0, x1, y1;
+  std::memcpy(&x0, a, sizeof(Word));
+  std::memcpy(&y0, b, sizeof(Word));
+  std::memcpy(&x1, a + n - sizeof(Word), sizeof(Word));
+  std::memcpy(&y1, b + n - sizeof(Word), sizeof(Word));
+  return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+}
+
 // Whether two byte ranges of equal length `n` hold the same bytes. Inline,
 // a word at a time: keys and values are short, and a call to memcmp cost
 // more than the comparison.
-inline bool same_bytes(const char* a, const char* b, size_t n) {
+[[gnu::always_inline]] inline bool same_bytes(const char* a, const char* b, size_t n) {
   if (n >= 8) {
     for (size_t i = 0; i + 8 <= n; i += 8) {
       uint64_t x, y;
@@ -134,10 +147,9 @@ inline bool same_bytes(const char* a, const char* b, size_t n) {
     std::memcpy(&y, b + n - 8, 8);
     return x == y;
   }
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
+  if (n >= 4) return same_ends<uint32_t>(a, b, n);
+  if (n >= 2) return same_ends<uint16_t>(a, b, n);
+  return n == 0 || a[0] == b[0];
 }
 
 inline bool same_string(const std::string& a, std::string_view b) {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "support/test_sdk.h"
+#include "trace/span_record.h"
 
 namespace convtrace {
 namespace {
@@ -403,6 +404,21 @@ TEST(Tracer, ScopeNameAndVersion) {
   ASSERT_EQ(spans.size(), 1u);
   EXPECT_EQ(spans[0].scope->name, "my.library");
   EXPECT_EQ(spans[0].scope->version, "1.2.3");
+}
+
+// The word-at-a-time comparison behind attribute keys and metric attribute
+// sets: every length, a difference at every position.
+TEST(RecordAttributes, SameBytesFindsADifferenceAnywhere) {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string a(n, 'x'), b(n, 'x');
+    for (size_t i = 0; i < n; ++i) a[i] = b[i] = static_cast<char>('a' + i % 26);
+    EXPECT_TRUE(record_attr::same_bytes(a.data(), b.data(), n)) << n;
+    for (size_t i = 0; i < n; ++i) {
+      std::string c = b;
+      c[i] = static_cast<char>(c[i] ^ 0x20);
+      EXPECT_FALSE(record_attr::same_bytes(a.data(), c.data(), n)) << n << " at " << i;
+    }
+  }
 }
 
 }  // namespace

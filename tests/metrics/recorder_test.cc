@@ -1,0 +1,229 @@
+// The metrics recorder on its own: every value lands in the bucket its bounds
+// say, and the per-thread shortcuts (the previous call's attribute set, the
+// previous recorder) never send a measurement to the wrong data point.
+#include "metrics/recorder.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "convtrace/attributes.h"
+
+namespace convtrace {
+namespace {
+
+// Recorders live as long as the process, as the SDK's do: a thread keeps a
+// pointer to each recorder it recorded into.
+MetricsRecorder& new_recorder(MetricsSettings settings = {}) {
+  static auto* kept = new std::vector<std::unique_ptr<MetricsRecorder>>();
+  kept->push_back(std::make_unique<MetricsRecorder>(settings, std::make_shared<Resource>(), 1));
+  return *kept->back();
+}
+
+CallMeasurement call(std::string_view model) {
+  CallMeasurement m;
+  m.operation = "chat";
+  m.provider = "openai";
+  m.request_model = model;
+  m.response_model = model;
+  m.duration_ns = 1000000;
+  return m;
+}
+
+const MetricData* find_metric(const MetricsBatch& batch, std::string_view name) {
+  for (const MetricData& m : batch.metrics) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+// A batch must outlive the metric found in it.
+const MetricData* find_metric(MetricsBatch&&, std::string_view) = delete;
+
+std::string string_attribute(const std::vector<Attribute>& attrs, std::string_view key) {
+  for (const Attribute& a : attrs) {
+    if (a.key == key && std::holds_alternative<std::string>(a.value)) {
+      return std::get<std::string>(a.value);
+    }
+  }
+  return "";
+}
+
+bool overflowed(const HistogramPoint& p) {
+  for (const Attribute& a : p.attributes) {
+    if (a.key == attr::kMetricOverflow) return true;
+  }
+  return false;
+}
+
+// Count of operation-duration measurements per request model ("overflow" for the overflow set).
+std::map<std::string, uint64_t> counts_by_model(MetricsRecorder& r) {
+  std::map<std::string, uint64_t> out;
+  const MetricsBatch batch = r.collect(2);
+  const MetricData* d = find_metric(batch, metric::kOperationDuration);
+  if (!d) return out;
+  for (const HistogramPoint& p : d->histogram_points) {
+    out[overflowed(p) ? "overflow" : string_attribute(p.attributes, attr::kRequestModel)] +=
+        p.count;
+  }
+  return out;
+}
+
+// The bucket a value belongs in, by the definition: bucket i holds
+// (bounds[i-1], bounds[i]], so it is the number of bounds below the value.
+size_t expected_bucket(const std::vector<int64_t>& bounds, int64_t v) {
+  size_t below = 0;
+  for (int64_t b : bounds) below += b < v ? 1 : 0;
+  return below;
+}
+
+// Values at, just below and just above every bound, and the extremes.
+std::vector<int64_t> values_around(const std::vector<int64_t>& bounds) {
+  std::vector<int64_t> v = {std::numeric_limits<int64_t>::min(), -1, 0, 1, 2, 3,
+                            std::numeric_limits<int64_t>::max()};
+  for (int64_t b : bounds) {
+    for (int64_t d : {-1, 0, 1}) v.push_back(b + d);
+  }
+  return v;
+}
+
+// Where each value landed in the histogram `name`, one delta collection per value.
+void expect_each_value_in_its_bucket(MetricsRecorder& r, std::string_view name,
+                                     double unit_per_bound,
+                                     const std::function<void(int64_t)>& record) {
+  record(1);
+  MetricsBatch batch = r.collect(2);
+  r.commit();
+  const MetricData* first = find_metric(batch, name);
+  ASSERT_NE(first, nullptr);
+  std::vector<int64_t> bounds;
+  for (double b : first->explicit_bounds) bounds.push_back(std::llround(b * unit_per_bound));
+  ASSERT_FALSE(bounds.empty());
+  for (int64_t v : values_around(bounds)) {
+    record(v);
+    MetricsBatch b = r.collect(3);
+    r.commit();
+    const MetricData* m = find_metric(b, name);
+    ASSERT_NE(m, nullptr) << v;
+    ASSERT_EQ(m->histogram_points.size(), 1u) << v;
+    const std::vector<uint64_t>& counts = m->histogram_points[0].bucket_counts;
+    ASSERT_EQ(counts.size(), bounds.size() + 1);
+    for (size_t i = 0; i < counts.size(); ++i) {
+      EXPECT_EQ(counts[i], i == expected_bucket(bounds, v) ? 1u : 0u)
+          << name << ": value " << v << ", bucket " << i;
+    }
+  }
+}
+
+MetricsSettings delta() {
+  MetricsSettings s;
+  s.temporality = Temporality::delta;
+  return s;
+}
+
+TEST(MetricsRecorder, EveryValueLandsInTheBucketOfItsBounds) {
+  MetricsRecorder& r = new_recorder(delta());
+  expect_each_value_in_its_bucket(r, metric::kTokenUsage, 1, [&](int64_t v) {
+    CallMeasurement m = call("gpt-4o");
+    m.has_input = true;
+    m.input_tokens = v;
+    r.record_call(m);
+  });
+  expect_each_value_in_its_bucket(r, metric::kTimeToFirstChunk, 1e9, [&](int64_t v) {
+    CallMeasurement m = call("gpt-4o");
+    m.first_chunk_ns = v < 0 ? 0 : v;  // negative: not streamed
+    r.record_call(m);
+  });
+  expect_each_value_in_its_bucket(r, metric::kWorkflowCost, 1e12, [&](int64_t v) {
+    WorkflowMeasurement m;
+    m.workflow_type = "rag";
+    m.cost_pico = v;
+    r.record_workflow(m);
+  });
+}
+
+TEST(MetricsRecorder, TheSameBufferWithOtherTextIsAnotherAttributeSet) {
+  MetricsRecorder& r = new_recorder();
+  std::string model = "gpt-4o";  // one buffer, rewritten in place as a recycled record's is
+  r.record_call(call(model));
+  model[5] = '1';
+  r.record_call(call(model));
+  r.record_call(call(model));
+  model[5] = 'o';
+  r.record_call(call(model));
+  auto counts = counts_by_model(r);
+  EXPECT_EQ(counts["gpt-4o"], 2u);
+  EXPECT_EQ(counts["gpt-41"], 2u);
+  EXPECT_EQ(counts.size(), 2u);
+}
+
+TEST(MetricsRecorder, AlternatingAttributeSetsCountExactly) {
+  MetricsRecorder& r = new_recorder();
+  const std::vector<std::string> models = {"gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5", ""};
+  for (int i = 0; i < 1000; ++i) {
+    CallMeasurement m = call(models[i % models.size()]);
+    m.server_port = i % 8 == 0 ? 443 : 0;  // the port is part of the set too
+    r.record_call(m);
+  }
+  const MetricsBatch batch = r.collect(2);
+  const MetricData* d = find_metric(batch, metric::kOperationDuration);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->histogram_points.size(), 5u);  // gpt-4o with and without a port
+  uint64_t total = 0;
+  for (const HistogramPoint& p : d->histogram_points) total += p.count;
+  EXPECT_EQ(total, 1000u);
+  auto counts = counts_by_model(r);
+  EXPECT_EQ(counts["gpt-4o"], 250u);
+  EXPECT_EQ(counts["claude-sonnet-4-5"], 250u);
+}
+
+TEST(MetricsRecorder, OptInAttributesAreComparedOnlyWhenOn) {
+  MetricsRecorder& off = new_recorder();
+  MetricsSettings with_users;
+  with_users.user_id_attribute = true;
+  MetricsRecorder& on = new_recorder(with_users);
+  for (const char* user : {"u1", "u2", "u1"}) {
+    CallMeasurement m = call("gpt-4o");
+    m.user_id = user;
+    off.record_call(m);  // two recorders in turn on one thread: each keeps its own
+    on.record_call(m);
+  }
+  const MetricsBatch off_batch = off.collect(2);
+  const MetricData* d = find_metric(off_batch, metric::kOperationDuration);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->histogram_points.size(), 1u);
+  EXPECT_EQ(d->histogram_points[0].count, 3u);
+  const MetricsBatch on_batch = on.collect(2);
+  d = find_metric(on_batch, metric::kOperationDuration);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->histogram_points.size(), 2u);
+  for (const HistogramPoint& p : d->histogram_points) {
+    EXPECT_EQ(p.count, string_attribute(p.attributes, attr::kUserId) == "u1" ? 2u : 1u);
+  }
+}
+
+TEST(MetricsRecorder, AKnownSetAfterAnOverflowedOneIsNotOverflow) {
+  MetricsSettings limited;
+  limited.cardinality_limit = 2;
+  MetricsRecorder& r = new_recorder(limited);
+  CallMeasurement empty;  // no attribute at all, as the overflow set's key
+  empty.duration_ns = 5;
+  r.record_call(empty);
+  r.record_call(call("a"));
+  r.record_call(call("b"));  // beyond the limit
+  r.record_call(empty);
+  r.record_call(call("b"));
+  r.record_call(call("a"));
+  auto counts = counts_by_model(r);
+  EXPECT_EQ(counts[""], 2u);
+  EXPECT_EQ(counts["a"], 2u);
+  EXPECT_EQ(counts["overflow"], 2u);
+}
+
+}  // namespace
+}  // namespace convtrace
