@@ -2,17 +2,19 @@
 // team's would look — about five spans a conversation (one to three turns,
 // each a workflow span and one or two model calls with the SDK's 21
 // attributes), 20k users, 8 models, 6 workflow types, over 30 days — storing
-// it in 512-span batches (the ingest rate), then times the questions the CLI
-// asks, in this process on a warm store (median of --repeat runs), and runs
-// each `convtrace` command once as a child process for its wall time and peak
-// memory (max RSS).
+// it in 512-span batches (the ingest rate, and on stderr the rate over each
+// twentieth of the store), then times the questions the CLI asks, in this
+// process on a warm store (median of --repeat runs), and runs each `convtrace`
+// command once as a child process for its wall time and peak memory (max RSS).
 //
 //   convtrace_bench_store_scale [--spans=N] [--db=PATH|URI] [--reuse] [--keep]
-//                               [--repeat=R] [--cli=PATH]
+//                               [--repeat=R] [--batch=N] [--cli=PATH]
 //
 // --db: an SQLite path (default: a temporary file, removed afterwards unless
 // --keep) or a PostgreSQL URI (an empty database). --reuse: query a store
-// generated before (same --spans) without generating it again.
+// generated before (same --spans) without generating it again. --batch: spans
+// per insert (one transaction each; default 512), for what a larger export
+// batch would give.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,7 +35,8 @@
 namespace convtrace::bench {
 namespace {
 
-constexpr size_t kBatch = 512;  // the default OTEL_BSP_MAX_EXPORT_BATCH_SIZE
+// Spans per insert: the default OTEL_BSP_MAX_EXPORT_BATCH_SIZE.
+constexpr size_t kBatch = 512;
 constexpr uint64_t kSecond = 1'000'000'000ULL;
 constexpr uint64_t kDays = 30;
 constexpr uint64_t kStart = 1772323200ULL * kSecond;  // 2026-03-01T00:00:00Z
@@ -62,7 +65,7 @@ uint64_t mix(uint64_t x) {
 std::string conversation_id(uint64_t c) { return "conv_" + std::to_string(c); }
 
 // Writes conversations [0, conversations) into `store`; returns the spans stored.
-uint64_t generate(Store& store, uint64_t spans_wanted) {
+uint64_t generate(Store& store, uint64_t spans_wanted, size_t batch_size) {
   const uint64_t conversations = std::max<uint64_t>(1, spans_wanted / 5);
   const uint64_t spacing = kDays * 86400 * kSecond / conversations;
   auto resource = std::make_shared<Resource>();
@@ -70,8 +73,11 @@ uint64_t generate(Store& store, uint64_t spans_wanted) {
                           {std::string(attr::kSdkName), std::string("convtrace")}};
   auto scope = std::make_shared<InstrumentationScope>(InstrumentationScope{"convtrace", "0.1.0"});
   std::vector<SpanData> batch;
-  batch.reserve(kBatch + 8);
+  batch.reserve(batch_size + 8);
   uint64_t stored = 0, trace = 0, span = 0;
+  const auto began = std::chrono::steady_clock::now();
+  auto step_start = began;
+  uint64_t step_stored = 0;
   auto ids = [&](SpanData& s) {
     ++span;
     for (int b = 0; b < 8; ++b) s.trace_id.bytes[15 - b] = static_cast<uint8_t>(trace >> (8 * b));
@@ -165,9 +171,18 @@ uint64_t generate(Store& store, uint64_t spans_wanted) {
           {std::string(attr::kWorkflowLlmCalls), int64_t{calls}}};
       batch.push_back(std::move(root));
     }
-    if (batch.size() >= kBatch) flush();
+    if (batch.size() >= batch_size) flush();
     if ((c + 1) % (conversations / 20 + 1) == 0) {
-      std::fprintf(stderr, "bench: %llu spans stored\n", static_cast<unsigned long long>(stored));
+      // The rate over the last step: a store that slows as it grows shows here.
+      auto now = std::chrono::steady_clock::now();
+      double step_s = std::chrono::duration<double>(now - step_start).count();
+      std::fprintf(stderr, "bench: %llu spans stored, %.0f s, %.0f spans/s over the last %llu\n",
+                   static_cast<unsigned long long>(stored),
+                   std::chrono::duration<double>(now - began).count(),
+                   static_cast<double>(stored - step_stored) / step_s,
+                   static_cast<unsigned long long>(stored - step_stored));
+      step_start = now;
+      step_stored = stored;
     }
   }
   flush();
@@ -213,6 +228,7 @@ std::pair<double, long> run_cli(const std::string& cli, const std::vector<std::s
 int run(int argc, char** argv) {
   uint64_t spans = flag_value(argc, argv, "--spans", 10'000'000);
   int repeat = static_cast<int>(flag_value(argc, argv, "--repeat", 5));
+  size_t batch = std::max<size_t>(1, flag_value(argc, argv, "--batch", kBatch));
   std::string db = flag_text(argc, argv, "--db", "");
   std::string cli = flag_text(argc, argv, "--cli", CONVTRACE_CLI);
   bool keep = flag_set(argc, argv, "--keep"), reuse = flag_set(argc, argv, "--reuse");
@@ -232,7 +248,7 @@ int run(int argc, char** argv) {
   double ingest_s = 0;
   if (!reuse) {
     auto t0 = std::chrono::steady_clock::now();
-    stored = generate(s, spans);
+    stored = generate(s, spans, batch);
     ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } else {
     stored = static_cast<uint64_t>(*s.span_count());
@@ -243,7 +259,7 @@ int run(int argc, char** argv) {
   std::printf("B13 store=%s spans=%llu", std::string(s.backend_name()).c_str(),
               static_cast<unsigned long long>(stored));
   if (!reuse) {
-    std::printf(" ingest_s=%.1f ingest_spans_per_s=%.0f", ingest_s,
+    std::printf(" batch=%zu ingest_s=%.1f ingest_spans_per_s=%.0f", batch, ingest_s,
                 static_cast<double>(stored) / ingest_s);
   }
   std::printf("\n");
