@@ -46,6 +46,14 @@ int64_t clamp_ns(uint64_t ns) {
   return ns > static_cast<uint64_t>(kNoLimit) ? kNoLimit : static_cast<int64_t>(ns);
 }
 
+// " AND user_id = … AND workflow_type = … AND model = …" for the dimensions
+// `f` filters on (rollup_daily and spans name them alike).
+void and_dimensions(Sql& sql, const StoreFilter& f) {
+  if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
+  if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
+  if (f.model) sql << " AND model = " << Value::text(*f.model);
+}
+
 void add_page(Sql& sql, const Page& page) {
   sql << " LIMIT " << Value::of(page.limit > 0 ? page.limit : kNoLimit) << " OFFSET "
       << Value::of(std::max<int64_t>(0, page.offset));
@@ -207,9 +215,7 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
         << " AS runs FROM rollup_daily WHERE 1 = 1";
     if (t.day_lo) sql << " AND day >= " << Value::of(*t.day_lo);
     if (t.day_hi) sql << " AND day < " << Value::of(*t.day_hi);
-    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
-    if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
-    if (f.model) sql << " AND model = " << Value::text(*f.model);
+    and_dimensions(sql, f);
   } else if (t.rollup) {
     // Unfiltered: one dimension's sums (the total: the models', which cover
     // every span once).
@@ -254,9 +260,7 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
       }
       sql << ")";
     }
-    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
-    if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
-    if (f.model) sql << " AND model = " << Value::text(*f.model);
+    and_dimensions(sql, f);
   }
   sql << ") AS t GROUP BY g";
   ReportSort key = sort.value_or(by == ReportGroup::day ? ReportSort::group : ReportSort::cost);
@@ -520,9 +524,7 @@ Expected<std::vector<LatencyRow>> Store::latency(ReportGroup by, const StoreFilt
            "output_tokens IS NOT NULL OR cost_pico IS NOT NULL)";
     if (f.since_unix_nano) sql << " AND start_ns >= " << Value::of(clamp_ns(*f.since_unix_nano));
     if (f.until_unix_nano) sql << " AND start_ns < " << Value::of(clamp_ns(*f.until_unix_nano));
-    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
-    if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
-    if (f.model) sql << " AND model = " << Value::text(*f.model);
+    and_dimensions(sql, f);
     sql << " ORDER BY g, d";
     std::vector<LatencyRow> out;
     std::vector<uint64_t> durations;  // of the group being read, ascending
@@ -584,9 +586,7 @@ Expected<std::vector<HourlySpend>> Store::spend_by_hour(const StoreFilter& f) co
         << " AS h, COALESCE(model, '') AS m, SUM(cost_pico) FROM spans WHERE cost_pico IS NOT "
            "NULL AND start_ns >= "
         << Value::of(clamp_ns(since)) << " AND start_ns < " << Value::of(clamp_ns(until));
-    if (f.user_id) sql << " AND user_id = " << Value::text(*f.user_id);
-    if (f.workflow_type) sql << " AND workflow_type = " << Value::text(*f.workflow_type);
-    if (f.model) sql << " AND model = " << Value::text(*f.model);
+    and_dimensions(sql, f);
     sql << " GROUP BY h, m ORDER BY h, m";
     std::vector<HourlySpend> out;
     std::lock_guard<std::mutex> lock(impl_->mu);
