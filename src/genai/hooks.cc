@@ -72,45 +72,19 @@ void stamp(SpanRecord& rec) {
 
 // The call's and the workflow run's data points (metrics.h): every span, sampled or not.
 void record_metrics(SpanRecord& rec, MetricsRecorder& metrics) {
-  const int64_t duration = rec.end_steady - rec.start_steady;
-  const bool sampled = rec.data != nullptr;
-  const uint64_t end_unix = sampled ? unix_nano_at(rec.end_steady) : 0;
   const GenAiState* g = rec.genai.get();
   if (rec.kind == Kind::workflow && g && g->workflow_totals) {
+    const bool sampled = rec.data != nullptr;
     WorkflowMeasurement m;
     m.workflow_type = g->workflow_type;
-    m.duration_ns = duration;
+    m.duration_ns = rec.end_steady - rec.start_steady;
     m.cost_pico = snapshot(*g->workflow_totals).cost_pico;
-    m.end_unix_nano = end_unix;
+    m.end_unix_nano = sampled ? unix_nano_at(rec.end_steady) : 0;
     m.sampled = sampled ? &rec.context : nullptr;
     metrics.record_workflow(m);
   }
   if (rec.operation.empty() && !rec.usage_recorded) return;  // not a GenAI call
-  CallMeasurement m;
-  m.operation = rec.operation;
-  m.provider = rec.provider;
-  m.request_model = rec.request_model;
-  m.response_model = rec.response_model.view();
-  m.error_type = !rec.error_type.empty() ? std::string_view(rec.error_type)
-                 : rec.failed            ? std::string_view("_OTHER")
-                                         : std::string_view();
-  m.server_address = rec.server_address;
-  m.server_port = rec.server_port;
-  // Every field assigned once, unconditionally: the compiler then drops the
-  // default initializers' stores (this runs for every call).
-  m.workflow_type = g ? std::string_view(g->workflow_type) : std::string_view();
-  m.user_id = g ? std::string_view(g->user_id) : std::string_view();
-  m.duration_ns = duration;
-  m.first_chunk_ns = rec.first_chunk_ns;
-  m.has_input = rec.usage_recorded && rec.has_input_tokens;
-  m.has_output = rec.usage_recorded && rec.has_output_tokens;
-  m.input_tokens = rec.input_tokens;
-  m.output_tokens = rec.output_tokens;
-  m.priced = rec.usage_recorded && rec.usage_priced;
-  m.cost_pico = rec.cost_pico;
-  m.end_unix_nano = end_unix;
-  m.sampled = sampled ? &rec.context : nullptr;
-  metrics.record_call(m);
+  metrics.record_span_call(rec);
 }
 
 }  // namespace

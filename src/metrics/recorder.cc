@@ -10,6 +10,8 @@
 #include "common/diagnostics.h"
 #include "common/fork_safety.h"
 #include "convtrace/attributes.h"
+#include "trace/clock.h"
+#include "trace/genai_state.h"
 #include "trace/span_record.h"
 
 namespace convtrace {
@@ -88,6 +90,88 @@ KeyView call_key(const CallMeasurement& m, const MetricsSettings& settings) {
           settings.user_id_attribute ? m.user_id : std::string_view()};
 }
 
+// A call's fields, read where they are. record_call() reads a
+// CallMeasurement; record_span_call() reads the span record itself, so an
+// observed call does not copy twenty fields into a measurement first.
+struct MeasuredCall {
+  const CallMeasurement& m;
+  std::string_view operation() const { return m.operation; }
+  std::string_view provider() const { return m.provider; }
+  std::string_view request_model() const { return m.request_model; }
+  std::string_view response_model() const { return m.response_model; }
+  std::string_view error_type() const { return m.error_type; }
+  std::string_view server_address() const { return m.server_address; }
+  int64_t server_port() const { return m.server_port; }
+  std::string_view workflow_type() const { return m.workflow_type; }
+  std::string_view user_id() const { return m.user_id; }
+  int64_t duration_ns() const { return m.duration_ns; }
+  int64_t first_chunk_ns() const { return m.first_chunk_ns; }
+  bool has_input() const { return m.has_input; }
+  bool has_output() const { return m.has_output; }
+  int64_t input_tokens() const { return m.input_tokens; }
+  int64_t output_tokens() const { return m.output_tokens; }
+  bool priced() const { return m.priced; }
+  int64_t cost_pico() const { return m.cost_pico; }
+  uint64_t end_unix_nano() const { return m.end_unix_nano; }
+  const SpanContext* sampled() const { return m.sampled; }
+  const CallMeasurement& measurement() const { return m; }
+};
+
+struct RecordedCall {
+  const SpanRecord& r;
+  std::string_view operation() const { return r.operation; }
+  std::string_view provider() const { return r.provider; }
+  std::string_view request_model() const { return r.request_model; }
+  std::string_view response_model() const { return r.response_model.view(); }
+  std::string_view error_type() const {
+    if (!r.error_type.empty()) return r.error_type;
+    return r.failed ? std::string_view("_OTHER") : std::string_view();
+  }
+  std::string_view server_address() const { return r.server_address; }
+  int64_t server_port() const { return r.server_port; }
+  std::string_view workflow_type() const {
+    return r.genai ? std::string_view(r.genai->workflow_type) : std::string_view();
+  }
+  std::string_view user_id() const {
+    return r.genai ? std::string_view(r.genai->user_id) : std::string_view();
+  }
+  int64_t duration_ns() const { return r.end_steady - r.start_steady; }
+  int64_t first_chunk_ns() const { return r.first_chunk_ns; }
+  bool has_input() const { return r.usage_recorded && r.has_input_tokens; }
+  bool has_output() const { return r.usage_recorded && r.has_output_tokens; }
+  int64_t input_tokens() const { return r.input_tokens; }
+  int64_t output_tokens() const { return r.output_tokens; }
+  bool priced() const { return r.usage_recorded && r.usage_priced; }
+  int64_t cost_pico() const { return r.cost_pico; }
+  uint64_t end_unix_nano() const { return unix_nano_at(r.end_steady); }
+  // Only sampled spans have data: only they can be an exemplar's span.
+  const SpanContext* sampled() const { return r.data ? &r.context : nullptr; }
+  // For the first call of an attribute set on this thread only.
+  CallMeasurement measurement() const {
+    CallMeasurement m;
+    m.operation = operation();
+    m.provider = provider();
+    m.request_model = request_model();
+    m.response_model = response_model();
+    m.error_type = error_type();
+    m.server_address = server_address();
+    m.server_port = server_port();
+    m.workflow_type = workflow_type();
+    m.user_id = user_id();
+    m.duration_ns = duration_ns();
+    m.first_chunk_ns = first_chunk_ns();
+    m.has_input = has_input();
+    m.has_output = has_output();
+    m.input_tokens = input_tokens();
+    m.output_tokens = output_tokens();
+    m.priced = priced();
+    m.cost_pico = cost_pico();
+    m.end_unix_nano = end_unix_nano();
+    m.sampled = sampled();
+    return m;
+  }
+};
+
 // Finds the bucket of a value with one table look-up and two comparisons
 // instead of a pass over every bound. Bucket i covers (bounds[i-1], bounds[i]],
 // so a value's bucket is the number of bounds below it. For a value of bit
@@ -145,8 +229,9 @@ struct Instrument {
   size_t offset = 0;            // first word in a cell
   size_t slot = 0;              // first exemplar slot in a series
   BucketIndex bucket_of{bounds};
-  // Histogram words: count, sum, min, max, then one per bucket. Sum: count, sum.
-  size_t words() const { return histogram ? 4 + bounds.size() + 1 : 2; }
+  // Histogram words: sum, min, max, then one per bucket (the count is the
+  // buckets' total, so recording keeps no count of its own). Sum: count, sum.
+  size_t words() const { return histogram ? 3 + bounds.size() + 1 : 2; }
   size_t slots() const { return histogram ? bounds.size() + 1 : 1; }
 };
 
@@ -179,6 +264,11 @@ struct Cell {
   Series* series = nullptr;
   Cell* next = nullptr;  // the shard's published list
   std::unique_ptr<std::atomic<int64_t>[]> words;
+  // Owner-only: the exemplar slots (bit i: slot i) this thread found taken
+  // in collection epoch `exemplar_epoch`. A slot taken stays taken for its
+  // epoch, so later measurements skip it without reading the shared slot.
+  uint64_t exemplar_epoch = 0;
+  uint64_t exemplars_taken = 0;
 };
 
 struct MetricsRecorder::Family {
@@ -231,8 +321,8 @@ struct MetricsRecorder::Family {
     for (size_t i = 0; i < cell_words; ++i) w[i].store(0, relaxed);
     for (const Instrument& in : instruments) {
       if (!in.histogram) continue;
-      w[in.offset + 2].store(std::numeric_limits<int64_t>::max(), relaxed);
-      w[in.offset + 3].store(std::numeric_limits<int64_t>::min(), relaxed);
+      w[in.offset + 1].store(std::numeric_limits<int64_t>::max(), relaxed);
+      w[in.offset + 2].store(std::numeric_limits<int64_t>::min(), relaxed);
     }
   }
 
@@ -243,11 +333,10 @@ struct MetricsRecorder::Family {
       const size_t o = in.offset;
       if (in.histogram) {
         dst[o] = wrap_add(dst[o], src(o));
-        dst[o + 1] = wrap_add(dst[o + 1], src(o + 1));
-        dst[o + 2] = std::min(dst[o + 2], src(o + 2));
-        dst[o + 3] = std::max(dst[o + 3], src(o + 3));
+        dst[o + 1] = std::min(dst[o + 1], src(o + 1));
+        dst[o + 2] = std::max(dst[o + 2], src(o + 2));
         for (size_t b = 0; b <= in.bounds.size(); ++b) {
-          dst[o + 4 + b] = wrap_add(dst[o + 4 + b], src(o + 4 + b));
+          dst[o + 3 + b] = wrap_add(dst[o + 3 + b], src(o + 3 + b));
         }
       } else {
         dst[o] = wrap_add(dst[o], src(o));
@@ -263,8 +352,8 @@ struct MetricsRecorder::Family {
     for (size_t s = old; s < series_count; ++s) {
       for (const Instrument& in : instruments) {
         if (!in.histogram) continue;
-        v[s * cell_words + in.offset + 2] = std::numeric_limits<int64_t>::max();
-        v[s * cell_words + in.offset + 3] = std::numeric_limits<int64_t>::min();
+        v[s * cell_words + in.offset + 1] = std::numeric_limits<int64_t>::max();
+        v[s * cell_words + in.offset + 2] = std::numeric_limits<int64_t>::min();
       }
     }
   }
@@ -318,16 +407,16 @@ struct MetricsRecorder::ThreadShard {
     int64_t port = 0;
     KeyView key{};
 
-    // Whether `m` has this key (call_key(m) would equal `key`), without building it.
-    [[gnu::always_inline]] bool matches(const CallMeasurement& m,
-                                        const MetricsSettings& settings) const {
-      return port == m.server_port && same_text(key[0], m.operation) &&
-             same_text(key[1], m.provider) && same_text(key[2], m.request_model) &&
-             same_text(key[3], m.response_model) && same_text(key[4], m.error_type) &&
-             same_text(key[5], m.server_address) &&
-             same_text(key[6],
-                       settings.workflow_type_attribute ? m.workflow_type : std::string_view()) &&
-             same_text(key[7], settings.user_id_attribute ? m.user_id : std::string_view());
+    // Whether call `c` has this key (call_key would equal `key`), without building it.
+    template <typename Call>
+    [[gnu::always_inline]] bool matches(const Call& c, const MetricsSettings& settings) const {
+      return port == c.server_port() && same_text(key[0], c.operation()) &&
+             same_text(key[1], c.provider()) && same_text(key[2], c.request_model()) &&
+             same_text(key[3], c.response_model()) && same_text(key[4], c.error_type()) &&
+             same_text(key[5], c.server_address()) &&
+             // Fields the settings leave out are empty in every key.
+             (!settings.workflow_type_attribute || same_text(key[6], c.workflow_type())) &&
+             (!settings.user_id_attribute || same_text(key[7], c.user_id()));
     }
   };
   LastCall last_call;
@@ -418,12 +507,11 @@ thread_local ThreadShards thread_shards;
 [[gnu::always_inline]] inline size_t record_histogram(const Instrument& in, std::atomic<int64_t>* w,
                                                       int64_t v) {
   std::atomic<int64_t>* h = w + in.offset;
-  add_own(h[0], 1);
-  add_own(h[1], v);
-  if (v < h[2].load(relaxed)) h[2].store(v, relaxed);
-  if (v > h[3].load(relaxed)) h[3].store(v, relaxed);
+  add_own(h[0], v);
+  if (v < h[1].load(relaxed)) h[1].store(v, relaxed);
+  if (v > h[2].load(relaxed)) h[2].store(v, relaxed);
   const size_t bucket = in.bucket_of(v);
-  add_own(h[4 + bucket], 1);
+  add_own(h[3 + bucket], 1);
   return bucket;
 }
 
@@ -453,15 +541,25 @@ void claim_exemplar(ExemplarSlot& e, uint64_t tag, uint64_t epoch, int64_t value
   e.tag.store(2 * epoch + 1, std::memory_order_release);
 }
 
-// Offers a measurement for the exemplar slot `slot` of this epoch's half of
-// `slots` (a series' slots): the first one of the epoch takes it. The common
-// case, a slot already taken, is one load and a comparison.
-inline void offer_exemplar(ExemplarSlot* slots, size_t slot, uint64_t epoch, int64_t value,
-                           uint64_t time, const SpanContext& ctx) {
-  ExemplarSlot& e = slots[slot];
+// Offers a measurement for exemplar slot `slot` of `cell`'s series, in this
+// epoch's half of its slots: the first measurement of the epoch takes it.
+// `cell` is the recording thread's own and remembers the slots it found
+// taken this epoch, so a busy bucket costs no read of the shared slot; the
+// time, `end_time()`, is read only by the measurement that takes a slot.
+template <typename EndTime>
+inline void offer_exemplar(Cell& cell, size_t family_slots, size_t slot, uint64_t epoch,
+                           int64_t value, const EndTime& end_time, const SpanContext& ctx) {
+  if (cell.exemplar_epoch != epoch) {
+    cell.exemplar_epoch = epoch;
+    cell.exemplars_taken = 0;
+  }
+  const uint64_t bit = slot < 64 ? uint64_t{1} << slot : 0;  // more slots: always looked at
+  if (cell.exemplars_taken & bit) return;
+  cell.exemplars_taken |= bit;  // taken when this returns, by this or another thread
+  ExemplarSlot& e = cell.series->exemplars[(epoch & 1) * family_slots + slot];
   const uint64_t tag = e.tag.load(relaxed);
   if ((tag >> 1) == epoch) return;  // 2 epoch or 2 epoch + 1: taken this epoch
-  claim_exemplar(e, tag, epoch, value, time, ctx);
+  claim_exemplar(e, tag, epoch, value, end_time(), ctx);
 }
 
 // Reads the exemplar of `epoch` from `e`, if one was completed and is still intact.
@@ -599,8 +697,10 @@ MetricsRecorder::ThreadShard* MetricsRecorder::shard_for_this_thread() noexcept 
   }
 }
 
-Cell* MetricsRecorder::call_cell_slow(ThreadShard& shard, const CallMeasurement& m) noexcept {
+template <typename Call>
+Cell* MetricsRecorder::call_cell_slow(ThreadShard& shard, const Call& c) noexcept {
   try {
+    const CallMeasurement& m = c.measurement();
     const KeyView k = call_key(m, settings_);
     uint64_t h = static_cast<uint64_t>(m.server_port);
     for (std::string_view s : k) h = mix(h, s);
@@ -613,33 +713,53 @@ Cell* MetricsRecorder::call_cell_slow(ThreadShard& shard, const CallMeasurement&
   }
 }
 
-void MetricsRecorder::record_call(const CallMeasurement& m) noexcept {
+template <typename Call>
+void MetricsRecorder::record_call_from(const Call& c) noexcept {
   ThreadShard* shard = last_shard.recorder == this ? last_shard.shard : shard_for_this_thread();
   if (!shard) return;
   // The common case: the attribute set of this thread's previous call.
   const ThreadShard::LastCall& last = shard->last_call;
   Cell* cell = last.cell;
-  if (!cell || !last.matches(m, settings_)) cell = call_cell_slow(*shard, m);
+  if (!cell || !last.matches(c, settings_)) cell = call_cell_slow(*shard, c);
   if (!cell) return;
   std::atomic<int64_t>* w = cell->words.get();
   const Family& f = *calls_;
   const Instrument* in = f.instruments.data();
-  const bool exemplars = m.sampled && settings_.exemplars;
+  const SpanContext* sampled = c.sampled();
+  const bool exemplars = sampled && settings_.exemplars;
   const uint64_t epoch = exemplars ? epoch_.load(relaxed) : 0;
-  ExemplarSlot* slots = cell->series->exemplars.get() + (epoch & 1) * f.slots;
   auto offer = [&](const Instrument& i, size_t bucket, int64_t v) {
-    if (exemplars) offer_exemplar(slots, i.slot + bucket, epoch, v, m.end_unix_nano, *m.sampled);
+    if (exemplars) {
+      offer_exemplar(
+          *cell, f.slots, i.slot + bucket, epoch, v, [&c] { return c.end_unix_nano(); }, *sampled);
+    }
   };
-  offer(in[0], record_histogram(in[0], w, m.duration_ns), m.duration_ns);
-  if (m.has_input) offer(in[1], record_histogram(in[1], w, m.input_tokens), m.input_tokens);
-  if (m.has_output) offer(in[2], record_histogram(in[2], w, m.output_tokens), m.output_tokens);
-  if (m.first_chunk_ns >= 0) {
-    offer(in[3], record_histogram(in[3], w, m.first_chunk_ns), m.first_chunk_ns);
+  const int64_t duration = c.duration_ns();
+  offer(in[0], record_histogram(in[0], w, duration), duration);
+  if (c.has_input()) {
+    const int64_t v = c.input_tokens();
+    offer(in[1], record_histogram(in[1], w, v), v);
   }
-  if (m.priced) {
-    record_sum(in[4], w, m.cost_pico);
-    offer(in[4], 0, m.cost_pico);
+  if (c.has_output()) {
+    const int64_t v = c.output_tokens();
+    offer(in[2], record_histogram(in[2], w, v), v);
   }
+  if (c.first_chunk_ns() >= 0) {
+    const int64_t v = c.first_chunk_ns();
+    offer(in[3], record_histogram(in[3], w, v), v);
+  }
+  if (c.priced()) {
+    record_sum(in[4], w, c.cost_pico());
+    offer(in[4], 0, c.cost_pico());
+  }
+}
+
+void MetricsRecorder::record_call(const CallMeasurement& m) noexcept {
+  record_call_from(MeasuredCall{m});
+}
+
+void MetricsRecorder::record_span_call(const SpanRecord& rec) noexcept {
+  record_call_from(RecordedCall{rec});
 }
 
 void MetricsRecorder::record_workflow(const WorkflowMeasurement& m) noexcept {
@@ -657,11 +777,11 @@ void MetricsRecorder::record_workflow(const WorkflowMeasurement& m) noexcept {
                                record_histogram(f.instruments[1], w, m.cost_pico)};
     if (m.sampled && settings_.exemplars) {
       const uint64_t epoch = epoch_.load(relaxed);
-      ExemplarSlot* slots = cell->series->exemplars.get() + (epoch & 1) * f.slots;
       for (size_t i = 0; i < 2; ++i) {
         int64_t v = i == 0 ? m.duration_ns : m.cost_pico;
-        offer_exemplar(slots, f.instruments[i].slot + buckets[i], epoch, v, m.end_unix_nano,
-                       *m.sampled);
+        offer_exemplar(
+            *cell, f.slots, f.instruments[i].slot + buckets[i], epoch, v,
+            [&m] { return m.end_unix_nano; }, *m.sampled);
       }
     }
   } catch (...) {
@@ -743,7 +863,13 @@ MetricsBatch MetricsRecorder::collect(uint64_t now) {
       for (Series* s : series[fi]) {
         const int64_t* t = totals[fi].data() + s->id * f.cell_words + in.offset;
         const int64_t* l = f.last.data() + s->id * f.cell_words + in.offset;
-        const int64_t count = delta ? wrap_sub(t[0], l[0]) : t[0];
+        auto word = [&](size_t o) { return delta ? wrap_sub(t[o], l[o]) : t[o]; };
+        int64_t count = 0;
+        if (in.histogram) {
+          for (size_t b = 0; b <= in.bounds.size(); ++b) count = wrap_add(count, word(3 + b));
+        } else {
+          count = word(0);
+        }
         if (count <= 0) continue;
         std::vector<Attribute> attributes = s->attributes;
         if (!in.token_type.empty()) {
@@ -760,7 +886,7 @@ MetricsBatch MetricsRecorder::collect(uint64_t now) {
             }
           }
         }
-        const int64_t sum = delta ? wrap_sub(t[1], l[1]) : t[1];
+        const int64_t sum = word(in.histogram ? 0 : 1);
         if (in.histogram) {
           HistogramPoint p;
           p.attributes = std::move(attributes);
@@ -769,12 +895,11 @@ MetricsBatch MetricsRecorder::collect(uint64_t now) {
           p.count = static_cast<uint64_t>(count);
           p.sum = static_cast<double>(sum) / in.divisor;
           for (size_t b = 0; b <= in.bounds.size(); ++b) {
-            p.bucket_counts.push_back(
-                static_cast<uint64_t>(delta ? wrap_sub(t[4 + b], l[4 + b]) : t[4 + b]));
+            p.bucket_counts.push_back(static_cast<uint64_t>(word(3 + b)));
           }
           if (!delta) {
-            p.min = static_cast<double>(t[2]) / in.divisor;
-            p.max = static_cast<double>(t[3]) / in.divisor;
+            p.min = static_cast<double>(t[1]) / in.divisor;
+            p.max = static_cast<double>(t[2]) / in.divisor;
           }
           p.exemplars = std::move(exemplars);
           md->histogram_points.push_back(std::move(p));

@@ -7,7 +7,7 @@
 // run cost). A Series is one attribute set of a family, created once under
 // the family's mutex and immutable after. Each recording thread has a
 // ThreadShard holding one Cell per series it has recorded: integer words
-// (count, sum, min, max, bucket counts per instrument) that only that thread
+// (sum, min, max and bucket counts per histogram) that only that thread
 // writes, with relaxed loads and stores. The collector sums every shard's
 // cells; a thread that exits marks its shard retired and the next
 // collection folds it into per-series totals and frees it, so memory follows
@@ -33,6 +33,7 @@ namespace convtrace {
 
 class MutexForkGuard;
 struct Cell;
+struct SpanRecord;
 
 // What one finished call contributes. Views are valid for the call only.
 struct CallMeasurement {
@@ -84,6 +85,10 @@ class MetricsRecorder {
 
   // Hot path: no lock once this thread has recorded the attribute set. Never throws.
   void record_call(const CallMeasurement& m) noexcept;
+  // The same for an ended span record of an observed call (end_steady set),
+  // read in place: filling a measurement first cost a fifth of what recording
+  // adds to a call.
+  void record_span_call(const SpanRecord& rec) noexcept;
   void record_workflow(const WorkflowMeasurement& m) noexcept;
 
   // The points at `now`: since the start (cumulative) or since the last
@@ -101,8 +106,13 @@ class MetricsRecorder {
   // This thread's shard, made on its first measurement; null at thread exit
   // and when out of memory.
   ThreadShard* shard_for_this_thread() noexcept;
-  // The cell of `m`'s attribute set when it is not the previous call's.
-  Cell* call_cell_slow(ThreadShard& shard, const CallMeasurement& m) noexcept;
+  // `Call` reads a call's fields (MeasuredCall, RecordedCall in recorder.cc).
+  template <typename Call>
+  void record_call_from(const Call& c) noexcept;
+  // The cell of `c`'s attribute set when it is not the previous call's. Not
+  // inline: building the set's key would crowd the common case's registers.
+  template <typename Call>
+  [[gnu::noinline]] Cell* call_cell_slow(ThreadShard& shard, const Call& c) noexcept;
 
   const MetricsSettings settings_;
   const std::shared_ptr<const Resource> resource_;

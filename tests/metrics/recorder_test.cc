@@ -5,12 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "convtrace/attributes.h"
@@ -223,6 +225,76 @@ TEST(MetricsRecorder, AKnownSetAfterAnOverflowedOneIsNotOverflow) {
   EXPECT_EQ(counts[""], 2u);
   EXPECT_EQ(counts["a"], 2u);
   EXPECT_EQ(counts["overflow"], 2u);
+}
+
+SpanContext span_numbered(uint8_t n) {
+  SpanContext c;
+  c.trace_id.bytes.fill(n);
+  c.span_id.bytes.fill(n);
+  return c;
+}
+
+// The span ids of the operation-duration exemplars in one collection.
+std::vector<uint8_t> exemplar_spans(MetricsRecorder& r, uint64_t now) {
+  std::vector<uint8_t> out;
+  const MetricsBatch batch = r.collect(now);
+  const MetricData* d = find_metric(batch, metric::kOperationDuration);
+  if (!d) return out;
+  for (const HistogramPoint& p : d->histogram_points) {
+    for (const Exemplar& e : p.exemplars) out.push_back(e.span_id.bytes[0]);
+  }
+  return out;
+}
+
+// A thread remembers which exemplar slots it found taken, but only for the
+// collection interval it found them in: each interval gets its own first
+// measurement per bucket, from whichever thread records it.
+TEST(MetricsRecorder, EachIntervalTakesItsOwnFirstExemplarPerBucket) {
+  MetricsRecorder& r = new_recorder();
+  auto record = [&](uint8_t n, int64_t duration) {
+    const SpanContext span = span_numbered(n);
+    CallMeasurement m = call("gpt-4o");
+    m.duration_ns = duration;
+    m.end_unix_nano = 100 + n;
+    m.sampled = &span;
+    r.record_call(m);
+  };
+  record(1, 1000);
+  record(2, 1000);  // same bucket: the first one keeps it
+  EXPECT_EQ(exemplar_spans(r, 2), std::vector<uint8_t>{1});
+  record(3, 1000);  // a new interval: the same bucket takes it again
+  record(4, 1000);
+  EXPECT_EQ(exemplar_spans(r, 3), std::vector<uint8_t>{3});
+  std::thread other([&] { record(5, 1000); });  // the first of this interval, on another thread
+  other.join();
+  record(6, 1000);         // taken by the other thread: this one must not overwrite it
+  record(7, 30000000000);  // another bucket: its own exemplar
+  std::vector<uint8_t> spans = exemplar_spans(r, 4);
+  std::sort(spans.begin(), spans.end());
+  EXPECT_EQ(spans, (std::vector<uint8_t>{5, 7}));
+  record(8, 30000000000);  // this thread found that bucket taken last interval, not this one
+  EXPECT_EQ(exemplar_spans(r, 5), std::vector<uint8_t>{8});
+}
+
+// Count, sum, min and max of a histogram point agree with what was recorded
+// (the count is the buckets' total; recording keeps none of its own).
+TEST(MetricsRecorder, HistogramCountSumMinAndMaxAreExact) {
+  MetricsRecorder& r = new_recorder();
+  const std::vector<int64_t> durations = {5000000, 70000000, 20000000000, 1};
+  for (int64_t d : durations) {
+    CallMeasurement m = call("gpt-4o");
+    m.duration_ns = d;
+    r.record_call(m);
+  }
+  const MetricsBatch batch = r.collect(2);
+  const MetricData* d = find_metric(batch, metric::kOperationDuration);
+  ASSERT_TRUE(d && d->histogram_points.size() == 1);
+  const HistogramPoint& p = d->histogram_points[0];
+  EXPECT_EQ(p.count, 4u);
+  EXPECT_DOUBLE_EQ(p.sum, (5000000 + 70000000 + 20000000000.0 + 1) / 1e9);
+  ASSERT_TRUE(p.min && p.max);
+  EXPECT_DOUBLE_EQ(*p.min, 1e-9);
+  EXPECT_DOUBLE_EQ(*p.max, 20.0);
 }
 
 }  // namespace
