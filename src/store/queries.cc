@@ -968,8 +968,12 @@ Error Store::workflows(const WorkflowQuery& query, const RowSink<WorkflowRun>& s
         };
         if (!last.empty()) {
           // After the last run in this order: (a, b, c) > (x, y, z), column by
-          // column in each column's direction.
-          sql << " AND (";
+          // column in each column's direction. The first column's bound on its
+          // own is implied by that, and lets the planner seek the ordering
+          // index to the last run instead of scanning from the start for every
+          // chunk (which made listing every run quadratic).
+          sql << " AND " << order[0].column << (order[0].descending ? " <= " : " >= ") << value(0)
+              << " AND (";
           for (size_t i = 0; i < order.size(); ++i) {
             sql << (i ? " OR (" : "(");
             for (size_t j = 0; j < i; ++j) sql << order[j].column << " = " << value(j) << " AND ";

@@ -391,6 +391,61 @@ TEST_P(Backends, ListingsSortAndPageConsistently) {
   }
 }
 
+// More runs than one chunk of the listing reads at a time, under sorts with
+// many ties (llm calls, errors) and without (cost, id): every run comes once,
+// in the order and with the ties broken as documented, across chunk ends.
+TEST_P(Backends, RunListingsCrossChunkBoundariesInOrder) {
+  auto store = open(location());
+  ASSERT_TRUE(store);
+  insert(*store, testing::synthetic_spans(300));
+  for (WorkflowSort sort : {WorkflowSort::cost, WorkflowSort::llm_calls, WorkflowSort::errors,
+                            WorkflowSort::start, WorkflowSort::id}) {
+    for (bool descending : {true, false}) {
+      WorkflowQuery q;
+      q.sort = sort;
+      q.descending = descending;
+      auto runs = store->workflows(q);
+      ASSERT_TRUE(runs) << runs.error().message;
+      ASSERT_EQ(runs->size(), 600u) << static_cast<int>(sort);
+      std::set<std::string> ids;
+      for (const WorkflowRun& r : *runs) ids.insert(r.workflow_id);
+      EXPECT_EQ(ids.size(), runs->size());
+      auto key = [&](const WorkflowRun& r) -> int64_t {
+        switch (sort) {
+          case WorkflowSort::cost:
+            return r.cost_pico_usd;
+          case WorkflowSort::llm_calls:
+            return r.llm_calls;
+          case WorkflowSort::errors:
+            return r.errors;
+          case WorkflowSort::start:
+            return static_cast<int64_t>(r.start_unix_nano);
+          case WorkflowSort::id:
+            return 0;
+        }
+        return 0;
+      };
+      for (size_t i = 1; i < runs->size(); ++i) {
+        const WorkflowRun &a = (*runs)[i - 1], &b = (*runs)[i];
+        const std::string where = a.workflow_id + " before " + b.workflow_id;
+        if (key(a) != key(b)) {
+          EXPECT_EQ(key(a) > key(b), descending) << where;
+          continue;
+        }
+        if (sort == WorkflowSort::cost && a.start_unix_nano != b.start_unix_nano) {
+          EXPECT_LT(a.start_unix_nano, b.start_unix_nano) << where;
+          continue;
+        }
+        if (sort == WorkflowSort::id) {
+          EXPECT_EQ(a.workflow_id > b.workflow_id, descending) << where;
+        } else {
+          EXPECT_LT(a.workflow_id, b.workflow_id) << where;
+        }
+      }
+    }
+  }
+}
+
 TEST_P(Backends, PruningLeavesRollUpsEqualToTheSpansLeft) {
   auto store = open(location());
   ASSERT_TRUE(store);
