@@ -234,7 +234,8 @@ void run(const CollectOptions& opt) {
   }
 #endif
   std::cerr << "convtrace collect: stopped; " << stats.requests << " requests, " << stats.spans
-            << " spans stored, " << stats.rejected << " rejected";
+            << " spans stored in " << (*store)->write_transactions() << " transactions, "
+            << stats.rejected << " rejected";
   if (stats.rejected_spans) std::cerr << ", " << stats.rejected_spans << " spans refused";
   if (stats.refused_connections) {
     std::cerr << ", " << stats.refused_connections << " connections refused at a cap";

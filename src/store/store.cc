@@ -179,16 +179,92 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& location, StoreO
 }
 
 Error Store::insert(const SpanBatch& batch) {
+  store::AdmittedBatch admitted;
   try {
-    store::AdmittedBatch admitted;
     if (Error e = admitted.admit(batch)) return e;
-    SpanBatch spans = admitted.spans();
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    return impl_->insert_locked(spans.begin(), spans.size());
   } catch (const std::exception& e) {
-    impl_->db->rollback();
     return Error{Error::internal, e.what()};
   }
+  SpanBatch spans = admitted.spans();
+  return impl_->insert_grouped(spans.begin(), spans.size());
+}
+
+Error Store::Impl::insert_grouped(const SpanData* const* spans, size_t n) {
+  Writer self{spans, n, Error{}};
+  std::unique_lock<std::mutex> lock(writers_mu);
+  try {
+    writers.push_back(&self);
+  } catch (const std::exception& e) {
+    return Error{Error::internal, e.what()};
+  }
+  writers_cv.wait(lock, [&] { return self.done || writers.front() == &self; });
+  if (self.done) return self.result;
+  // This insert leads a group: itself and those queued behind it. Only the
+  // leader removes entries, so the group stays at the front meanwhile.
+  Writer* alone[1] = {&self};
+  std::vector<Writer*> group;
+  size_t total = 0;
+  try {
+    for (Writer* w : writers) {
+      if (!group.empty() && total + w->n > kMaxGroupSpans) break;
+      group.push_back(w);
+      total += w->n;
+    }
+  } catch (const std::exception&) {
+    group.clear();  // out of memory: this insert alone
+  }
+  Writer* const* members = group.empty() ? alone : group.data();
+  const size_t count = group.empty() ? 1 : group.size();
+  if (group.empty()) total = n;
+  lock.unlock();
+  {
+    std::lock_guard<std::mutex> db_lock(mu);
+    write_group(members, count, total);
+  }
+  lock.lock();
+  for (size_t i = 0; i < count; ++i) {
+    members[i]->done = true;
+    writers.pop_front();
+  }
+  writers_cv.notify_all();
+  return self.result;
+}
+
+void Store::Impl::write_group(Writer* const* group, size_t count, size_t total_spans) {
+  auto store = [&](const SpanData* const* spans, size_t n) -> Error {
+    try {
+      ++transactions;
+      return insert_locked(spans, n);
+    } catch (const std::exception& e) {
+      db->rollback();
+      return Error{Error::internal, e.what()};
+    }
+  };
+  if (count > 1) {
+    Error together;
+    try {
+      std::vector<const SpanData*> all;
+      all.reserve(total_spans);
+      for (size_t i = 0; i < count; ++i)
+        all.insert(all.end(), group[i]->spans, group[i]->spans + group[i]->n);
+      together = store(all.data(), all.size());
+    } catch (const std::exception& e) {
+      together = Error{Error::internal, e.what()};
+    }
+    if (!together) return;  // every result stays success
+    // Busy or down: the same for each alone, and retrying each would wait
+    // for the busy timeout once per request.
+    if (together.code == Error::unavailable) {
+      for (size_t i = 0; i < count; ++i) group[i]->result = together;
+      return;
+    }
+  }
+  for (size_t i = 0; i < count; ++i) group[i]->result = store(group[i]->spans, group[i]->n);
+}
+
+uint64_t Store::write_transactions() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->transactions;
 }
 
 Error Store::insert(const std::vector<SpanData>& spans) {

@@ -1,6 +1,8 @@
 // The Store's internals, shared by the writer, the queries and retention. Private.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +34,29 @@ struct Store::Impl {
 
   // REQUIRES: mu held.
   Error insert_locked(const SpanData* const* spans, size_t n);
+
+  // Group commit. An insert that arrives while another is being written
+  // waits in `writers`; the first one waiting then stores itself and those
+  // behind it (up to kMaxGroupSpans) in one transaction, and each learns its
+  // own result. A commit, and above all the summaries' index pages it
+  // rewrites, cost about the same for one request's spans as for eight
+  // requests', so concurrent senders (the workers of `collect`) share them.
+  struct Writer {
+    const SpanData* const* spans;
+    size_t n;
+    Error result;
+    bool done = false;
+  };
+  static constexpr size_t kMaxGroupSpans = 8192;
+  std::mutex writers_mu;
+  std::condition_variable writers_cv;
+  std::deque<Writer*> writers;  // guarded by writers_mu; the front one is writing
+  uint64_t transactions = 0;    // guarded by mu: insert transactions tried
+
+  Error insert_grouped(const SpanData* const* spans, size_t n);
+  // REQUIRES: mu held. Stores the group together; when that fails, each on its
+  // own, so that one request's error is not another's.
+  void write_group(Writer* const* group, size_t count, size_t total_spans);
 };
 
 namespace store {

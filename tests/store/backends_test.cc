@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -443,6 +445,75 @@ TEST_P(Backends, RunListingsCrossChunkBoundariesInOrder) {
         }
       }
     }
+  }
+}
+
+// Inserts that arrive while another is being written wait, then go in one
+// transaction together (group commit): each still gets its result, a span
+// sent twice (a retried request) is stored once, and the sums agree.
+TEST_P(Backends, ConcurrentInsertsShareTransactions) {
+  auto store = open(location());
+  ASSERT_TRUE(store);
+  std::vector<SpanData> spans = testing::synthetic_spans(40);
+  const size_t parts = 8, size = spans.size() / parts + 1;
+  std::vector<std::vector<SpanData>> batches(parts);
+  for (size_t i = 0; i < spans.size(); ++i) batches[i / size].push_back(spans[i]);
+  batches.push_back(batches[3]);  // a retried request
+  ASSERT_FALSE(store->insert(batches[0]));
+  const uint64_t before = store->write_transactions();
+
+  // A reader holds the store while the inserts arrive, so they all wait.
+  std::promise<void> reading;
+  std::atomic<bool> release{false};
+  std::thread reader([&] {
+    bool first = true;
+    Error e = store->conversations(ConversationQuery{}, [&](const ConversationSummary&) {
+      if (first) {
+        first = false;
+        reading.set_value();
+        while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      return true;
+    });
+    EXPECT_FALSE(e) << e.message;
+  });
+  reading.get_future().wait();
+  std::vector<Error> results(batches.size());
+  std::vector<std::thread> writers;
+  std::atomic<int> started{0};
+  for (size_t b = 1; b < batches.size(); ++b) {
+    writers.emplace_back([&, b] {
+      ++started;
+      results[b] = store->insert(batches[b]);
+    });
+  }
+  while (started.load() < static_cast<int>(writers.size())) std::this_thread::yield();
+  // Time for each started thread to reach the queue; a late one only makes
+  // one more transaction.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  release = true;
+  for (std::thread& t : writers) t.join();
+  reader.join();
+  for (size_t b = 1; b < batches.size(); ++b) EXPECT_FALSE(results[b]) << results[b].message;
+  EXPECT_EQ(*store->span_count(), static_cast<int64_t>(spans.size()));
+  const uint64_t used = store->write_transactions() - before;
+  EXPECT_GE(used, 1u);
+  EXPECT_LT(used, batches.size() - 1) << "eight concurrent inserts took a transaction each";
+  // The roll-ups count each span once: the same as storing it all in one go.
+  auto reference = open(location());
+  ASSERT_TRUE(reference);
+  ASSERT_FALSE(reference->insert(spans));
+  ReportQuery by_user;
+  by_user.by = ReportGroup::user;
+  auto got = store->report(by_user);
+  auto want = reference->report(by_user);
+  ASSERT_TRUE(got && want);
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t i = 0; i < got->size(); ++i) {
+    EXPECT_EQ((*got)[i].group, (*want)[i].group);
+    EXPECT_EQ((*got)[i].cost_pico_usd, (*want)[i].cost_pico_usd);
+    EXPECT_EQ((*got)[i].llm_calls, (*want)[i].llm_calls);
+    EXPECT_EQ((*got)[i].conversations, (*want)[i].conversations);
   }
 }
 
