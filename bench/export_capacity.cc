@@ -299,7 +299,8 @@ void run_b16(double rate, double outage_seconds) {
       "B16 rate_per_s=%.0f outage_s=%.1f ended=%llu delivered_distinct=%llu lost=%llu "
       "duplicates=%llu end_p50_ns_up=%u end_p99_ns_up=%u end_p50_ns_down=%u end_p99_ns_down=%u "
       "sdk_cpu_pct_during_outage=%.2f spooled_spans=%llu spool_full_dropped=%llu "
-      "queue_dropped=%llu failed_spans=%llu drain_s=%.1f bytes_per_span=%.0f\n",
+      "queue_dropped=%llu failed_spans=%llu drain_s=%.1f bytes_per_span=%.0f "
+      "sink_cpu_pct_during_outage=%.2f\n",
       rate, outage_seconds, static_cast<unsigned long long>(ended),
       static_cast<unsigned long long>(distinct),
       static_cast<unsigned long long>(ended > distinct ? ended - distinct : 0),
@@ -309,8 +310,8 @@ void run_b16(double rate, double outage_seconds) {
       static_cast<unsigned long long>(after.spool_full_dropped_spans),
       static_cast<unsigned long long>(p.sdk->stats().processor.dropped),
       static_cast<unsigned long long>(after.failed_spans), drain,
-      static_cast<double>(sink.body_bytes()) /
-          std::max<double>(1.0, static_cast<double>(distinct)));
+      static_cast<double>(sink.body_bytes()) / std::max<double>(1.0, static_cast<double>(distinct)),
+      100.0 * sink_cpu / wall);
   // Each SDK thread's share (the worker encodes and appends to the spool,
   // the sender retries the endpoint), to see which one costs what.
   const pid_t app_tid = static_cast<pid_t>(::syscall(SYS_gettid));
@@ -318,10 +319,9 @@ void run_b16(double rate, double outage_seconds) {
     if (tid == app_tid || tid == sink.tid()) continue;
     double before_s = 0;
     for (const auto& [tid0, s0] : threads0) before_s = tid0 == tid ? s0 : before_s;
-    std::printf("B16 thread tid=%d cpu_pct_during_outage=%.2f\n", static_cast<int>(tid),
+    std::printf("B16_thread tid=%d cpu_pct_during_outage=%.2f\n", static_cast<int>(tid),
                 100.0 * (after_s - before_s) / wall);
   }
-  std::printf("B16 sink_cpu_pct_during_outage=%.2f\n", 100.0 * sink_cpu / wall);
   std::fflush(stdout);
   p.sdk->shutdown(std::chrono::milliseconds(2000));
   std::filesystem::remove_all(dir);
