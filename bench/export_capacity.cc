@@ -1,6 +1,6 @@
 // B15 and B16: what reaches the endpoint, not just what is recorded.
 //
-//   convtrace_bench_export [--seconds=S] [--outage=S] [--rate=N] [--smoke]
+//   convtrace_bench_export [--seconds=S] [--outage=S] [--rate=N] [--smoke] [--b16]
 //
 // Every span goes application thread(s) → batch processor (default
 // settings: queue 2048, batch 512) → the real OTLP/HTTP exporter (protobuf,
@@ -18,6 +18,7 @@
 // with its port refusing connections, then up again until the spool is sent.
 // Prints the Span::end latency before and during the outage, the CPU the
 // SDK's threads used during it, and spans lost and duplicated at the sink.
+// --b16 runs B16 alone (with --outage=15, a quick look at the spool's cost).
 //
 // Output is one `key=value` line per measurement, read by bench/report.py.
 #include <dirent.h>
@@ -30,10 +31,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench_support.h"
@@ -102,6 +105,20 @@ double task_cpu_seconds(pid_t tid) {
   }
   std::fclose(f);
   return s;
+}
+
+// CPU seconds of every thread of this process, by thread id.
+std::vector<std::pair<pid_t, double>> thread_cpu_seconds_all() {
+  std::vector<std::pair<pid_t, double>> out;
+  DIR* dir = ::opendir("/proc/self/task");
+  if (!dir) return out;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    const pid_t tid = static_cast<pid_t>(std::atoi(e->d_name));
+    out.emplace_back(tid, task_cpu_seconds(tid));
+  }
+  ::closedir(dir);
+  return out;
 }
 
 // Ends `rate` spans per second on this thread for `seconds`, in 1 ms ticks.
@@ -252,11 +269,16 @@ void run_b16(double rate, double outage_seconds) {
   double cpu = 0;
   uint64_t ended = paced(tracer, rate, 5, &cpu, &up_ns);
   sink.down();
+  // The sink's thread is not the SDK's: its CPU is left out, as in B15.
+  const double sink_cpu0 = task_cpu_seconds(sink.tid());
   const double process_cpu0 = process_cpu_seconds();
+  const std::vector<std::pair<pid_t, double>> threads0 = thread_cpu_seconds_all();
   const auto t0 = Clock::now();
   ended += paced(tracer, rate, outage_seconds, &cpu, &down_ns);
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double sdk_cpu = process_cpu_seconds() - process_cpu0 - cpu;
+  const std::vector<std::pair<pid_t, double>> threads1 = thread_cpu_seconds_all();
+  const double sink_cpu = task_cpu_seconds(sink.tid()) - sink_cpu0;
+  const double sdk_cpu = process_cpu_seconds() - process_cpu0 - cpu - sink_cpu;
   const OtlpExporterStats during = p.otlp();
   sink.up();
   const auto t1 = Clock::now();
@@ -277,7 +299,8 @@ void run_b16(double rate, double outage_seconds) {
       "B16 rate_per_s=%.0f outage_s=%.1f ended=%llu delivered_distinct=%llu lost=%llu "
       "duplicates=%llu end_p50_ns_up=%u end_p99_ns_up=%u end_p50_ns_down=%u end_p99_ns_down=%u "
       "sdk_cpu_pct_during_outage=%.2f spooled_spans=%llu spool_full_dropped=%llu "
-      "queue_dropped=%llu failed_spans=%llu drain_s=%.1f bytes_per_span=%.0f\n",
+      "queue_dropped=%llu failed_spans=%llu drain_s=%.1f bytes_per_span=%.0f "
+      "sink_cpu_pct_during_outage=%.2f\n",
       rate, outage_seconds, static_cast<unsigned long long>(ended),
       static_cast<unsigned long long>(distinct),
       static_cast<unsigned long long>(ended > distinct ? ended - distinct : 0),
@@ -287,8 +310,18 @@ void run_b16(double rate, double outage_seconds) {
       static_cast<unsigned long long>(after.spool_full_dropped_spans),
       static_cast<unsigned long long>(p.sdk->stats().processor.dropped),
       static_cast<unsigned long long>(after.failed_spans), drain,
-      static_cast<double>(sink.body_bytes()) /
-          std::max<double>(1.0, static_cast<double>(distinct)));
+      static_cast<double>(sink.body_bytes()) / std::max<double>(1.0, static_cast<double>(distinct)),
+      100.0 * sink_cpu / wall);
+  // Each SDK thread's share (the worker encodes and appends to the spool,
+  // the sender retries the endpoint), to see which one costs what.
+  const pid_t app_tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  for (const auto& [tid, after_s] : threads1) {
+    if (tid == app_tid || tid == sink.tid()) continue;
+    double before_s = 0;
+    for (const auto& [tid0, s0] : threads0) before_s = tid0 == tid ? s0 : before_s;
+    std::printf("B16_thread tid=%d cpu_pct_during_outage=%.2f\n", static_cast<int>(tid),
+                100.0 * (after_s - before_s) / wall);
+  }
   std::fflush(stdout);
   p.sdk->shutdown(std::chrono::milliseconds(2000));
   std::filesystem::remove_all(dir);
@@ -300,11 +333,18 @@ void run_b16(double rate, double outage_seconds) {
 
 int main(int argc, char** argv) {
   using namespace convtrace::bench;
-  bool smoke = false;
-  for (int i = 1; i < argc; ++i) smoke = smoke || std::strcmp(argv[i], "--smoke") == 0;
+  bool smoke = false, only_b16 = false;
+  for (int i = 1; i < argc; ++i) {
+    smoke = smoke || std::strcmp(argv[i], "--smoke") == 0;
+    only_b16 = only_b16 || std::strcmp(argv[i], "--b16") == 0;
+  }
   const double seconds = static_cast<double>(flag_value(argc, argv, "--seconds", smoke ? 1 : 3));
   const double outage = static_cast<double>(flag_value(argc, argv, "--outage", smoke ? 2 : 60));
   const double rate = static_cast<double>(flag_value(argc, argv, "--rate", 50000));
+  if (only_b16) {
+    run_b16(rate, outage);
+    return 0;
+  }
   if (smoke) {
     print_trial("fixed", 2, false, run_trial(200000, 2, false, seconds));
     run_b16(rate / 5, outage);

@@ -353,12 +353,39 @@ uint8_t* put_span(uint8_t* p, const SpanData& s, size_t size) {
   return put_fixed32(p, span_flags(s));
 }
 
+// A batch's spans were written by application threads on other cores and
+// are rarely in this core's cache: the encoder waits on fetching them more
+// than it computes. Asking for a span's memory a few spans before it is used
+// overlaps those fetches.
+constexpr size_t kPrefetchAhead = 4;
+
+inline void prefetch_bytes(const void* p, size_t n) {
+  const char* c = static_cast<const char*>(p);
+  for (size_t at = 0; at < n; at += 64) __builtin_prefetch(c + at);
+}
+
+// What the size pass reads of a span: its attribute array.
+inline void prefetch_attributes(const SpanData& s) {
+  prefetch_bytes(s.attributes.data(), s.attributes.size() * sizeof(Attribute));
+}
+
+// What the writing pass copies of a span: its keys and string values.
+inline void prefetch_attribute_text(const SpanData& s) {
+  for (const Attribute& a : s.attributes) {
+    __builtin_prefetch(a.key.data());
+    if (const auto* v = std::get_if<std::string>(&a.value)) __builtin_prefetch(v->data());
+  }
+}
+
 }  // namespace
 
 void TraceRequestEncoder::encode(const SpanBatch& batch, std::string& out) {
   groups_.build(batch);
   span_sizes_.resize(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) span_sizes_[i] = span_size(batch[i]);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (i + kPrefetchAhead < batch.size()) prefetch_attributes(batch[i + kPrefetchAhead]);
+    span_sizes_[i] = span_size(batch[i]);
+  }
 
   const auto& resources = groups_.resources();
   const auto& scopes = groups_.scopes();
@@ -399,6 +426,7 @@ void TraceRequestEncoder::encode(const SpanBatch& batch, std::string& out) {
         p = put_string_field(p, kScopeVersion, g.scope->version);
       }
       for (uint32_t k = g.begin; k < g.end; ++k) {
+        if (k + kPrefetchAhead < g.end) prefetch_attribute_text(batch[order[k + kPrefetchAhead]]);
         p = put_span(p, batch[order[k]], span_sizes_[order[k]]);
       }
     }
