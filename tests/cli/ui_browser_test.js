@@ -33,6 +33,8 @@ function check(ok, what, detail) {
 }
 
 function skip(why) {
+  // The servers started so far must not outlive the test.
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   if (inCi) {
     console.log('FAIL: ' + why + ' (CI installs it: tools/install-deps.sh)');
     process.exit(1);
