@@ -366,12 +366,15 @@ class Store {
   // error naming the span (nothing is stored); text that is not valid UTF-8 is
   // stored with each ill-formed sequence replaced by U+FFFD (and an
   // `invalid_utf8` warning counted).
+  //
   // Inserts from several threads at once share transactions (group commit):
-  // one that arrives while another is written waits, then is stored together
-  // with the others that waited; each still gets its own result.
+  // one that arrives while another is being written waits, then is stored
+  // together with the others that waited. Each still gets its own result, and
+  // success means its spans are committed.
   Error insert(const SpanBatch& batch);
   Error insert(const std::vector<SpanData>& spans);
-  // Write transactions the inserts have taken so far.
+  // Write transactions the inserts have taken so far (one per group, and one
+  // more per insert retried alone after its group failed).
   uint64_t write_transactions() const;
 
   // Cost and tokens grouped by `query.by`, in `query.sort` order. Reads the
