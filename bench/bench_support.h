@@ -56,7 +56,14 @@ inline std::shared_ptr<Sdk> make_bench_sdk(std::atomic<uint64_t>* exported,
   return std::move(*sdk);
 }
 
-// A field of /proc/self/status in KiB ("VmRSS", "VmHWM"); 0 when unreadable.
+// Whether the flag `--name` (no value) is on the command line.
+inline bool flag_set(int argc, char** argv, const char* name) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], name) == 0) return true;
+  }
+  return false;
+}
+
 // The value of a `--name=N` command-line flag, or `fallback`.
 inline uint64_t flag_value(int argc, char** argv, const char* name, uint64_t fallback) {
   size_t len = std::strlen(name);
@@ -77,6 +84,7 @@ inline std::string flag_text(int argc, char** argv, const char* name, const char
   return fallback;
 }
 
+// A field of /proc/self/status in KiB ("VmRSS", "VmHWM"); 0 when unreadable.
 inline uint64_t proc_status_kib(const char* field) {
   std::FILE* f = std::fopen("/proc/self/status", "r");
   if (!f) return 0;

@@ -333,11 +333,8 @@ void run_b16(double rate, double outage_seconds) {
 
 int main(int argc, char** argv) {
   using namespace convtrace::bench;
-  bool smoke = false, only_b16 = false;
-  for (int i = 1; i < argc; ++i) {
-    smoke = smoke || std::strcmp(argv[i], "--smoke") == 0;
-    only_b16 = only_b16 || std::strcmp(argv[i], "--b16") == 0;
-  }
+  const bool smoke = flag_set(argc, argv, "--smoke");
+  const bool only_b16 = flag_set(argc, argv, "--b16");
   const double seconds = static_cast<double>(flag_value(argc, argv, "--seconds", smoke ? 1 : 3));
   const double outage = static_cast<double>(flag_value(argc, argv, "--outage", smoke ? 2 : 60));
   const double rate = static_cast<double>(flag_value(argc, argv, "--rate", 50000));

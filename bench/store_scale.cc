@@ -23,7 +23,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,13 +45,6 @@ const char* const kModels[] = {"gpt-4o",           "gpt-4o-mini",         "claud
                                "o3-mini",          "mistral-large-latest"};
 const char* const kTypes[] = {"rag_v1",         "rag_v2",    "agent_v1",
                               "support_triage", "summarize", "extract"};
-
-bool flag_set(int argc, char** argv, const char* name) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return true;
-  }
-  return false;
-}
 
 uint64_t mix(uint64_t x) {
   x ^= x >> 33;
