@@ -816,12 +816,18 @@ MetricsBatch MetricsRecorder::collect(uint64_t now) {
       for (int fi = 0; fi < 2; ++fi) {
         Family& f = *families[fi];
         for (Cell* c = shard->heads[fi].load(std::memory_order_acquire); c; c = c->next) {
-          const size_t base = c->series->id * f.cell_words;
+          const size_t id = c->series->id;
+          const size_t base = id * f.cell_words;
           const std::atomic<int64_t>* w = c->words.get();
           auto load = [w](size_t o) { return w[o].load(relaxed); };
-          f.fold(load, totals[fi].data() + base);
+          // A thread may have made a new series since the list above was
+          // taken: its cell is counted by the next collection, which lists it.
+          if (id < series[fi].size()) f.fold(load, totals[fi].data() + base);
           // A retired thread writes no more: its cells join the kept totals.
-          if (retired) f.fold(load, f.retired.data() + base);
+          if (retired) {
+            f.grow_totals(f.retired, id + 1);
+            f.fold(load, f.retired.data() + base);
+          }
         }
       }
       if (retired) {

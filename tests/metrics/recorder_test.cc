@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -295,6 +296,29 @@ TEST(MetricsRecorder, HistogramCountSumMinAndMaxAreExact) {
   ASSERT_TRUE(p.min && p.max);
   EXPECT_DOUBLE_EQ(*p.min, 1e-9);
   EXPECT_DOUBLE_EQ(*p.max, 20.0);
+}
+
+// Threads keep making new attribute sets while collections run: a cell whose
+// set is newer than a collection's list of sets waits for the next one, and
+// nothing is lost or counted twice, also from threads that exit meanwhile.
+TEST(MetricsRecorder, SetsMadeDuringACollectionCountExactly) {
+  MetricsRecorder& r = new_recorder();
+  constexpr int kThreads = 4, kModels = 200;
+  std::atomic<int> running{kThreads};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&r, &running, t] {
+      for (int i = 0; i < kModels; ++i) r.record_call(call("m" + std::to_string(t * kModels + i)));
+      running.fetch_sub(1);
+    });
+  }
+  uint64_t now = 2;
+  while (running.load() > 0) r.collect(now++);
+  for (std::thread& t : threads) t.join();
+  r.collect(now++);  // the exited threads' cells join the kept totals here
+  auto counts = counts_by_model(r);
+  EXPECT_EQ(counts.size(), static_cast<size_t>(kThreads * kModels));
+  for (const auto& [model, count] : counts) EXPECT_EQ(count, 1u) << model;
 }
 
 }  // namespace
