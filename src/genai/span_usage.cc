@@ -142,7 +142,8 @@ bool Span::record_usage(const Usage& usage) {
   return record_usage_on(*rec_, usage, true);
 }
 
-bool record_usage_on(SpanRecord& rec, const Usage& given, bool usage_attributes) {
+bool record_usage_on(SpanRecord& rec, const Usage& given, bool usage_attributes,
+                     std::optional<int64_t> sent_cost_pico) {
   if (Error e = validate(given)) {
     report_warning("invalid_usage", "usage rejected: " + e.message);
     return false;
@@ -174,9 +175,21 @@ bool record_usage_on(SpanRecord& rec, const Usage& given, bool usage_attributes)
       } else {
         report_warning("cost_error", "cost not computed: " + computed.error().message);
       }
-    } else {
+    } else if (!sent_cost_pico) {
       report_warning("unknown_model", "no price for model '" + (model.empty() ? "(none)" : model) +
                                           "'; cost not recorded");
+    }
+    if (sent_cost_pico) {
+      if (priced && cost.total_pico != *sent_cost_pico) {
+        report_warning("cost_disagreement",
+                       "a span for '" + (model.empty() ? "(none)" : model) + "' carried $" +
+                           pico_to_usd_string(*sent_cost_pico) + "; the catalog prices it at $" +
+                           pico_to_usd_string(cost.total_pico) + " (the sent cost is kept)");
+      }
+      // The split into input and output is the catalog's; a sent total has none.
+      cost = Cost{};
+      cost.total_pico = *sent_cost_pico;
+      priced = true;
     }
 
     int64_t input = usage.input_tokens.value_or(0);
@@ -215,14 +228,15 @@ bool record_usage_on(SpanRecord& rec, const Usage& given, bool usage_attributes)
       const auto& keys = rec.sdk->cost_keys;
       const double usd = pico_to_usd(cost.total_pico);
       if (keys.cost_usd) set_record_attribute(rec, attr::kCostUsd, usd);
-      if (keys.cost_parts) {
+      if (keys.cost_parts && !sent_cost_pico) {
         set_record_attribute(rec, attr::kInputCostUsd, pico_to_usd(cost.input_pico));
         set_record_attribute(rec, attr::kOutputCostUsd, pico_to_usd(cost.output_pico));
       }
       if (keys.cost_generic) set_record_attribute(rec, attr::kCostGeneric, usd);
       if (keys.llm_cost) set_record_attribute(rec, attr::kOiCostTotal, usd);
       set_record_attribute(rec, attr::kCostPicoUsd, cost.total_pico);
-      set_record_attribute(rec, attr::kPricedAs, price->model);
+      // Named only for a cost the catalog made.
+      if (!sent_cost_pico) set_record_attribute(rec, attr::kPricedAs, price->model);
     } else {
       set_record_attribute(rec, attr::kUnpricedModel,
                            model.empty() ? std::string("(none)") : model);

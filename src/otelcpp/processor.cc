@@ -8,6 +8,7 @@
 // Spans outside any scope, without usage, only pass through a thin wrapper
 // that watches for the GenAI attributes.
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -200,7 +201,11 @@ class GenAiRecordable final : public otel_sdk::Recordable {
     if (const std::string* model = find_string(watched_, attr::kRequestModel)) {
       shadow_->request_model = *model;
     }
-    record_usage_on(*shadow_, usage, false);
+    // A cost the span's own instrumentation sent is kept, as collect keeps
+    // it; one a convtrace SDK wrote is recomputed here just the same.
+    std::optional<int64_t> sent;
+    if (!reading.priced_by_convtrace) sent = reading.sent_cost_pico;
+    record_usage_on(*shadow_, usage, false, sent);
   }
 
   // Copies what the genai layer wrote on the shadow since the last copy.

@@ -25,6 +25,13 @@ int64_t cost_of(const std::string& model, int64_t in, int64_t out, int64_t cache
   return cost ? cost->total_pico : -1;
 }
 
+Usage usage_of(int64_t in, int64_t out) {
+  Usage u;
+  u.input_tokens = in;
+  u.output_tokens = out;
+  return u;
+}
+
 // A model call as another instrumentation records it: everything as attributes.
 void llm_call(otel_api::Tracer& tracer, const std::string& model, int64_t in, int64_t out,
               int64_t cached = 0) {
@@ -195,6 +202,44 @@ TEST_F(ProcessorTest, CostGoesIntoTheWorkflowAndTurnTotals) {
   const double* total = find_double(wf->attributes, "gen_ai.conversation.total_cost_usd");
   ASSERT_NE(total, nullptr);
   EXPECT_DOUBLE_EQ(*total, pico_to_usd(expected));
+}
+
+// OpenLIT prices its spans itself (gen_ai.usage.cost, in USD). That cost is
+// kept, on the span and in the totals, as collect keeps it; the catalog only
+// checks it, with a counted warning when they differ.
+TEST_F(ProcessorTest, ACostTheInstrumentationSentIsKept) {
+  TestSdk native(sync_config(), false);
+  native.sdk->set_pricing(test_pricing());
+  otel::ProcessorOptions options;
+  options.sdk = native.sdk;
+  install(native.sdk);
+  OtelPipeline p(false, false, Config(), options);
+  auto tracer = p.tracer();
+  const int64_t catalog =
+      compute_cost(usage_of(1000, 100), *test_pricing().find("gpt-4o"))->total_pico;
+  const int64_t sent = 12345000000;  // $0.012345
+  ASSERT_NE(sent, catalog);
+  {
+    auto wf = workflow("wf_sent", "rag");
+    auto span = tracer->StartSpan("chat gpt-4o", Attrs{{"gen_ai.operation.name", "chat"},
+                                                       {"gen_ai.request.model", "gpt-4o"}});
+    span->SetAttribute("gen_ai.usage.input_tokens", 1000);
+    span->SetAttribute("gen_ai.usage.output_tokens", 100);
+    span->SetAttribute("gen_ai.usage.cost", 0.012345);
+    span->End();
+    llm_call(*tracer, "gpt-4o", 1000, 100);  // no cost sent: the catalog's
+    EXPECT_EQ(wf.totals().cost_pico, sent + catalog);
+  }
+  install(nullptr);
+  const std::vector<FlatSpan>& spans = p.spans();
+  ASSERT_EQ(spans.size(), 2u);
+  const FlatSpan& priced_by_them = spans[0];
+  EXPECT_DOUBLE_EQ(priced_by_them.real("gen_ai.usage.cost"), 0.012345);
+  EXPECT_EQ(priced_by_them.integer("convtrace.cost_pico_usd"), sent);
+  EXPECT_DOUBLE_EQ(priced_by_them.real("gen_ai.usage.cost_usd"), pico_to_usd(sent));
+  EXPECT_EQ(priced_by_them.find("convtrace.priced_as"), nullptr);
+  EXPECT_EQ(spans[1].integer("convtrace.cost_pico_usd"), catalog);
+  EXPECT_EQ(warning_count("cost_disagreement"), 1u);
 }
 
 TEST_F(ProcessorTest, MalformedUsageStaysUnpricedWithACountedWarning) {
