@@ -45,6 +45,23 @@ void llm_call(otel_api::Tracer& tracer, const std::string& model, int64_t in, in
   span->End();
 }
 
+// Installs `native` with the test catalog, for a processor that uses its
+// catalog and registry.
+otel::ProcessorOptions priced_by(TestSdk& native) {
+  native.sdk->set_pricing(test_pricing());
+  install(native.sdk);
+  otel::ProcessorOptions options;
+  options.sdk = native.sdk;
+  return options;
+}
+
+// A convtrace SDK of its own (native spans to memory) and an opentelemetry-cpp
+// pipeline whose processor prices and totals with it.
+struct PricedPipeline {
+  TestSdk native{sync_config(), false};
+  OtelPipeline otel{false, false, Config(), priced_by(native)};
+};
+
 class ProcessorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -158,14 +175,9 @@ TEST_F(ProcessorTest, UnknownModelGetsTheMarkerNotAZeroCost) {
 }
 
 TEST_F(ProcessorTest, CostGoesIntoTheWorkflowAndTurnTotals) {
-  // A convtrace SDK of its own (native spans to memory) whose catalog and
-  // registry the processor uses.
-  TestSdk native(sync_config(), false);
-  native.sdk->set_pricing(test_pricing());
-  otel::ProcessorOptions options;
-  options.sdk = native.sdk;
-  install(native.sdk);
-  OtelPipeline p(false, false, Config(), options);
+  PricedPipeline priced;
+  TestSdk& native = priced.native;
+  OtelPipeline& p = priced.otel;
   auto tracer = p.tracer();
   int64_t expected = 0;
   {
@@ -208,12 +220,8 @@ TEST_F(ProcessorTest, CostGoesIntoTheWorkflowAndTurnTotals) {
 // kept, on the span and in the totals, as collect keeps it; the catalog only
 // checks it, with a counted warning when they differ.
 TEST_F(ProcessorTest, ACostTheInstrumentationSentIsKept) {
-  TestSdk native(sync_config(), false);
-  native.sdk->set_pricing(test_pricing());
-  otel::ProcessorOptions options;
-  options.sdk = native.sdk;
-  install(native.sdk);
-  OtelPipeline p(false, false, Config(), options);
+  PricedPipeline priced;
+  OtelPipeline& p = priced.otel;
   auto tracer = p.tracer();
   const int64_t catalog =
       compute_cost(usage_of(1000, 100), *test_pricing().find("gpt-4o"))->total_pico;
