@@ -13,23 +13,20 @@ namespace {
 
 using Attrs = std::map<std::string, ::opentelemetry::common::AttributeValue>;
 
-int64_t cost_of(const std::string& model, int64_t in, int64_t out, int64_t cached = 0) {
+Usage usage_of(int64_t in, int64_t out, int64_t cached = 0) {
   Usage u;
   u.input_tokens = in;
   u.output_tokens = out;
   if (cached) u.cache_read_tokens = cached;
-  const ModelPrice* price = Pricing::builtin().find(model);
-  EXPECT_NE(price, nullptr) << model;
-  auto cost = compute_cost(u, *price);
-  EXPECT_TRUE(cost) << model;
-  return cost ? cost->total_pico : -1;
+  return u;
 }
 
-Usage usage_of(int64_t in, int64_t out) {
-  Usage u;
-  u.input_tokens = in;
-  u.output_tokens = out;
-  return u;
+int64_t cost_of(const std::string& model, int64_t in, int64_t out, int64_t cached = 0) {
+  const ModelPrice* price = Pricing::builtin().find(model);
+  EXPECT_NE(price, nullptr) << model;
+  auto cost = compute_cost(usage_of(in, out, cached), *price);
+  EXPECT_TRUE(cost) << model;
+  return cost ? cost->total_pico : -1;
 }
 
 // A model call as another instrumentation records it: everything as attributes.
@@ -185,14 +182,9 @@ TEST_F(ProcessorTest, CostGoesIntoTheWorkflowAndTurnTotals) {
     auto wf = workflow("wf_1", "rag");
     llm_call(*tracer, "gpt-4o", 1000, 100);
     llm_call(*tracer, "gpt-4o-mini", 500, 50, 100);
-    Usage a, b;
-    a.input_tokens = 1000;
-    a.output_tokens = 100;
-    b.input_tokens = 500;
-    b.output_tokens = 50;
-    b.cache_read_tokens = 100;
-    expected = compute_cost(a, *test_pricing().find("gpt-4o"))->total_pico +
-               compute_cost(b, *test_pricing().find("gpt-4o-mini"))->total_pico;
+    expected =
+        compute_cost(usage_of(1000, 100), *test_pricing().find("gpt-4o"))->total_pico +
+        compute_cost(usage_of(500, 50, 100), *test_pricing().find("gpt-4o-mini"))->total_pico;
     Totals t = wf.totals();
     EXPECT_EQ(t.cost_pico, expected);
     EXPECT_EQ(t.input_tokens, 1500);
