@@ -1,11 +1,16 @@
 // B2–B4: the GenAI layer on the application thread.
 #include <benchmark/benchmark.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "bench_support.h"
 #include "genai/registry.h"
+#include "trace/sdk_state.h"
 
 namespace convtrace::bench {
 namespace {
@@ -45,7 +50,7 @@ void observed_call_loop(benchmark::State& state) {
 void BM_B2_ObservedLlmCall(benchmark::State& state) { observed_call_loop(state); }
 BENCHMARK(BM_B2_ObservedLlmCall);
 
-// Discards every collection: B2 with metrics measures recording, not export.
+// Discards every collection: B2m measures recording, not export.
 class NullMetricExporter : public MetricExporter {
  public:
   ExportResult export_metrics(const MetricsBatch&) noexcept override {
@@ -53,29 +58,83 @@ class NullMetricExporter : public MetricExporter {
   }
 };
 
-// B2 with the GenAI metrics on (duration, tokens, cost, exemplars), in the
-// same program run as B2 without them, so the difference is what metrics add.
-void BM_B2_ObservedLlmCallWithMetrics(benchmark::State& state) {
-  static std::shared_ptr<Sdk> sdk = [] {
-    Config config;
-    config.read_environment = false;
-    config.service_name = "bench";
-    config.exporter = ExporterKind::custom;
-    config.custom_exporter = std::make_unique<CountingExporter>(&g_exported);
-    config.pricing = bench_pricing();
-    config.metrics_exporter = MetricsExporterKind::custom;
-    config.custom_metric_exporter = std::make_unique<NullMetricExporter>();
-    config.metrics.export_interval = std::chrono::seconds(1);
-    auto s = Sdk::create(std::move(config));
-    if (!s) std::abort();
-    return std::move(*s);
-  }();
+// An SDK like the installed one, with the GenAI metrics on.
+std::shared_ptr<Sdk> make_metrics_bench_sdk() {
+  Config config;
+  config.read_environment = false;
+  config.service_name = "bench";
+  config.exporter = ExporterKind::custom;
+  config.custom_exporter = std::make_unique<CountingExporter>(&g_exported);
+  config.pricing = bench_pricing();
+  config.metrics_exporter = MetricsExporterKind::custom;
+  config.custom_metric_exporter = std::make_unique<NullMetricExporter>();
+  config.metrics.export_interval = std::chrono::seconds(1);
+  auto s = Sdk::create(std::move(config));
+  if (!s) std::abort();
+  return std::move(*s);
+}
+
+uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+// B2m: what recording metrics adds to an observed call. Two SDKs differ in
+// more than metrics (their span pools, export threads and caches), and this
+// host's speed drifts by more than the difference within seconds, so one SDK
+// runs blocks of calls with its recorder attached and detached in turn, and
+// each pair of neighbouring blocks gives one difference. The counters are
+// medians over the pairs, per call, in thread CPU time.
+void BM_B2m_MetricsAddedToObservedCall(benchmark::State& state) {
+  static std::shared_ptr<Sdk> sdk = make_metrics_bench_sdk();
+  Sdk::State* st = sdk->TEST_state();
+  MetricsRecorder* recorder = st->metrics;
   std::shared_ptr<Sdk> previous = installed_bench_sdk();
   install(sdk);
-  observed_call_loop(state);
+  const Usage usage = sample_usage();
+  auto conv = conversation("support_m", {"user_123"});
+  auto wf = workflow("rag_m", "rag");
+  constexpr int kBlock = 128;
+  auto run_block = [&](bool with_metrics) {
+    st->metrics = with_metrics ? recorder : nullptr;
+    const uint64_t t0 = thread_cpu_ns();
+    for (int i = 0; i < kBlock; ++i) {
+      int64_t tokens = observe({"chat", Kind::llm, "gpt-4o", "openai"}, [&](Span& span) {
+        span.record_usage(usage);
+        return usage.output_tokens.value_or(0);
+      });
+      benchmark::DoNotOptimize(tokens);
+    }
+    return double(thread_cpu_ns() - t0) / kBlock;
+  };
+  std::vector<double> off, on, added;
+  bool metrics_first = false;
+  for (auto _ : state) {
+    // Which block comes first alternates, so neither side always runs on
+    // caches the other warmed.
+    double first = run_block(metrics_first);
+    double second = run_block(!metrics_first);
+    double with = metrics_first ? first : second;
+    double without = metrics_first ? second : first;
+    on.push_back(with);
+    off.push_back(without);
+    added.push_back(with - without);
+    metrics_first = !metrics_first;
+  }
+  st->metrics = recorder;
   install(previous);
+  auto median = [](std::vector<double>& v) {
+    if (v.empty()) return 0.0;
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  state.counters["off_ns"] = median(off);
+  state.counters["on_ns"] = median(on);
+  state.counters["added_ns"] = median(added);
+  state.SetItemsProcessed(state.iterations() * 2 * kBlock);
 }
-BENCHMARK(BM_B2_ObservedLlmCallWithMetrics);
+BENCHMARK(BM_B2m_MetricsAddedToObservedCall);
 
 // B4: the same on 1 and 2 threads at once; items_per_second is the aggregate.
 void BM_B4_ObservedLlmCallThreads(benchmark::State& state) { observed_call_loop(state); }
