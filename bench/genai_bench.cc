@@ -88,7 +88,7 @@ uint64_t thread_cpu_ns() {
 // medians over the pairs, per call, in thread CPU time.
 void BM_B2m_MetricsAddedToObservedCall(benchmark::State& state) {
   static std::shared_ptr<Sdk> sdk = make_metrics_bench_sdk();
-  Sdk::State* st = sdk->TEST_state();
+  SdkState* st = sdk->TEST_state();
   MetricsRecorder* recorder = st->metrics;
   std::shared_ptr<Sdk> previous = installed_bench_sdk();
   install(sdk);

@@ -32,7 +32,7 @@ namespace {
 // pointers handed out stay valid.
 class PriceCache {
  public:
-  const ModelPrice* find(const Sdk::State& sdk, std::string_view model) {
+  const ModelPrice* find(const SdkState& sdk, std::string_view model) {
     uint64_t generation = sdk.pricing_generation.load(std::memory_order_acquire);
     // SDK states are never freed (sdk_state.h), so the address names one SDK.
     if (&sdk != sdk_ || generation != generation_) refresh(sdk);
@@ -55,7 +55,7 @@ class PriceCache {
     bool used = false;
   };
 
-  void refresh(const Sdk::State& sdk) {
+  void refresh(const SdkState& sdk) {
     std::lock_guard<std::mutex> lock(sdk.pricing_mu);
     pricing_ = sdk.pricing;
     generation_ = sdk.pricing_generation.load(std::memory_order_relaxed);
@@ -63,14 +63,14 @@ class PriceCache {
     for (Slot& slot : slots_) slot.used = false;
   }
 
-  const Sdk::State* sdk_ = nullptr;
+  const SdkState* sdk_ = nullptr;
   uint64_t generation_ = 0;
   std::shared_ptr<const Pricing> pricing_;
   std::array<Slot, 4> slots_;
   size_t next_ = 0;
 };
 
-const ModelPrice* find_price(const Sdk::State& sdk, std::string_view model) {
+const ModelPrice* find_price(const SdkState& sdk, std::string_view model) {
   thread_local PriceCache cache;
   return cache.find(sdk, model);
 }

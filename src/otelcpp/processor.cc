@@ -36,7 +36,7 @@ namespace nostd = ::opentelemetry::nostd;
 // The SDK used when none was given and none is installed: the built-in
 // catalog (and CONVTRACE_PRICING_FILE), its own turn registry, no exporter.
 // Made once, never destroyed: spans may end during static destruction.
-Sdk::State* fallback_state() {
+SdkState* fallback_state() {
   // Held by a static pointer (not freed, and still reachable for leak checkers).
   static std::shared_ptr<Sdk>* sdk = [] {
     Config config;
@@ -109,7 +109,7 @@ class GenAiRecordable final : public otel_sdk::Recordable {
   }
 
   // Called by the processor, on the span's start and end.
-  void on_start(Sdk::State* sdk, const otel_api::SpanContext& parent) {
+  void on_start(SdkState* sdk, const otel_api::SpanContext& parent) {
     const Context& context = current_context();
     std::shared_ptr<const GenAiState> genai = context.genai();
     if (!genai || !sdk) return;
@@ -124,7 +124,7 @@ class GenAiRecordable final : public otel_sdk::Recordable {
     if (shadow.turn_root) remember_turn_root(span_id_, shadow.genai);
   }
 
-  void on_end(Sdk::State* sdk) {
+  void on_end(SdkState* sdk) {
     if (!watched_.empty()) price(sdk);
     if (!shadow_) return;
     SpanRecord& shadow = *shadow_;
@@ -171,7 +171,7 @@ class GenAiRecordable final : public otel_sdk::Recordable {
     return watched_.empty() ? Kind::none : dialects::read_span(watched_).kind;
   }
 
-  SpanRecord& make_shadow(Sdk::State* sdk, std::shared_ptr<const GenAiState> genai) {
+  SpanRecord& make_shadow(SdkState* sdk, std::shared_ptr<const GenAiState> genai) {
     shadow_ = new_span_record();
     shadow_->sdk = sdk;
     shadow_->genai = std::move(genai);
@@ -180,7 +180,7 @@ class GenAiRecordable final : public otel_sdk::Recordable {
     return *shadow_;
   }
 
-  void price(Sdk::State* sdk) {
+  void price(SdkState* sdk) {
     dialects::SpanReading reading = dialects::read_span(watched_, dialects::Counts::numbers_only);
     bool unread_count = false;
     for (const dialects::Problem& p : reading.problems) {
@@ -273,9 +273,9 @@ class GenAiProcessor final : public otel_sdk::SpanProcessor {
   }
 
  private:
-  Sdk::State* sdk_state() const {
+  SdkState* sdk_state() const {
     if (options_.sdk) return SdkAccess::state(*options_.sdk);
-    if (Sdk::State* installed = installed_state()) return installed;
+    if (SdkState* installed = installed_state()) return installed;
     return fallback_state();
   }
 

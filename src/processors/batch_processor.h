@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "convtrace/processor.h"
-#include "processors/span_pool.h"
+#include "trace/span_pool.h"
 
 namespace convtrace {
 

@@ -13,8 +13,8 @@
 #include <cstddef>
 #include <memory>
 
+#include "common/bounded_queue.h"
 #include "common/striped_counter.h"
-#include "processors/bounded_queue.h"
 
 namespace convtrace {
 

@@ -169,7 +169,7 @@ std::vector<BaggageEntry> baggage_of(const GenAiState& g) {
 
 // Makes the local registry count on from a turn received from another process.
 void advance_registry(const std::string& conversation_id, int64_t turn, GenAiState& state) {
-  Sdk::State* sdk = installed_state();
+  SdkState* sdk = installed_state();
   if (!sdk || !sdk->registry) return;
   std::shared_ptr<ConversationEntry> entry = sdk->registry->get(conversation_id);
   int64_t seen = entry->last_turn.load(std::memory_order_relaxed);

@@ -143,9 +143,9 @@ Installed& installed_slot() {
 
 // States of destroyed SDKs. Kept reachable (not leaked) so that spans still
 // open when their SDK went away find a shut-down state, never freed memory.
-void retire(Sdk::State* state) {
+void retire(SdkState* state) {
   static std::mutex* mu = new std::mutex();
-  static std::vector<Sdk::State*>* retired = new std::vector<Sdk::State*>();
+  static std::vector<SdkState*>* retired = new std::vector<SdkState*>();
   std::lock_guard<std::mutex> lock(*mu);
   retired->push_back(state);
 }
@@ -363,7 +363,7 @@ std::shared_ptr<Sdk> installed() {
   return slot.sdk;
 }
 
-Sdk::State* installed_state() {
+SdkState* installed_state() {
   // A per-thread cache keeps span start free of the global lock and of
   // reference-count traffic; install() bumps the generation to refresh it.
   thread_local std::shared_ptr<Sdk> cached;

@@ -15,7 +15,7 @@ struct SpanAccess {
 
 // Reaches an Sdk handle's state.
 struct SdkAccess {
-  static Sdk::State* state(const Sdk& sdk) { return sdk.state_; }
+  static SdkState* state(const Sdk& sdk) { return sdk.state_; }
 };
 
 // This thread's current context, without the copy Context::current() makes.
@@ -27,11 +27,11 @@ Context exchange_current_context(Context ctx);
 
 // Starts a span on a given SDK state (null: a no-op span). The one place
 // spans are created; Tracer::start_span and the free start_span call it.
-Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationScope>& scope,
+Span start_span_on(SdkState* sdk, const std::shared_ptr<const InstrumentationScope>& scope,
                    std::string_view name, const StartOptions& options);
 
 // The installed SDK's state for this thread, without reference counting
 // (cached per thread, refreshed when install() changes it). Null when none.
-Sdk::State* installed_state();
+SdkState* installed_state();
 
 }  // namespace convtrace

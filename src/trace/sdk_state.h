@@ -1,8 +1,10 @@
-// The runtime state behind an Sdk handle: everything a span needs while it is
-// recorded. Spans point at it with a raw pointer, so it is never freed while
-// the process runs: an Sdk that is destroyed shuts its processor down and
-// leaves this small shell behind with `shut_down` set (see sdk.cc). That keeps
-// span start and end free of reference counting on a shared object.
+// The runtime state behind an Sdk handle (Sdk::State): everything a span
+// needs while it is recorded. It belongs to the trace core and does not
+// depend on the SDK's public header; sdk.cc builds it from a Config. Spans
+// point at it with a raw pointer, so it is never freed while the process
+// runs: an Sdk that is destroyed shuts its processor down and leaves this
+// small shell behind with `shut_down` set (see sdk.cc). That keeps span start
+// and end free of reference counting on a shared object.
 #pragma once
 
 #include <atomic>
@@ -11,9 +13,10 @@
 #include <string>
 
 #include "common/striped_counter.h"
+#include "convtrace/pricing.h"
 #include "convtrace/processor.h"
 #include "convtrace/sampler.h"
-#include "convtrace/sdk.h"
+#include "convtrace/span_content.h"
 #include "convtrace/span_data.h"
 
 namespace convtrace {
@@ -30,13 +33,13 @@ using StartHook = void (*)(SpanRecord& record, const Context& parent);
 // Called when a span ends, before it is handed to the processor.
 using EndHook = void (*)(SpanRecord& record);
 
-struct Sdk::State {
+struct SdkState {
   std::shared_ptr<const Resource> resource;
   std::shared_ptr<const InstrumentationScope> default_scope;
   std::shared_ptr<const Sampler> sampler;
   std::unique_ptr<SpanProcessor> processor;
   // Set when `processor` is the SDK's own batch processor, which hands
-  // exported records back here for reuse (processors/span_pool.h). That
+  // exported records back here for reuse (trace/span_pool.h). That
   // processor's on_start does not read attributes, so records may carry spare
   // attribute slots while they are recorded (SpanRecord::attribute_count).
   std::shared_ptr<SpanDataPool> span_pool;

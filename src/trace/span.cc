@@ -334,7 +334,7 @@ void Span::end() {
   if (!rec_ || rec_->ended) return;
   rec_->ended = true;
   rec_->end_steady = steady_nanos();
-  Sdk::State* sdk = rec_->sdk;
+  SdkState* sdk = rec_->sdk;
   if (sdk->on_end) sdk->on_end(*rec_);
   if (!rec_->data) return;  // unsampled
   SpanData& data = *rec_->data;

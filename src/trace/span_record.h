@@ -12,7 +12,6 @@
 
 #include "common/utf8.h"
 #include "convtrace/pricing.h"
-#include "convtrace/sdk.h"
 #include "convtrace/span_data.h"
 #include "convtrace/trace.h"
 #include "trace/sdk_state.h"
@@ -47,7 +46,7 @@ class InlineString {
 };
 
 struct SpanRecord {
-  Sdk::State* sdk = nullptr;
+  SdkState* sdk = nullptr;
   SpanContext context;
   // Null for unsampled spans and after end(): only recording spans own data.
   std::unique_ptr<SpanData> data;

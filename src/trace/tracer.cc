@@ -2,12 +2,12 @@
 #include "common/unix_time.h"
 #include "convtrace/sdk.h"
 #include "convtrace/trace.h"
-#include "processors/span_pool.h"
 #include "trace/clock.h"
 #include "trace/context_backend.h"
 #include "trace/context_internal.h"
 #include "trace/ids.h"
 #include "trace/sdk_state.h"
+#include "trace/span_pool.h"
 #include "trace/span_record.h"
 
 namespace convtrace {
@@ -23,7 +23,7 @@ Span Tracer::start_span(std::string_view name, const StartOptions& options) cons
   return start_span_on(sdk_ ? sdk_->state_ : nullptr, scope_, name, options);
 }
 
-Span start_span_on(Sdk::State* sdk, const std::shared_ptr<const InstrumentationScope>& scope,
+Span start_span_on(SdkState* sdk, const std::shared_ptr<const InstrumentationScope>& scope,
                    std::string_view name, const StartOptions& options) {
   if (!sdk || sdk->disabled) return Span();
   if (sdk->shut_down.load(std::memory_order_acquire)) return Span();

@@ -3,7 +3,7 @@
 #include <string>
 #include <thread>
 
-#include "processors/span_pool.h"
+#include "trace/span_pool.h"
 
 namespace convtrace {
 namespace {

@@ -26,9 +26,9 @@
 #include <variant>
 #include <vector>
 
+#include "common/bounded_queue.h"
 #include "common/striped_counter.h"
 #include "convtrace/span_data.h"
-#include "processors/bounded_queue.h"
 
 namespace convtrace {
 
