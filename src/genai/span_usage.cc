@@ -167,6 +167,8 @@ bool record_usage_on(SpanRecord& rec, const Usage& given, bool usage_attributes,
     if (!price && !model.empty()) price = find_price(*rec.sdk, model);
     Cost cost;
     bool priced = false;
+    // A sent cost without token counts leaves the catalog nothing to check.
+    if (sent_cost_pico && !usage.has_tokens()) price = nullptr;
     if (price) {
       Expected<Cost> computed = compute_cost(usage, *price);
       if (computed) {

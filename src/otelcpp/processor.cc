@@ -192,7 +192,13 @@ class GenAiRecordable final : public otel_sdk::Recordable {
       unread_count = unread_count || p.unread_count;
     }
     if (unread_count) return;
-    if (!reading.has_tokens) return;
+    // A cost the span's own instrumentation sent is kept, as collect keeps
+    // it; one a convtrace SDK wrote is recomputed here just the same.
+    std::optional<int64_t> sent;
+    if (!reading.priced_by_convtrace) sent = reading.sent_cost_pico;
+    // A span with neither token counts nor a cost of its own has nothing to
+    // price; one with a cost alone counts it, as collect does.
+    if (!reading.has_tokens && !sent) return;
     Usage& usage = reading.usage;
     if (!shadow_) {
       if (!sdk) return;
@@ -201,10 +207,6 @@ class GenAiRecordable final : public otel_sdk::Recordable {
     if (const std::string* model = find_string(watched_, attr::kRequestModel)) {
       shadow_->request_model = *model;
     }
-    // A cost the span's own instrumentation sent is kept, as collect keeps
-    // it; one a convtrace SDK wrote is recomputed here just the same.
-    std::optional<int64_t> sent;
-    if (!reading.priced_by_convtrace) sent = reading.sent_cost_pico;
     record_usage_on(*shadow_, usage, false, sent);
   }
 

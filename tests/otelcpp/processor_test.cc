@@ -242,6 +242,38 @@ TEST_F(ProcessorTest, ACostTheInstrumentationSentIsKept) {
   EXPECT_EQ(warning_count("cost_disagreement"), 1u);
 }
 
+// OpenLIT and Langfuse send a cost on calls whose counts they do not know
+// (an image or audio model, a provider that bills per request): collect
+// stores that cost, so the processor counts it too.
+TEST_F(ProcessorTest, ACostSentWithoutTokenCountsCountsInTheTotals) {
+  PricedPipeline priced;
+  OtelPipeline& p = priced.otel;
+  auto tracer = p.tracer();
+  const int64_t sent = 40000000000;  // $0.04
+  const int64_t catalog =
+      compute_cost(usage_of(1000, 100), *test_pricing().find("gpt-4o"))->total_pico;
+  {
+    auto wf = workflow("wf_cost_only", "images");
+    auto span = tracer->StartSpan("generate image", Attrs{{"gen_ai.operation.name", "chat"},
+                                                          {"gen_ai.request.model", "gpt-4o"}});
+    span->SetAttribute("gen_ai.usage.cost", 0.04);
+    span->End();
+    tracer->StartSpan("no usage at all")->End();
+    llm_call(*tracer, "gpt-4o", 1000, 100);
+    EXPECT_EQ(wf.totals().cost_pico, sent + catalog);
+  }
+  install(nullptr);
+  const std::vector<FlatSpan>& spans = p.spans();
+  ASSERT_EQ(spans.size(), 3u);
+  EXPECT_EQ(spans[0].integer("convtrace.cost_pico_usd"), sent);
+  EXPECT_DOUBLE_EQ(spans[0].real("gen_ai.usage.cost_usd"), 0.04);
+  EXPECT_EQ(spans[0].find("gen_ai.usage.input_tokens"), nullptr);
+  EXPECT_EQ(spans[1].find("convtrace.cost_pico_usd"), nullptr);
+  // No tokens: the catalog's $0 for the call is not a disagreement.
+  EXPECT_EQ(warning_count("cost_disagreement"), 0u);
+  EXPECT_EQ(warning_count("unknown_model"), 0u);
+}
+
 TEST_F(ProcessorTest, MalformedUsageStaysUnpricedWithACountedWarning) {
   OtelPipeline p(false);
   auto tracer = p.tracer();
