@@ -1,6 +1,7 @@
 #include "dialects/ingest.h"
 
 #include "common/diagnostics.h"
+#include "pricing/sent_cost.h"
 
 namespace convtrace::dialects {
 namespace {
@@ -68,12 +69,8 @@ IngestColumns read_for_store(const std::vector<Attribute>& attributes,
     }
     if (!r.sent_cost_pico) {
       out.cost_pico = cost->total_pico;
-    } else if (*r.sent_cost_pico != cost->total_pico) {
+    } else if (check_sent_cost("a received span", out.model, *r.sent_cost_pico, cost->total_pico)) {
       out.catalog_cost_pico = cost->total_pico;
-      report_warning("cost_disagreement",
-                     "a received span for '" + out.model + "' carried $" +
-                         pico_to_usd_string(*r.sent_cost_pico) + "; the catalog prices it at $" +
-                         pico_to_usd_string(cost->total_pico) + " (the sent cost is kept)");
     }
   } catch (...) {
     // Out of memory: the columns read so far are stored.

@@ -13,6 +13,7 @@
 #include "genai/hooks.h"
 #include "genai/operation.h"
 #include "genai/totals.h"
+#include "pricing/sent_cost.h"
 #include "trace/clock.h"
 #include "trace/genai_state.h"
 #include "trace/sdk_state.h"
@@ -182,12 +183,7 @@ bool record_usage_on(SpanRecord& rec, const Usage& given, bool usage_attributes,
                                           "'; cost not recorded");
     }
     if (sent_cost_pico) {
-      if (priced && cost.total_pico != *sent_cost_pico) {
-        report_warning("cost_disagreement",
-                       "a span for '" + (model.empty() ? "(none)" : model) + "' carried $" +
-                           pico_to_usd_string(*sent_cost_pico) + "; the catalog prices it at $" +
-                           pico_to_usd_string(cost.total_pico) + " (the sent cost is kept)");
-      }
+      if (priced) check_sent_cost("a span", model, *sent_cost_pico, cost.total_pico);
       // The split into input and output is the catalog's; a sent total has none.
       cost = Cost{};
       cost.total_pico = *sent_cost_pico;

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <string>
 
+#include "common/diagnostics.h"
 #include "convtrace/pricing.h"
+#include "pricing/sent_cost.h"
 
 namespace convtrace {
 namespace {
@@ -175,6 +177,17 @@ std::string pico_to_usd_string(int64_t pico) {
     text += digits;
   }
   return text;
+}
+
+bool check_sent_cost(std::string_view span, std::string_view model, int64_t sent_pico,
+                     int64_t catalog_pico) {
+  if (sent_pico == catalog_pico) return false;
+  report_warning("cost_disagreement",
+                 std::string(span) + " for '" + (model.empty() ? "(none)" : std::string(model)) +
+                     "' carried $" + pico_to_usd_string(sent_pico) +
+                     "; the catalog prices it at $" + pico_to_usd_string(catalog_pico) +
+                     " (the sent cost is kept)");
+  return true;
 }
 
 }  // namespace convtrace
