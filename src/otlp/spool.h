@@ -11,13 +11,13 @@
 //
 //   offset  size  field
 //   0       4     magic "CTSR"
-//   4       1     format version (1)
+//   4       1     format version: 2, or 1 where the processor lacks CRC-32C
 //   5       1     state: 0xFF pending, 0x00 delivered
 //   6       1     encoding: 1 protobuf, 2 OTLP/JSON
 //   7       1     reserved (0)
 //   8       4     span count
 //   12      4     payload length
-//   16      4     CRC-32 of bytes 6..15 and the payload
+//   16      4     CRC-32C of bytes 6..15 and the payload (version 1: CRC-32)
 //   20      …     payload: one ExportTraceServiceRequest body, uncompressed
 //
 // Integers are little-endian. A record is marked delivered by rewriting its
@@ -126,10 +126,17 @@ class Spool {
   void close_all() noexcept;
   // Counts the pending records of a segment left by an earlier process.
   void count_pending(const Segment& segment);
+  // A record header's fields (see the layout above).
+  struct Header {
+    uint8_t version = 0;
+    uint8_t encoding = 0;
+    uint32_t spans = 0;
+    uint32_t length = 0;
+    uint32_t crc = 0;
+  };
   // Reads the header at `offset` of `segment`; see next() for the outcomes.
   enum class Scan { record, delivered, corrupt, truncated, end };
-  Scan read_header(const Segment& segment, uint64_t offset, uint32_t* spans, uint32_t* length,
-                   uint32_t* crc, uint8_t* encoding) const;
+  Scan read_header(const Segment& segment, uint64_t offset, Header* header) const;
   // The offset of the next magic at or after `from` in `segment`, or its size.
   uint64_t resync(const Segment& segment, uint64_t from) const;
   Error start_segment();
@@ -150,8 +157,9 @@ class Spool {
   SpoolStats stats_;
 };
 
-// CRC-32 (the zlib / gzip polynomial) of a record's checked bytes.
-uint32_t spool_checksum(uint8_t encoding, uint32_t spans, uint32_t length,
+// The checksum of a record's checked bytes for its format version: CRC-32C
+// for version 2, CRC-32 (the zlib / gzip polynomial) for version 1.
+uint32_t spool_checksum(uint8_t version, uint8_t encoding, uint32_t spans, uint32_t length,
                         std::string_view payload);
 
 }  // namespace convtrace::otlp

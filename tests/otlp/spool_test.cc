@@ -177,6 +177,47 @@ TEST_F(SpoolTest, ADamagedRecordIsSkippedWithAWarningAndTheRestDelivered) {
   EXPECT_EQ(spool->stats().corrupt_records, 2u);
 }
 
+// Records carry the version of their checksum: 2 for CRC-32C (written where
+// the processor computes it), 1 for CRC-32 (written elsewhere, and by earlier
+// releases). Both are read, each record by its own version.
+TEST_F(SpoolTest, EachRecordIsCheckedByItsOwnFormatVersion) {
+  std::string lane;
+  {
+    auto spool = open_spool(dir_.path());
+    ASSERT_TRUE(spool);
+    lane = spool->lane_directory();
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(spool->append(payload(i), 2));
+  }
+  auto files = segments(lane);
+  ASSERT_EQ(files.size(), 1u);
+  const uint64_t record = Spool::kHeaderBytes + 100;
+  char written = 0;
+  {
+    std::ifstream f(files[0], std::ios::binary);
+    f.seekg(4);
+    f.read(&written, 1);
+  }
+  ASSERT_TRUE(written == 1 || written == 2) << int(written);
+  const char other = written == 1 ? 2 : 1;
+  auto le32 = [](uint32_t v) {
+    std::string b(4, '\0');
+    for (int i = 0; i < 4; ++i) b[i] = static_cast<char>(v >> (8 * i));
+    return b;
+  };
+  const uint8_t protobuf = 1;
+  // Record 0 rewritten as the other version writes it: version and checksum.
+  overwrite(files[0], 4, std::string(1, other));
+  overwrite(files[0], 16, le32(spool_checksum(other, protobuf, 2, 100, payload(0))));
+  // Record 2 given the other version but not its checksum: it fails.
+  overwrite(files[0], 2 * record + 4, std::string(1, other));
+  EXPECT_NE(spool_checksum(1, protobuf, 2, 100, payload(2)),
+            spool_checksum(2, protobuf, 2, 100, payload(2)));
+  auto spool = open_spool(dir_.path());
+  ASSERT_TRUE(spool);
+  EXPECT_EQ(drain(*spool), (std::vector<std::string>{payload(0), payload(1)}));
+  EXPECT_EQ(spool->stats().corrupt_records, 1u);
+}
+
 TEST_F(SpoolTest, ATruncatedSegmentIsReadUpToTheTornRecord) {
   std::string lane;
   {
