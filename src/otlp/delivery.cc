@@ -14,11 +14,17 @@ namespace {
 // Buffers kept for encoding the next requests: as many as a backlog of
 // typical requests needs, no more.
 constexpr size_t kMaxFreeBuffers = 16;
+// Requests sent together at most (see max_merged_bytes).
+constexpr size_t kMaxMerged = 16;
 
 }  // namespace
 
-Delivery::Delivery(ExportClient& client, size_t max_pending_bytes, std::unique_ptr<Spool> spool)
-    : client_(client), max_pending_bytes_(max_pending_bytes), spool_(std::move(spool)) {
+Delivery::Delivery(ExportClient& client, size_t max_pending_bytes, std::unique_ptr<Spool> spool,
+                   size_t max_merged_bytes)
+    : client_(client),
+      max_pending_bytes_(max_pending_bytes),
+      max_merged_bytes_(max_merged_bytes),
+      spool_(std::move(spool)) {
   if (spool_ && !spool_->empty()) {
     // An earlier process's requests go first; new ones queue behind them.
     spooling_ = true;
@@ -130,6 +136,9 @@ void Delivery::run() {
   std::unique_lock<std::mutex> lock(mu_);
   SpoolRecord record;
   const char* kept_where = spool_ ? "spool" : "backlog";
+  // The backlog requests sent together, oldest first, and their bodies.
+  std::vector<std::shared_ptr<Pending>> sent;
+  std::string merged;
   for (;;) {
     work_cv_.wait(lock, [&] { return stop_ || !backlog_.empty() || (spool_ && !spool_->empty()); });
     if (stop_) return;
@@ -146,8 +155,26 @@ void Delivery::run() {
       item = backlog_.front();
       in_flight_ = item;
     }
-    const std::string& payload = from_spool ? record.payload : item->payload;
-    const uint32_t spans = from_spool ? record.spans : item->spans;
+    sent.clear();
+    uint32_t spans = from_spool ? record.spans : item->spans;
+    if (!from_spool) {
+      sent.push_back(item);
+      size_t bytes = item->payload.size();
+      while (max_merged_bytes_ > 0 && sent.size() < backlog_.size() && sent.size() < kMaxMerged &&
+             bytes + backlog_[sent.size()]->payload.size() <= max_merged_bytes_) {
+        bytes += backlog_[sent.size()]->payload.size();
+        spans += backlog_[sent.size()]->spans;
+        sent.push_back(backlog_[sent.size()]);
+      }
+      if (sent.size() > 1) {
+        // Copied under the lock: a spill may recycle the bodies meanwhile.
+        merged.clear();
+        merged.reserve(bytes);
+        for (const auto& p : sent) merged += p->payload;
+      }
+    }
+    const std::string& payload =
+        from_spool ? record.payload : (sent.size() > 1 ? merged : item->payload);
     lock.unlock();
     const DeliverResult result = client_.deliver(payload, spans, kept_where);
     lock.lock();
@@ -173,13 +200,20 @@ void Delivery::run() {
     if (from_spool) {
       spool_->mark_delivered(record.where);
     } else {
-      if (item->spooled) spool_->mark_delivered(item->where);
-      if (!backlog_.empty() && backlog_.front() == item) {
-        backlog_bytes_ -= item->payload.size();
-        backlog_spans_ -= item->spans;
-        backlog_.pop_front();
+      // A spill during the attempt may have moved some of them to the
+      // spool, from the front; those still in memory lead the backlog.
+      for (const auto& p : sent) {
+        if (p->spooled) spool_->mark_delivered(p->where);
+        if (!backlog_.empty() && backlog_.front() == p) {
+          backlog_bytes_ -= p->payload.size();
+          backlog_spans_ -= p->spans;
+          backlog_.pop_front();
+          recycle_locked(std::move(p->payload));
+        } else if (p == item) {
+          recycle_locked(std::move(p->payload));
+        }
       }
-      recycle_locked(std::move(item->payload));
+      sent.clear();
     }
     in_flight_.reset();
     if (spool_ && spooling_ && spool_->empty() && backlog_.empty()) spooling_ = false;

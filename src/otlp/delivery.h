@@ -33,8 +33,14 @@ namespace convtrace::otlp {
 
 class Delivery {
  public:
-  // `client` outlives this object. `spool` may be null.
-  Delivery(ExportClient& client, size_t max_pending_bytes, std::unique_ptr<Spool> spool);
+  // `client` outlives this object. `spool` may be null. With
+  // `max_merged_bytes` above 0, requests are protobuf bodies that may be
+  // sent together: when several wait in memory, the sender sends them as one
+  // request of at most that many bytes (the bodies concatenated, which is one
+  // valid ExportTraceServiceRequest: its only field is repeated), so a
+  // backlog drains in fewer round trips. OTLP/JSON bodies pass 0.
+  Delivery(ExportClient& client, size_t max_pending_bytes, std::unique_ptr<Spool> spool,
+           size_t max_merged_bytes = 0);
   ~Delivery();
   Delivery(const Delivery&) = delete;
   Delivery& operator=(const Delivery&) = delete;
@@ -78,6 +84,7 @@ class Delivery {
 
   ExportClient& client_;
   const size_t max_pending_bytes_;
+  const size_t max_merged_bytes_;
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;               // wakes the sender

@@ -17,8 +17,12 @@ class OtlpHttpExporter final : public SpanExporter, private ForkAware {
                    std::unique_ptr<otlp::Spool> spool)
       : client_(std::move(options), std::move(transport), otlp::kTraceSignal) {
     if (client_.options().background_delivery) {
+      // Protobuf requests that wait together leave together, up to 3 MiB:
+      // under gRPC's usual 4 MiB message limit and the 16–20 MiB bodies
+      // collectors accept. OTLP/JSON bodies do not concatenate.
+      const bool json = client_.options().protocol == OtlpHttpOptions::Protocol::http_json;
       delivery_ = std::make_unique<otlp::Delivery>(client_, client_.options().max_pending_bytes,
-                                                   std::move(spool));
+                                                   std::move(spool), json ? 0 : size_t{3} << 20);
     }
     register_fork_aware(this);
   }
