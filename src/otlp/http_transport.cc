@@ -76,8 +76,10 @@ int64_t parse_retry_after(std::string_view value) {
 bool gzip_compress(const std::string& in, std::string& out) {
   z_stream zs{};
   // windowBits 15 + 16 selects the gzip wrapper, as Content-Encoding: gzip requires.
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
+  // Level 1: on 512-span requests with random ids it compresses 2.4–3 times
+  // as fast as the default level 6 for 3% more bytes, and the sender's gzip
+  // was what limited delivery at high rates.
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     return false;
   }
   out.resize(deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
