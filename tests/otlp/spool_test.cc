@@ -65,6 +65,23 @@ class SpoolTest : public ::testing::Test {
     set_log_handler([](std::string_view) {});
   }
   void TearDown() override { set_log_handler(nullptr); }
+
+  // Writes records payload(0) … payload(n - 1) of `spans` spans each through
+  // a spool that is then closed; returns its one segment file (empty when
+  // there is not exactly one).
+  fs::path one_segment(int n, uint32_t spans = 1) {
+    std::string lane;
+    {
+      auto spool = open_spool(dir_.path());
+      if (!spool) return {};
+      lane = spool->lane_directory();
+      for (int i = 0; i < n; ++i) EXPECT_TRUE(spool->append(payload(i), spans));
+    }
+    auto files = segments(lane);
+    EXPECT_EQ(files.size(), 1u);
+    return files.size() == 1 ? files[0] : fs::path();
+  }
+
   TempDir dir_;
 };
 
@@ -157,18 +174,11 @@ TEST_F(SpoolTest, SegmentsRollAndAreDeletedWhenDelivered) {
 }
 
 TEST_F(SpoolTest, ADamagedRecordIsSkippedWithAWarningAndTheRestDelivered) {
-  std::string lane;
-  {
-    auto spool = open_spool(dir_.path());
-    ASSERT_TRUE(spool);
-    lane = spool->lane_directory();
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(spool->append(payload(i), 1));
-  }
-  auto files = segments(lane);
-  ASSERT_EQ(files.size(), 1u);
+  const fs::path file = one_segment(5);
+  ASSERT_FALSE(file.empty());
   const uint64_t record = Spool::kHeaderBytes + 100;
-  overwrite(files[0], 1 * record + Spool::kHeaderBytes + 30, "XXXX");  // payload of record 1
-  overwrite(files[0], 3 * record, "JUNK");                             // header of record 3
+  overwrite(file, 1 * record + Spool::kHeaderBytes + 30, "XXXX");  // payload of record 1
+  overwrite(file, 3 * record, "JUNK");                             // header of record 3
   auto spool = open_spool(dir_.path());
   ASSERT_TRUE(spool);
   std::vector<std::string> got = drain(*spool);
@@ -181,19 +191,12 @@ TEST_F(SpoolTest, ADamagedRecordIsSkippedWithAWarningAndTheRestDelivered) {
 // the processor computes it), 1 for CRC-32 (written elsewhere, and by earlier
 // releases). Both are read, each record by its own version.
 TEST_F(SpoolTest, EachRecordIsCheckedByItsOwnFormatVersion) {
-  std::string lane;
-  {
-    auto spool = open_spool(dir_.path());
-    ASSERT_TRUE(spool);
-    lane = spool->lane_directory();
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(spool->append(payload(i), 2));
-  }
-  auto files = segments(lane);
-  ASSERT_EQ(files.size(), 1u);
+  const fs::path file = one_segment(3, 2);
+  ASSERT_FALSE(file.empty());
   const uint64_t record = Spool::kHeaderBytes + 100;
   char written = 0;
   {
-    std::ifstream f(files[0], std::ios::binary);
+    std::ifstream f(file, std::ios::binary);
     f.seekg(4);
     f.read(&written, 1);
   }
@@ -206,10 +209,10 @@ TEST_F(SpoolTest, EachRecordIsCheckedByItsOwnFormatVersion) {
   };
   const uint8_t protobuf = 1;
   // Record 0 rewritten as the other version writes it: version and checksum.
-  overwrite(files[0], 4, std::string(1, other));
-  overwrite(files[0], 16, le32(spool_checksum(other, protobuf, 2, 100, payload(0))));
+  overwrite(file, 4, std::string(1, other));
+  overwrite(file, 16, le32(spool_checksum(other, protobuf, 2, 100, payload(0))));
   // Record 2 given the other version but not its checksum: it fails.
-  overwrite(files[0], 2 * record + 4, std::string(1, other));
+  overwrite(file, 2 * record + 4, std::string(1, other));
   EXPECT_NE(spool_checksum(1, protobuf, 2, 100, payload(2)),
             spool_checksum(2, protobuf, 2, 100, payload(2)));
   auto spool = open_spool(dir_.path());
@@ -219,17 +222,10 @@ TEST_F(SpoolTest, EachRecordIsCheckedByItsOwnFormatVersion) {
 }
 
 TEST_F(SpoolTest, ATruncatedSegmentIsReadUpToTheTornRecord) {
-  std::string lane;
-  {
-    auto spool = open_spool(dir_.path());
-    ASSERT_TRUE(spool);
-    lane = spool->lane_directory();
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(spool->append(payload(i), 1));
-  }
-  auto files = segments(lane);
-  ASSERT_EQ(files.size(), 1u);
+  const fs::path file = one_segment(3);
+  ASSERT_FALSE(file.empty());
   // A kill in the middle of writing the last record.
-  fs::resize_file(files[0], fs::file_size(files[0]) - 40);
+  fs::resize_file(file, fs::file_size(file) - 40);
   auto spool = open_spool(dir_.path());
   ASSERT_TRUE(spool);
   EXPECT_EQ(spool->stats().recovered_records, 2u);
