@@ -164,12 +164,12 @@ bool record_usage_on(SpanRecord& rec, const Usage& given, bool usage_attributes,
     }
     const Usage& usage = repaired ? *repaired : given;
     const std::string& model = usage.model.empty() ? rec.request_model : usage.model;
-    const ModelPrice* price = rec.price_override.get();
-    if (!price && !model.empty()) price = find_price(*rec.sdk, model);
+    // A sent cost without token counts leaves the catalog nothing to check.
+    const bool check_catalog = !sent_cost_pico || usage.has_tokens();
+    const ModelPrice* price = check_catalog ? rec.price_override.get() : nullptr;
+    if (check_catalog && !price && !model.empty()) price = find_price(*rec.sdk, model);
     Cost cost;
     bool priced = false;
-    // A sent cost without token counts leaves the catalog nothing to check.
-    if (sent_cost_pico && !usage.has_tokens()) price = nullptr;
     if (price) {
       Expected<Cost> computed = compute_cost(usage, *price);
       if (computed) {
