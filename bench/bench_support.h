@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -37,10 +38,12 @@ inline Pricing bench_pricing() {
 }
 
 // An SDK with the default batch processor (OTel defaults: queue 2048, batch
-// 512) exporting to a CountingExporter. Exits on a configuration error, which
-// would be a bug in the benchmark itself.
+// 512) exporting to a CountingExporter, and with the GenAI metrics on when
+// given a metric exporter (collecting every second). Exits on a configuration
+// error, which would be a bug in the benchmark itself.
 inline std::shared_ptr<Sdk> make_bench_sdk(std::atomic<uint64_t>* exported,
-                                           std::unique_ptr<SpanExporter> exporter = nullptr) {
+                                           std::unique_ptr<SpanExporter> exporter = nullptr,
+                                           std::unique_ptr<MetricExporter> metrics = nullptr) {
   Config config;
   config.read_environment = false;
   config.service_name = "bench";
@@ -48,6 +51,11 @@ inline std::shared_ptr<Sdk> make_bench_sdk(std::atomic<uint64_t>* exported,
   config.custom_exporter =
       exporter ? std::move(exporter) : std::make_unique<CountingExporter>(exported);
   config.pricing = bench_pricing();
+  if (metrics) {
+    config.metrics_exporter = MetricsExporterKind::custom;
+    config.custom_metric_exporter = std::move(metrics);
+    config.metrics.export_interval = std::chrono::seconds(1);
+  }
   auto sdk = Sdk::create(std::move(config));
   if (!sdk) {
     std::fprintf(stderr, "bench: %s\n", sdk.error().message.c_str());

@@ -58,22 +58,6 @@ class NullMetricExporter : public MetricExporter {
   }
 };
 
-// An SDK like the installed one, with the GenAI metrics on.
-std::shared_ptr<Sdk> make_metrics_bench_sdk() {
-  Config config;
-  config.read_environment = false;
-  config.service_name = "bench";
-  config.exporter = ExporterKind::custom;
-  config.custom_exporter = std::make_unique<CountingExporter>(&g_exported);
-  config.pricing = bench_pricing();
-  config.metrics_exporter = MetricsExporterKind::custom;
-  config.custom_metric_exporter = std::make_unique<NullMetricExporter>();
-  config.metrics.export_interval = std::chrono::seconds(1);
-  auto s = Sdk::create(std::move(config));
-  if (!s) std::abort();
-  return std::move(*s);
-}
-
 uint64_t thread_cpu_ns() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -87,7 +71,8 @@ uint64_t thread_cpu_ns() {
 // each pair of neighbouring blocks gives one difference. The counters are
 // medians over the pairs, per call, in thread CPU time.
 void BM_B2m_MetricsAddedToObservedCall(benchmark::State& state) {
-  static std::shared_ptr<Sdk> sdk = make_metrics_bench_sdk();
+  static std::shared_ptr<Sdk> sdk =
+      make_bench_sdk(&g_exported, nullptr, std::make_unique<NullMetricExporter>());
   SdkState* st = sdk->TEST_state();
   MetricsRecorder* recorder = st->metrics;
   std::shared_ptr<Sdk> previous = installed_bench_sdk();
