@@ -12,8 +12,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
   libpq-dev postgresql-15
   gcovr
-  # OTLP/gRPC (-DCONVTRACE_WITH_GRPC=ON, the dev preset); no code is generated, so no protoc
-  libgrpc++-dev libprotobuf-dev
+  # OTLP/gRPC (-DCONVTRACE_WITH_GRPC=ON, the dev preset). No code is generated, but
+  # gRPC's CMake package refuses to load without its code generator's binary.
+  libgrpc++-dev libprotobuf-dev protobuf-compiler-grpc
   # The web UI's tests drive Debian's Chromium headless (playwright-core from tests/node)
   chromium
 )

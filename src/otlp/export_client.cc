@@ -178,6 +178,10 @@ DeliverResult ExportClient::send_locked(const std::string& payload, uint64_t n,
       on_success(last.response, n);
       return DeliverResult::delivered;
     }
+    // Shutdown aborted the attempt: that says nothing about the request, so
+    // a caller that keeps its requests keeps this one (in the spool, for the
+    // next process) instead of counting it as refused.
+    if (kept_where && shutdown_.load()) return DeliverResult::deferred;
     if (last.outcome == Outcome::permanent) {
       failed_ += n;
       report_warning(names_.failed_category,

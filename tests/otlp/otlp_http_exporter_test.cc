@@ -549,6 +549,51 @@ TEST_F(OtlpHttpExporterTest, AFullBacklogFailsTheExportAndCountsIt) {
   EXPECT_EQ(stats(*exporter).failed_spans, 3 * spans_.size()) << "shutdown counts what was left";
 }
 
+// A shutdown that cuts short a request read back from the spool leaves the
+// request there, for the next exporter: an aborted attempt is not a refusal.
+TEST_F(OtlpHttpExporterTest, AShutdownDuringASpooledRequestKeepsItInTheSpool) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> release{false};
+  TestHttpServer server([&](const Request&) {
+    // The first attempt fails, which moves the request to the spool; the
+    // sender reads it back and sends it again, and that attempt is held.
+    if (calls++ == 0) return Response{503, {}, ""};
+    auto limit = Clock::now() + std::chrono::seconds(20);
+    while (!release && Clock::now() < limit) std::this_thread::sleep_for(milliseconds(2));
+    return Response{200, {}, ""};
+  });
+  OtlpHttpOptions o;
+  o.endpoint = server.url();
+  o.timeout = milliseconds(30000);
+  o.max_attempts = 1;
+  o.retry_initial_backoff = milliseconds(5);
+  o.spool.directory = ::testing::TempDir() + "/convtrace-spool-cut-" + std::to_string(getpid());
+  std::filesystem::remove_all(o.spool.directory);
+  {
+    auto exporter = make(o, /*background=*/true);
+    EXPECT_EQ(exporter->export_batch(batch()), ExportResult::success);
+    auto start = Clock::now();
+    while (calls < 2 && Clock::now() - start < std::chrono::seconds(10)) {
+      std::this_thread::sleep_for(milliseconds(2));
+    }
+    ASSERT_EQ(calls, 2) << "the spooled request was sent again";
+    exporter->shutdown(milliseconds(100));
+    auto s = stats(*exporter);
+    EXPECT_EQ(s.failed_spans, 0u) << "cut short by the shutdown, not refused";
+    EXPECT_EQ(s.pending_spans, spans_.size()) << "still in the spool";
+  }
+  release = true;
+  auto next = make(o, /*background=*/true);
+  EXPECT_EQ(stats(*next).recovered_spans, spans_.size());
+  auto start = Clock::now();
+  while (stats(*next).pending_spans > 0 && Clock::now() - start < std::chrono::seconds(20)) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_EQ(stats(*next).exported_spans, spans_.size());
+  next->shutdown(milliseconds(200));
+  std::filesystem::remove_all(o.spool.directory);
+}
+
 TEST_F(OtlpHttpExporterTest, ASpoolNeedsBackgroundDelivery) {
   OtlpHttpOptions o;
   o.spool.directory = ::testing::TempDir() + "/convtrace-spool-" + std::to_string(getpid());
