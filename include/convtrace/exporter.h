@@ -27,7 +27,9 @@ enum class ExportResult { success, failure };
 class SpanExporter {
  public:
   virtual ~SpanExporter() = default;
-  // Sends the spans. Called from one thread at a time; must not throw.
+  // Sends the spans. Called from one thread at a time; must not throw. The
+  // spans are valid for the call only (the SDK rewrites their records for
+  // later spans): copy what must outlive it.
   virtual ExportResult export_batch(const SpanBatch& batch) noexcept = 0;
   // Flushes anything the exporter buffers itself. May be called from any
   // thread, while export_batch runs on another. Default: nothing to do.

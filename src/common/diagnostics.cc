@@ -31,7 +31,7 @@ State& state() {
   static State* s = new State();
   // A warning logged in a forked child must not find the lock held by a
   // thread that no longer exists.
-  static MutexForkGuard* guard = new MutexForkGuard(s->mu);
+  static MutexForkGuard* guard = new MutexForkGuard(s->mu, ForkOrder::diagnostics);
   (void)guard;
   return *s;
 }

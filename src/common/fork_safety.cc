@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace convtrace {
@@ -11,7 +12,8 @@ namespace {
 
 struct Registry {
   std::mutex mu;
-  std::vector<ForkAware*> objects;  // guarded by mu
+  // Sorted by order, then by registration; guarded by mu.
+  std::vector<std::pair<ForkOrder, ForkAware*>> objects;
 };
 
 // Leaked: fork() may happen during static destruction.
@@ -23,18 +25,18 @@ Registry& registry() {
 void prepare() {
   Registry& r = registry();
   r.mu.lock();  // held across fork(); released in parent() and child()
-  for (ForkAware* o : r.objects) o->prepare_fork();
+  for (const auto& [order, o] : r.objects) o->prepare_fork();
 }
 
 void parent() {
   Registry& r = registry();
-  for (auto it = r.objects.rbegin(); it != r.objects.rend(); ++it) (*it)->after_fork_parent();
+  for (auto it = r.objects.rbegin(); it != r.objects.rend(); ++it) it->second->after_fork_parent();
   r.mu.unlock();
 }
 
 void child() {
   Registry& r = registry();
-  for (auto it = r.objects.rbegin(); it != r.objects.rend(); ++it) (*it)->after_fork_child();
+  for (auto it = r.objects.rbegin(); it != r.objects.rend(); ++it) it->second->after_fork_child();
   r.mu.unlock();
 }
 
@@ -45,17 +47,22 @@ void install_handlers_once() {
 
 }  // namespace
 
-void register_fork_aware(ForkAware* object) {
+void register_fork_aware(ForkAware* object, ForkOrder order) {
   install_handlers_once();
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
-  r.objects.push_back(object);
+  // After every object of the same or an earlier order.
+  auto at = std::upper_bound(r.objects.begin(), r.objects.end(), order,
+                             [](ForkOrder o, const auto& entry) { return o < entry.first; });
+  r.objects.insert(at, {order, object});
 }
 
 void unregister_fork_aware(ForkAware* object) {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
-  r.objects.erase(std::remove(r.objects.begin(), r.objects.end(), object), r.objects.end());
+  r.objects.erase(std::remove_if(r.objects.begin(), r.objects.end(),
+                                 [&](const auto& entry) { return entry.second == object; }),
+                  r.objects.end());
 }
 
 }  // namespace convtrace

@@ -23,7 +23,22 @@ class ForkAware {
   virtual void after_fork_child() noexcept = 0;
 };
 
-void register_fork_aware(ForkAware* object);
+// Where an object's locks come in the order threads take them. An object
+// that calls into others while holding its own lock comes before them: a
+// processor holds its lock while it calls its exporter, which takes the
+// exporter's lock. prepare_fork() runs in this order (objects of one order
+// in the order they registered), so the forking thread takes every lock in
+// the order the threads it waits for take them; taking the exporter's lock
+// first, it waited forever for a processor whose export thread waited for
+// that lock.
+enum class ForkOrder {
+  processor,    // span processors, the metrics reader: they call exporters
+  exporter,     // exporters: they report warnings
+  state,        // SDK state touched by application threads (registry, metrics)
+  diagnostics,  // the warning counters, which any of the others may report to
+};
+
+void register_fork_aware(ForkAware* object, ForkOrder order);
 void unregister_fork_aware(ForkAware* object);
 
 }  // namespace convtrace
@@ -33,7 +48,7 @@ namespace convtrace {
 // The usual case: one mutex, held only briefly, that the child must find free.
 class MutexForkGuard final : public ForkAware {
  public:
-  explicit MutexForkGuard(std::mutex& mu) : mu_(mu) { register_fork_aware(this); }
+  MutexForkGuard(std::mutex& mu, ForkOrder order) : mu_(mu) { register_fork_aware(this, order); }
   ~MutexForkGuard() override { unregister_fork_aware(this); }
   void prepare_fork() noexcept override { mu_.lock(); }
   void after_fork_parent() noexcept override { mu_.unlock(); }

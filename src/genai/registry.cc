@@ -23,7 +23,7 @@ std::chrono::steady_clock::time_point coarse_now() {
 ConversationRegistry::ConversationRegistry(size_t max_conversations, std::chrono::seconds idle_ttl)
     : max_per_shard_(std::max<size_t>(1, (max_conversations + kShards - 1) / kShards)),
       idle_ttl_(idle_ttl) {
-  register_fork_aware(this);
+  register_fork_aware(this, ForkOrder::state);
 }
 
 ConversationRegistry::~ConversationRegistry() { unregister_fork_aware(this); }

@@ -8,7 +8,7 @@ MetricsReader::MetricsReader(MetricsRecorder* recorder, std::unique_ptr<MetricEx
                              std::chrono::milliseconds interval)
     : recorder_(recorder), exporter_(std::move(exporter)), interval_(interval) {
   worker_ = std::thread([this] { run(); });
-  register_fork_aware(this);
+  register_fork_aware(this, ForkOrder::processor);
 }
 
 MetricsReader::~MetricsReader() {

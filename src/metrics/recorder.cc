@@ -638,7 +638,7 @@ MetricsRecorder::MetricsRecorder(MetricsSettings settings, std::shared_ptr<const
   }
   // In the order collect() takes them.
   for (std::mutex* mu : {&collect_mu_, &calls_->mu, &workflows_->mu, &shards_mu_}) {
-    fork_guards_.push_back(std::make_unique<MutexForkGuard>(*mu));
+    fork_guards_.push_back(std::make_unique<MutexForkGuard>(*mu, ForkOrder::state));
   }
 }
 

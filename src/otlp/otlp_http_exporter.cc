@@ -24,7 +24,7 @@ class OtlpHttpExporter final : public SpanExporter, private ForkAware {
       delivery_ = std::make_unique<otlp::Delivery>(client_, client_.options().max_pending_bytes,
                                                    std::move(spool), json ? 0 : size_t{3} << 20);
     }
-    register_fork_aware(this);
+    register_fork_aware(this, ForkOrder::exporter);
   }
   ~OtlpHttpExporter() override {
     unregister_fork_aware(this);

@@ -12,7 +12,7 @@ class OtlpMetricExporter final : public MetricExporter, private ForkAware {
  public:
   OtlpMetricExporter(OtlpHttpOptions options, std::unique_ptr<otlp::Transport> transport)
       : client_(std::move(options), std::move(transport), otlp::kMetricsSignal) {
-    register_fork_aware(this);
+    register_fork_aware(this, ForkOrder::exporter);
   }
   ~OtlpMetricExporter() override { unregister_fork_aware(this); }
 

@@ -56,7 +56,7 @@ class BatchProcessor : public SpanProcessor, private ForkAware {
     help_batch_.reserve(options_.max_export_batch_size);
     help_tags_.reserve(options_.max_export_batch_size);
     worker_ = std::thread([this] { run(); });
-    register_fork_aware(this);
+    register_fork_aware(this, ForkOrder::processor);
   }
 
   ~BatchProcessor() override {

@@ -17,6 +17,7 @@
 #include "metrics/reader.h"
 #include "metrics/recorder.h"
 #include "processors/batch_processor.h"
+#include "processors/simple_processor.h"
 #include "sdk/env_config.h"
 #include "trace/clock.h"
 #include "trace/context_internal.h"
@@ -24,6 +25,9 @@
 
 namespace convtrace {
 namespace {
+
+// Records kept for the simple processor, across every thread's stripe.
+constexpr size_t kSimpleProcessorPool = 256;
 
 std::string executable_name() {
   char buf[4096];
@@ -136,7 +140,7 @@ struct Installed {
 };
 Installed& installed_slot() {
   static Installed* slot = new Installed();
-  static MutexForkGuard* guard = new MutexForkGuard(slot->mu);
+  static MutexForkGuard* guard = new MutexForkGuard(slot->mu, ForkOrder::state);
   (void)guard;
   return *slot;
 }
@@ -242,7 +246,11 @@ Expected<std::shared_ptr<Sdk>> Sdk::create(Config config) {
     if (!built) return built.error();
     std::unique_ptr<SpanExporter> exporter = std::move(*built);
     if (config.synchronous_export) {
-      state->processor = make_simple_processor(std::move(exporter));
+      // Each record comes back on the thread that ended it, at once: a few
+      // per thread are enough for spans open at the same time.
+      auto pool = std::make_shared<SpanDataPool>(kSimpleProcessorPool);
+      state->processor = make_pooled_simple_processor(std::move(exporter), pool);
+      state->span_pool = std::move(pool);
     } else {
       BatchOptions batch = config.batch.value_or(BatchOptions{});
       // Enough records for a full queue and the batch being exported: in steady

@@ -38,10 +38,10 @@ struct SdkState {
   std::shared_ptr<const InstrumentationScope> default_scope;
   std::shared_ptr<const Sampler> sampler;
   std::unique_ptr<SpanProcessor> processor;
-  // Set when `processor` is the SDK's own batch processor, which hands
-  // exported records back here for reuse (trace/span_pool.h). That
-  // processor's on_start does not read attributes, so records may carry spare
-  // attribute slots while they are recorded (SpanRecord::attribute_count).
+  // Set when `processor` is the SDK's own batch or simple processor, which
+  // hand exported records back here for reuse (trace/span_pool.h). Their
+  // on_start does not read attributes, so records may carry spare attribute
+  // slots while they are recorded (SpanRecord::attribute_count).
   std::shared_ptr<SpanDataPool> span_pool;
   size_t attribute_count_limit = 128;
   size_t attribute_value_length_limit = 0;  // 0 = unlimited

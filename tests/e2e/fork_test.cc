@@ -6,9 +6,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "convtrace/convtrace.h"
+#include "convtrace/otlp.h"
+#include "otlp/test_http_server.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CONVTRACE_ASAN 1
@@ -138,6 +142,89 @@ TEST_F(ForkTest, ChildThatExecsIsUnaffected) {
   }
   EXPECT_EQ(wait_for(pid, std::chrono::seconds(20)), 0);
   stop_noise();
+}
+
+// Forks 100 times while a thread ends spans into the OTLP exporter as fast
+// as it can; each child ends a span of its own and exits. False when a child
+// failed or hung; a fork that never returns ends the process.
+bool fork_while_exporting(bool synchronous) {
+  convtrace::testing::TestHttpServer server([](const convtrace::testing::TestHttpServer::Request&) {
+    return convtrace::testing::TestHttpServer::Response{};
+  });
+  OtlpHttpOptions o;
+  o.endpoint = server.url();
+  o.background_delivery = !synchronous;
+  auto exporter = make_otlp_http_exporter(o);
+  if (!server.ok() || !exporter) return false;
+  Config c;
+  c.read_environment = false;
+  c.custom_exporter = std::move(*exporter);
+  c.synchronous_export = synchronous;
+  if (!synchronous) {
+    // Small batches, exported back to back: the export thread is inside an
+    // export nearly all the time.
+    c.batch = BatchOptions{8192, 64, std::chrono::milliseconds(1), std::chrono::seconds(5)};
+  }
+  auto created = Sdk::create(std::move(c));
+  if (!created) return false;
+  std::shared_ptr<Sdk> sdk = *created;
+
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    Tracer tracer = sdk->tracer();
+    while (!stop) {
+      Span span = tracer.start_span("busy");
+      span.set_attribute("gen_ai.request.model", "a model name long enough to be copied");
+    }
+  });
+  // A deadlocked fork never returns: the process ends instead of hanging
+  // until ctest's timeout.
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!done) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        std::fprintf(stderr, "fork() deadlocked in the SDK's fork handlers\n");
+        std::_Exit(3);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  bool ok = true;
+  for (int round = 0; round < 100 && ok; ++round) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      sdk->tracer().start_span("child").end();
+      _exit(0);
+    }
+    ok = pid > 0 && wait_for(pid, std::chrono::seconds(20)) == 0;
+    EXPECT_TRUE(ok) << "round " << round;
+  }
+  done = true;
+  stop = true;
+  busy.join();
+  watchdog.join();
+  return sdk->shutdown(std::chrono::seconds(5)) && ok;
+}
+
+// The OTLP exporter takes its delivery lock inside the batch processor's
+// export, while the export thread holds the processor's drain lock. The fork
+// handlers must take the processor's locks before the exporter's, as that
+// thread does: the other way round, a fork during an export waited forever.
+TEST(ForkLockOrder, AForkDuringABatchExportDoesNotDeadlock) {
+#ifdef CONVTRACE_ASAN
+  GTEST_SKIP() << "fork without exec is not supported by this ASan runtime";
+#endif
+  EXPECT_TRUE(fork_while_exporting(/*synchronous=*/false));
+}
+
+// The simple processor holds its lock through each export: a child forked
+// meanwhile must find it free, or its first span waits forever.
+TEST(ForkLockOrder, AForkDuringASynchronousExportLeavesTheChildAWorkingProcessor) {
+#ifdef CONVTRACE_ASAN
+  GTEST_SKIP() << "fork without exec is not supported by this ASan runtime";
+#endif
+  EXPECT_TRUE(fork_while_exporting(/*synchronous=*/true));
 }
 
 }  // namespace
