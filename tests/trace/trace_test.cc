@@ -168,12 +168,17 @@ TEST(Span, KeysDifferingOnlyInUnhashedBytesStayDistinct) {
   EXPECT_EQ(*find_int(spans[0].attributes, "xbcdefgh"), 2);
 }
 
-// With the batch processor, a span's record comes back from the export and
-// is rewritten by a later span, keeping the earlier span's keys in its
-// slots. A later span that sets the same keys in the same order skips the
+// With either of the SDK's processors, a span's record comes back from the
+// export and is rewritten by a later span, keeping the earlier span's keys in
+// its slots. A later span that sets the same keys in the same order skips the
 // duplicate search; any other order must still give each key once.
-TEST(Span, RecycledRecordsKeepEachKeyOnce) {
-  TestSdk t;  // batch processor: exported records are reused
+class RecycledRecords : public ::testing::TestWithParam<bool> {};
+
+TEST_P(RecycledRecords, KeepEachKeyOnce) {
+  // The batch processor hands records back from its export thread; the
+  // simple processor on the ending thread, at once, so each span here
+  // rewrites the one before.
+  TestSdk t(GetParam() ? sync_config() : Config());
   const auto shaped = [&](const std::string& name, const std::vector<std::string>& keys) {
     for (int n = 0; n < 64; ++n) {
       Span s = start_span(name);
@@ -213,6 +218,46 @@ TEST(Span, RecycledRecordsKeepEachKeyOnce) {
     ASSERT_EQ(with_name.size(), name == "first" ? 6 * 64u : 64u) << name;
     for (const SpanData* s : with_name) ASSERT_EQ(keys_of(*s), kv) << name;
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(BothProcessors, RecycledRecords, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Simple" : "Batch";
+                         });
+
+// The simple processor exports on the ending thread and hands the record
+// back at once: the next span rewrites it, in the buffers the one before grew
+// (a new record would start with room for its own attributes only).
+TEST(Span, TheSimpleProcessorRewritesTheRecordOfTheSpanBefore) {
+  struct Capacities : SpanExporter {
+    ExportResult export_batch(const SpanBatch& batch) noexcept override {
+      for (const SpanData* s : batch) {
+        attributes.push_back(s->attributes.size());
+        room.push_back(s->attributes.capacity());
+      }
+      return ExportResult::success;
+    }
+    std::vector<size_t> attributes, room;
+  };
+  auto exporter = std::make_unique<Capacities>();
+  Capacities* seen = exporter.get();
+  Config c = sync_config();
+  c.read_environment = false;
+  c.custom_exporter = std::move(exporter);
+  auto sdk = Sdk::create(std::move(c));
+  ASSERT_TRUE(sdk);
+  Tracer tracer = (*sdk)->tracer();
+  {
+    Span wide = tracer.start_span("wide");
+    for (int64_t i = 0; i < 20; ++i) wide.set_attribute("key." + std::to_string(i), i);
+  }
+  {
+    Span narrow = tracer.start_span("narrow");
+    narrow.set_attribute("key.0", int64_t{0});
+  }
+  ASSERT_EQ(seen->attributes, (std::vector<size_t>{20, 1}));
+  EXPECT_GE(seen->room[1], 20u) << "the narrow span was given a new record";
+  (*sdk)->shutdown();
 }
 
 TEST(Span, SpansEndedOnAnotherThreadAreExported) {
