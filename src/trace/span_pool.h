@@ -9,6 +9,14 @@
 // takes it and overwrites it in place: strings and vectors keep their
 // capacity, so a span shaped like an earlier one allocates nothing.
 //
+// Spans of one name usually set the same attributes in the same order, and a
+// record is rewritten fastest by a span shaped like the one that wrote it
+// (each slot keeps its key and its value's buffers). So a span asks for a
+// record by name: a record the stripe hands out for another name is kept
+// aside in a small per-thread stash for the next span of that name. A
+// service that mixes shapes then rewrites records of the same shape, as one
+// with a single shape does.
+//
 // Records in the pool keep their old contents; SpanRecord::attribute_count
 // says how many attributes of a taken record are live (see span_record.h).
 // Their attributes have distinct keys, as every span's do: span_record.h
@@ -19,8 +27,11 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -50,12 +61,43 @@ class SpanDataPool {
   // The calling thread's stripe, to hand to give() with its records.
   static size_t this_thread_stripe() { return convtrace::this_thread_stripe() % kStripes; }
 
-  // A record to overwrite: one the calling thread wrote before when
-  // available, else a new one.
-  std::unique_ptr<SpanData> take() {
-    if (SpanData* recycled = free_[this_thread_stripe()].try_pop()) {
-      return std::unique_ptr<SpanData>(recycled);
+  // A record to overwrite for a span named `name`: one the calling thread
+  // wrote before, for a span of that name when at hand; else a new one.
+  // `*named` tells whether it holds that name already.
+  std::unique_ptr<SpanData> take(std::string_view name, bool* named) {
+    *named = true;
+    Stash& stash = this_thread_stash();
+    if (stash.count != 0) {
+      if (SpanData* kept = stash.take(name)) {
+        stash.misses = 0;
+        return std::unique_ptr<SpanData>(kept);
+      }
+      // Full, or of no use for a while: names that do not come back (another
+      // phase of the program, spans renamed after they start, more names
+      // than it holds). Its records are as good as the stripe's; it is
+      // emptied and keeps nothing for a while, so a thread does not compare
+      // names on every span for nothing.
+      if (stash.count == kStashSize || ++stash.misses > kStashPatience) {
+        stash.cooldown = kStashCooldown;
+        SpanData* any = stash.take_any();
+        if (stash.count == 0) stash.misses = 0;
+        *named = false;
+        return std::unique_ptr<SpanData>(any);
+      }
     }
+    BoundedQueue<SpanData>& free = free_[this_thread_stripe()];
+    // Looking further would read records that the next spans will find anyway.
+    for (int look = 0; look < 2; ++look) {
+      SpanData* recycled = free.try_pop();
+      if (!recycled) break;
+      if (same_name(*recycled, name)) return std::unique_ptr<SpanData>(recycled);
+      if (!stash.put(recycled)) {
+        *named = false;
+        return std::unique_ptr<SpanData>(recycled);
+      }
+    }
+    *named = false;
+    if (SpanData* other = stash.take_any()) return std::unique_ptr<SpanData>(other);
     return std::make_unique<SpanData>();
   }
 
@@ -128,6 +170,51 @@ class SpanDataPool {
     return n;
   }
 
+  // The records a thread took for another name, kept for a span of theirs
+  // (a few, so a thread pins at most kStashSize × kMaxKeptBytes). Plain
+  // data, so that a span started while the thread exits, after the records
+  // were freed, finds it closed rather than destroyed.
+  static constexpr uint32_t kStashSize = 8;
+  // Spans in a row that found nothing of their name in the stash before it
+  // is emptied, and records of other names refused after that.
+  static constexpr uint32_t kStashPatience = 32;
+  static constexpr uint32_t kStashCooldown = 256;
+  struct Stash {
+    SpanData* slots[kStashSize];
+    uint32_t count;
+    uint32_t misses;
+    uint32_t cooldown;
+    bool closed;
+    SpanData* take(std::string_view name) noexcept {
+      for (uint32_t i = 0; i < count; ++i) {
+        SpanData* r = slots[i];
+        if (same_name(*r, name)) {
+          slots[i] = slots[--count];
+          return r;
+        }
+      }
+      return nullptr;
+    }
+    SpanData* take_any() noexcept { return count != 0 ? slots[--count] : nullptr; }
+    bool put(SpanData* r) noexcept;
+  };
+  // Frees a thread's stashed records when the thread exits.
+  struct StashOwner {
+    ~StashOwner() {
+      Stash& stash = this_thread_stash();
+      while (SpanData* r = stash.take_any()) delete r;
+      stash.closed = true;
+    }
+  };
+  static bool same_name(const SpanData& span, std::string_view name) noexcept {
+    return span.name.size() == name.size() &&
+           std::memcmp(span.name.data(), name.data(), name.size()) == 0;
+  }
+  static Stash& this_thread_stash() noexcept {
+    thread_local Stash stash{};
+    return stash;
+  }
+
   using Stripes = std::array<BoundedQueue<SpanData>, kStripes>;
   // The queues can be neither copied nor moved; each is built in place.
   template <size_t... I>
@@ -137,5 +224,18 @@ class SpanDataPool {
 
   Stripes free_;
 };
+
+inline bool SpanDataPool::Stash::put(SpanData* r) noexcept {
+  if (count == kStashSize || closed) return false;
+  if (cooldown != 0) {
+    --cooldown;
+    return false;
+  }
+  // Made on the first record a thread stashes; it frees them at thread exit.
+  thread_local StashOwner owner;
+  (void)owner;
+  slots[count++] = r;
+  return true;
+}
 
 }  // namespace convtrace

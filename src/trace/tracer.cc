@@ -58,8 +58,9 @@ Span start_span_on(SdkState* sdk, const std::shared_ptr<const InstrumentationSco
     rec->start_steady = steady_nanos();
 
     if (sampled) {
+      bool named = false;  // the record holds this name already
       std::unique_ptr<SpanData> data =
-          sdk->span_pool ? sdk->span_pool->take() : std::make_unique<SpanData>();
+          sdk->span_pool ? sdk->span_pool->take(name, &named) : std::make_unique<SpanData>();
       // A recycled record still holds its previous span: overwrite every
       // field, assigning into strings and vectors so their capacity is reused.
       data->trace_id = rec->context.trace_id;
@@ -68,7 +69,7 @@ Span start_span_on(SdkState* sdk, const std::shared_ptr<const InstrumentationSco
       data->flags = rec->context.flags;
       data->parent_span_id = has_parent ? parent_span.span_id : SpanId{};
       data->parent_is_remote = has_parent && parent_span.remote;
-      record_attr::rewrite(data->name, name, "span name");
+      if (!named) record_attr::rewrite(data->name, name, "span name");
       data->kind = options.span_kind;
       data->start_unix_nano = unix_nano_at(rec->start_steady);
       if (options.start_unix_nano != 0) {
