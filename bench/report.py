@@ -115,8 +115,8 @@ def build_table(results):
                  f"{fmt_ns(b1.get('cpu'))} CPU ({fmt_ns(b1.get('real'))} wall; "
                  f"{b1.get('dropped_pct') or 0:.0f}% dropped)",
                  "≤ 150 ns", verdict(b1 and b1["cpu"] <= 150)))
-    runs = gb("BM_B1s_FourShapes/rotating:0")
-    rot = gb("BM_B1s_FourShapes/rotating:1")
+    runs = gb("BM_B1s_FourShapes/order:0")
+    rot = gb("BM_B1s_FourShapes/order:1")
     ratio = rot["cpu"] / runs["cpu"] if runs.get("cpu") and rot.get("cpu") else None
     rows.append(("B1s", "four span shapes (HTTP, database, cache, LLM), the same mix in long "
                  "runs of one shape and rotating span by span",
