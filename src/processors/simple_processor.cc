@@ -22,12 +22,13 @@ class SimpleProcessor : public SpanProcessor, private ForkAware {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (shut_down_) {
+        // Freed, not pooled: the SDK emptied its pool when it shut down.
         counters_.dropped.fetch_add(1, std::memory_order_relaxed);
-      } else {
-        const SpanData* one = span.get();
-        counters_.count_export(exporter_->export_batch(SpanBatch(&one, 1)) == ExportResult::success,
-                               1);
+        return;
       }
+      const SpanData* one = span.get();
+      counters_.count_export(exporter_->export_batch(SpanBatch(&one, 1)) == ExportResult::success,
+                             1);
     }
     // The exporter is done with it (exporter.h): the next span on this
     // thread rewrites it in place.

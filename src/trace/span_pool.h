@@ -116,12 +116,13 @@ class SpanDataPool {
     if (!keep || !free_[stripe % kStripes].try_push(span)) delete span;
   }
 
-  // Frees every pooled record (at SDK shutdown).
   // For a forked child only (see BoundedQueue::reset_after_fork).
   void reset_after_fork() noexcept {
     for (BoundedQueue<SpanData>& stripe : free_) stripe.reset_after_fork();
   }
 
+  // Frees every pooled record (at SDK shutdown). Records waiting in a
+  // thread's stash are freed when that thread exits.
   void clear() noexcept {
     for (BoundedQueue<SpanData>& stripe : free_) {
       while (SpanData* span = stripe.try_pop()) delete span;
