@@ -28,7 +28,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,6 +39,7 @@
 #include "common/bounded_queue.h"
 #include "common/striped_counter.h"
 #include "convtrace/span_data.h"
+#include "trace/span_record.h"
 
 namespace convtrace {
 
@@ -208,8 +208,7 @@ class SpanDataPool {
     }
   };
   static bool same_name(const SpanData& span, std::string_view name) noexcept {
-    return span.name.size() == name.size() &&
-           std::memcmp(span.name.data(), name.data(), name.size()) == 0;
+    return record_attr::same_string(span.name, name);
   }
   static Stash& this_thread_stash() noexcept {
     thread_local Stash stash{};
