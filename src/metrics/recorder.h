@@ -105,14 +105,14 @@ class MetricsRecorder {
  private:
   // This thread's shard, made on its first measurement; null at thread exit
   // and when out of memory.
-  ThreadShard* shard_for_this_thread() noexcept;
+  [[gnu::cold]] ThreadShard* shard_for_this_thread() noexcept;
   // `Call` reads a call's fields (MeasuredCall, RecordedCall in recorder.cc).
   template <typename Call>
   void record_call_from(const Call& c) noexcept;
   // The cell of `c`'s attribute set when it is not the previous call's. Not
   // inline: building the set's key would crowd the common case's registers.
   template <typename Call>
-  [[gnu::noinline]] Cell* call_cell_slow(ThreadShard& shard, const Call& c) noexcept;
+  [[gnu::noinline, gnu::cold]] Cell* call_cell_slow(ThreadShard& shard, const Call& c) noexcept;
 
   const MetricsSettings settings_;
   const std::shared_ptr<const Resource> resource_;

@@ -277,6 +277,72 @@ TEST(MetricsRecorder, EachIntervalTakesItsOwnFirstExemplarPerBucket) {
   EXPECT_EQ(exemplar_spans(r, 5), std::vector<uint8_t>{8});
 }
 
+// One sampled call offers an exemplar to every instrument it measures at
+// once; each must carry that instrument's own value, with the call's time and span.
+TEST(MetricsRecorder, EachInstrumentsExemplarCarriesItsOwnMeasurement) {
+  MetricsRecorder& r = new_recorder();
+  const SpanContext call_span = span_numbered(9);
+  CallMeasurement m = call("gpt-4o");
+  m.duration_ns = 2000000000;
+  m.first_chunk_ns = 500000000;
+  m.has_input = true;
+  m.input_tokens = 1000;
+  m.has_output = true;
+  m.output_tokens = 30;
+  m.priced = true;
+  m.cost_pico = 1234567;
+  m.end_unix_nano = 777;
+  m.sampled = &call_span;
+  r.record_call(m);
+  const SpanContext run_span = span_numbered(10);
+  WorkflowMeasurement w;
+  w.workflow_type = "rag";
+  w.duration_ns = 3000000000;
+  w.cost_pico = 5000000;
+  w.end_unix_nano = 888;
+  w.sampled = &run_span;
+  r.record_workflow(w);
+
+  const MetricsBatch batch = r.collect(2);
+  // The exemplars of metric `name` (of the point with token type `token_type`, if given).
+  auto exemplars = [&](std::string_view name, std::string_view token_type = {}) {
+    std::vector<Exemplar> out;
+    const MetricData* d = find_metric(batch, name);
+    if (!d) return out;
+    for (const HistogramPoint& p : d->histogram_points) {
+      if (string_attribute(p.attributes, attr::kTokenType) != token_type) continue;
+      out.insert(out.end(), p.exemplars.begin(), p.exemplars.end());
+    }
+    for (const SumPoint& p : d->sum_points) {
+      out.insert(out.end(), p.exemplars.begin(), p.exemplars.end());
+    }
+    return out;
+  };
+  struct Expected {
+    std::string_view name, token_type;
+    double value;
+    uint64_t time;
+    uint8_t span;
+  };
+  const Expected expected[] = {
+      {metric::kOperationDuration, {}, 2.0, 777, 9},
+      {metric::kTimeToFirstChunk, {}, 0.5, 777, 9},
+      {metric::kTokenUsage, "input", 1000, 777, 9},
+      {metric::kTokenUsage, "output", 30, 777, 9},
+      {metric::kCost, {}, 1234567e-12, 777, 9},
+      {metric::kWorkflowDuration, {}, 3.0, 888, 10},
+      {metric::kWorkflowCost, {}, 5000000e-12, 888, 10},
+  };
+  for (const Expected& e : expected) {
+    SCOPED_TRACE(std::string(e.name) + " " + std::string(e.token_type));
+    const std::vector<Exemplar> got = exemplars(e.name, e.token_type);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_DOUBLE_EQ(got[0].value, e.value);
+    EXPECT_EQ(got[0].time_unix_nano, e.time);
+    EXPECT_EQ(got[0].span_id.bytes[0], e.span);
+  }
+}
+
 // Count, sum, min and max of a histogram point agree with what was recorded
 // (the count is the buckets' total; recording keeps none of its own).
 TEST(MetricsRecorder, HistogramCountSumMinAndMaxAreExact) {
