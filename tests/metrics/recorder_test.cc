@@ -165,6 +165,28 @@ TEST(MetricsRecorder, TheSameBufferWithOtherTextIsAnotherAttributeSet) {
   EXPECT_EQ(counts.size(), 2u);
 }
 
+// The previous call's set is recognised by comparing text in words of
+// several sizes, by length; a difference in any one byte of a field of any
+// length must still make another set.
+TEST(MetricsRecorder, ADifferenceInAnyByteOfAFieldIsAnotherAttributeSet) {
+  for (size_t length : {1, 2, 3, 5, 8, 11, 16, 17, 24, 40}) {
+    for (size_t at = 0; at < length; ++at) {
+      SCOPED_TRACE("length " + std::to_string(length) + ", byte " + std::to_string(at));
+      MetricsRecorder& r = new_recorder();
+      const std::string model(length, 'm');
+      std::string other = model;
+      other[at] = 'x';
+      r.record_call(call(model));
+      r.record_call(call(other));
+      r.record_call(call(other));
+      r.record_call(call(model));
+      auto counts = counts_by_model(r);
+      EXPECT_EQ(counts[model], 2u);
+      EXPECT_EQ(counts[other], 2u);
+    }
+  }
+}
+
 TEST(MetricsRecorder, AlternatingAttributeSetsCountExactly) {
   MetricsRecorder& r = new_recorder();
   const std::vector<std::string> models = {"gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5", ""};
