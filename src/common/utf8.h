@@ -99,7 +99,7 @@ size_t repair(std::string& s, std::string_view what) noexcept;
 void assign(std::string& s, std::string_view value, std::string_view what);
 
 // Counts the invalid_utf8 warning for `replaced` replacements in `what`.
-void warn(std::string_view what, size_t replaced) noexcept;
+[[gnu::cold]] void warn(std::string_view what, size_t replaced) noexcept;
 
 // The largest length <= max at which `s` can be cut without splitting a
 // multi-byte sequence (for valid text: the cut keeps it valid).

@@ -157,8 +157,8 @@ inline bool same_string(const std::string& a, std::string_view b) {
 
 // Writes `value`, ill-formed UTF-8, into `s` repaired, counting a warning
 // that names `what` (and the attribute `key`, when given). Out of line: rare.
-void assign_repaired(std::string& s, std::string_view value, std::string_view what,
-                     std::string_view key = {});
+[[gnu::cold]] void assign_repaired(std::string& s, std::string_view value, std::string_view what,
+                                   std::string_view key = {});
 
 // Makes `s` hold `value`, writing only when it holds other bytes: a recycled
 // record's strings usually hold the same text already, and comparing reads
