@@ -85,15 +85,12 @@ using KeyView = std::array<std::string_view, kKeyFields>;
 
 // Whether two strings are equal; inline, as the key of every call is compared.
 // Half the fields of a key are usually empty and most others are up to 16
-// bytes long (a provider, a model, an address), which two overlapping words
-// compare; longer ones are compared out of line, to keep this code small.
+// bytes long (a provider, a model, an address); longer ones are compared out
+// of line, to keep this code small.
 [[gnu::always_inline]] inline bool same_text(std::string_view a, std::string_view b) {
   const size_t n = a.size();
   if (n != b.size()) return false;
-  if (n >= 8) {
-    if (__builtin_expect(n > 16, 0)) return same_long_text(a.data(), b.data(), n);
-    return record_attr::same_ends<uint64_t>(a.data(), b.data(), n);
-  }
+  if (__builtin_expect(n > 16, 0)) return same_long_text(a.data(), b.data(), n);
   return n == 0 || record_attr::same_bytes(a.data(), b.data(), n);
 }
 
@@ -783,9 +780,9 @@ void MetricsRecorder::record_call_from(const Call& c) noexcept {
   uint64_t wanted = 0;  // exemplar slots
   // A loop, not four inlined copies: the code of an observed call outgrows
   // the instruction cache, and every line of it read again from the next
-  // cache costs more than the loop's few instructions (B2m: the share of the
-  // call that metrics add fell from about 6.5% to 4.5% with this and
-  // offer_exemplars out of line).
+  // cache costs more than the loop's few instructions (B2m in
+  // bench/RESULTS.md: with this and offer_exemplars out of line, the share of
+  // the call that metrics add fell from a median 8.0% to 5.8%).
   CONVTRACE_NO_UNROLL
   while (histograms != 0) {
     const unsigned i = static_cast<unsigned>(__builtin_ctz(histograms));

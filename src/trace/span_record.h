@@ -134,6 +134,7 @@ template <typename Word>
 // more than the comparison.
 [[gnu::always_inline]] inline bool same_bytes(const char* a, const char* b, size_t n) {
   if (n >= 8) {
+    if (n <= 16) return same_ends<uint64_t>(a, b, n);
     for (size_t i = 0; i + 8 <= n; i += 8) {
       uint64_t x, y;
       std::memcpy(&x, a + i, 8);
