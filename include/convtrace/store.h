@@ -60,7 +60,7 @@
 namespace convtrace {
 
 // The schema version this build writes. Files with a newer version are refused.
-inline constexpr int kStoreSchemaVersion = 4;
+inline constexpr int kStoreSchemaVersion = 5;
 
 struct StoreOptions {
   // Opens an existing store for queries only: nothing is created or migrated

@@ -9,12 +9,171 @@
 #include <type_traits>
 
 #include "common/varint.h"
+#include "convtrace/attributes.h"
 #include "store/schema.h"
 
 namespace convtrace::store {
 namespace {
 
-constexpr char kFormat = 0x01;
+// Format 1 spells every key; format 2, written since, gives a key of the
+// dictionary below as its code. Both are read.
+constexpr uint8_t kFormatKeysSpelled = 0x01;
+constexpr uint8_t kFormat = 0x02;
+
+// The keys format 2 writes as a code (index + 1, a varint: one byte for the
+// first 127; 0 means the key is spelled out after it). Two thirds of a GenAI span's packed
+// attributes were key text, and the row's size is what an insert pays for in SQLite's pages and the
+// WAL. The order is part of what files hold: append new keys at the end and never reorder, remove
+// or rename an entry (packed_test.cc pins the table). Deprecated and dialect keys are here too:
+// spans from other SDKs are stored as they came.
+constexpr std::string_view kKeyDictionary[] = {
+    attr::kOperationName,
+    attr::kProviderName,
+    attr::kRequestModel,
+    attr::kResponseModel,
+    attr::kResponseId,
+    attr::kResponseFinishReasons,
+    attr::kInputTokens,
+    attr::kOutputTokens,
+    attr::kCacheReadInputTokens,
+    attr::kCacheCreationInputTokens,
+    attr::kReasoningOutputTokens,
+    attr::kConversationId,
+    attr::kInputMessages,
+    attr::kOutputMessages,
+    attr::kToolName,
+    attr::kTimeToFirstChunk,
+    attr::kErrorType,
+    attr::kSystemInstructions,
+    attr::kWorkflowName,
+    attr::kAgentId,
+    attr::kAgentName,
+    attr::kAgentVersion,
+    attr::kAgentDescription,
+    attr::kToolCallId,
+    attr::kToolType,
+    attr::kToolCallArguments,
+    attr::kToolCallResult,
+    attr::kDataSourceId,
+    attr::kRequestTemperature,
+    attr::kRequestMaxTokens,
+    attr::kRequestTopP,
+    attr::kRequestTopK,
+    attr::kRequestSeed,
+    attr::kRequestStream,
+    attr::kRequestStopSequences,
+    attr::kRequestFrequencyPenalty,
+    attr::kRequestPresencePenalty,
+    attr::kRequestChoiceCount,
+    attr::kServerAddress,
+    attr::kServerPort,
+    attr::kConversationTurn,
+    attr::kCostUsd,
+    attr::kUserId,
+    attr::kWorkflowId,
+    attr::kWorkflowType,
+    attr::kWorkflowTotalCostUsd,
+    attr::kWorkflowLlmCalls,
+    attr::kWorkflowToolCalls,
+    attr::kSpanKind,
+    attr::kCostGeneric,
+    attr::kConversationTotalCostUsd,
+    attr::kInputCostUsd,
+    attr::kOutputCostUsd,
+    attr::kCostPicoUsd,
+    attr::kPricedAs,
+    attr::kUnpricedModel,
+    attr::kWorkflowInputTokens,
+    attr::kWorkflowOutputTokens,
+    attr::kWorkflowTotalCostPico,
+    attr::kStreamNoUsage,
+    attr::kContentTruncated,
+    attr::kServiceName,
+    attr::kSdkName,
+    attr::kSdkLanguage,
+    attr::kSdkVersion,
+    attr::kExceptionType,
+    attr::kExceptionMessage,
+    attr::kSystemDeprecated,
+    attr::kPromptTokensDeprecated,
+    attr::kCompletionTokensDeprecated,
+    attr::kTraceloopCacheReadTokens,
+    attr::kTraceloopCacheCreationTokens,
+    attr::kTraceloopReasoningTokens,
+    attr::kLlmUsagePromptTokens,
+    attr::kLlmUsageCompletionTokens,
+    attr::kLlmUsageTotalTokens,
+    attr::kTotalTokens,
+    attr::kLlmRequestType,
+    attr::kTraceloopSpanKind,
+    attr::kTraceloopSessionId,
+    attr::kTraceloopConversationId,
+    attr::kTraceloopUserId,
+    attr::kOpenInferenceSpanKind,
+    attr::kOiPromptTokens,
+    attr::kOiCompletionTokens,
+    attr::kOiTotalTokens,
+    attr::kOiCacheReadTokens,
+    attr::kOiCacheWriteTokens,
+    attr::kOiReasoningTokens,
+    attr::kOiModelName,
+    attr::kOiEmbeddingModelName,
+    attr::kOiProvider,
+    attr::kOiSystem,
+    attr::kOiCostTotal,
+    attr::kSessionId,
+    attr::kOiInputValue,
+    attr::kOiOutputValue,
+    attr::kLangfuseSessionId,
+    attr::kLangfuseUserId,
+    attr::kLangfuseUsageDetails,
+    attr::kLangfuseCostDetails,
+    attr::kLangfuseModel,
+    attr::kLangfuseObservationType,
+    attr::kAiPromptTokens,
+    attr::kAiCompletionTokens,
+    attr::kAiInputTokens,
+    attr::kAiOutputTokens,
+    attr::kAiReasoningTokens,
+    attr::kAiCachedInputTokens,
+    attr::kAiModelId,
+    attr::kAiModelProvider,
+    attr::kAiResponseModel,
+    attr::kAiOperationId,
+    attr::kAiSessionId,
+    attr::kAiUserId,
+};
+constexpr size_t kDictionarySize = sizeof(kKeyDictionary) / sizeof(kKeyDictionary[0]);
+
+// The dictionary's codes by key length, so that a key is compared only with
+// the few entries of its own length, last bytes first (keys share prefixes).
+class KeyCodes {
+ public:
+  KeyCodes() {
+    for (size_t i = 0; i < kDictionarySize; ++i) {
+      size_t n = kKeyDictionary[i].size();
+      if (n < kMaxLength) by_length_[n].push_back(static_cast<uint32_t>(i + 1));
+    }
+  }
+  // The key's code, or 0 when it is not in the dictionary.
+  uint32_t find(std::string_view key) const {
+    if (key.size() >= kMaxLength) return 0;
+    for (uint32_t code : by_length_[key.size()]) {
+      std::string_view k = kKeyDictionary[code - 1];
+      if (k.back() == key.back() && std::memcmp(k.data(), key.data(), k.size()) == 0) return code;
+    }
+    return 0;
+  }
+
+ private:
+  static constexpr size_t kMaxLength = 64;
+  std::vector<uint32_t> by_length_[kMaxLength];
+};
+
+const KeyCodes& key_codes() {
+  static const KeyCodes codes;
+  return codes;
+}
 
 // ---- writing ----
 
@@ -35,10 +194,17 @@ void put_double(std::string& out, double v) {
   out.append(buf, 8);
 }
 
+void put_key(std::string& out, const KeyCodes& codes, std::string_view key) {
+  uint32_t code = codes.find(key);
+  append_varint(out, code);
+  if (code == 0) put_str(out, key);
+}
+
 void put_attribute_list(std::string& out, const std::vector<Attribute>& attrs) {
   append_varint(out, attrs.size());
+  const KeyCodes& codes = key_codes();
   for (const Attribute& a : attrs) {
-    put_str(out, a.key);
+    put_key(out, codes, a.key);
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
@@ -145,9 +311,21 @@ class Reader {
   }
   bool header() {
     if (data_.empty()) return false;  // NULL column: nothing stored
-    uint8_t format = byte();
-    if (format != kFormat) fail("unknown format " + std::to_string(format));
+    format_ = byte();
+    if (format_ != kFormat && format_ != kFormatKeysSpelled) {
+      fail("unknown format " + std::to_string(format_));
+    }
     return ok();
+  }
+  std::string key() {
+    if (format_ == kFormatKeysSpelled) return str();
+    uint64_t code = varint();
+    if (code == 0) return str();
+    if (code > kDictionarySize) {
+      fail("unknown key code " + std::to_string(code));
+      return {};
+    }
+    return std::string(kKeyDictionary[code - 1]);
   }
   void fail(std::string message) {
     if (ok()) error_ = std::move(message) + " at byte " + std::to_string(pos_);
@@ -170,6 +348,7 @@ class Reader {
 
   std::string_view data_;
   const char* what_;
+  uint8_t format_ = 0;
   size_t pos_ = 0;
   std::string error_;
 };
@@ -218,12 +397,12 @@ AttributeValue read_value(Reader& r) {
 }
 
 void read_attribute_list(Reader& r, std::vector<Attribute>* out) {
-  // A key's length and a value's type take at least two bytes.
+  // A key's code or length and a value's type take at least two bytes.
   size_t n = r.count(2);
   out->reserve(out->size() + n);
   for (size_t i = 0; i < n && r.ok(); ++i) {
     Attribute a;
-    a.key = r.str();
+    a.key = r.key();
     a.value = read_value(r);
     out->push_back(std::move(a));
   }
@@ -240,15 +419,21 @@ uint32_t read_u32(Reader& r, const char* what) {
 
 }  // namespace
 
+size_t packed_key_count() { return kDictionarySize; }
+
+std::string_view packed_key(size_t code) {
+  return code >= 1 && code <= kDictionarySize ? kKeyDictionary[code - 1] : std::string_view();
+}
+
 void pack_attributes(const std::vector<Attribute>& attrs, std::string& out) {
   out.clear();
-  out += kFormat;
+  out += static_cast<char>(kFormat);
   put_attribute_list(out, attrs);
 }
 
 void pack_events(const std::vector<SpanEvent>& events, std::string& out) {
   out.clear();
-  out += kFormat;
+  out += static_cast<char>(kFormat);
   append_varint(out, events.size());
   for (const SpanEvent& ev : events) {
     put_str(out, ev.name);
@@ -260,7 +445,7 @@ void pack_events(const std::vector<SpanEvent>& events, std::string& out) {
 
 void pack_links(const std::vector<SpanLink>& links, std::string& out) {
   out.clear();
-  out += kFormat;
+  out += static_cast<char>(kFormat);
   append_varint(out, links.size());
   for (const SpanLink& link : links) {
     out.append(reinterpret_cast<const char*>(link.trace_id.bytes.data()),

@@ -11,19 +11,21 @@
 // Layout (varint: unsigned LEB128; zigzag: a signed integer mapped to an
 // unsigned one as in protobuf's sint64; str: varint byte length, then bytes):
 //
-//   attributes := 0x01 count:varint attribute*
-//   attribute  := key:str type:u8 value           type: store::ValueType
+//   attributes := 0x02 count:varint attribute*
+//   attribute  := key type:u8 value                type: store::ValueType
+//   key        := code:varint (1..: packed_key(code)) | 0x00 key:str
 //     string 1: str            bool 2: u8 (0 or 1)
 //     integer 3: zigzag        real 4: 8 bytes, IEEE 754 bits, little endian
 //     arrays 5–8: count:varint, then each element as its scalar above
-//   events     := 0x01 count:varint event*
+//   events     := 0x02 count:varint event*
 //   event      := name:str time_unix_nano:varint dropped_attributes:varint
 //                 count:varint attribute*
-//   links      := 0x01 count:varint link*
+//   links      := 0x02 count:varint link*
 //   link       := trace_id:16 bytes span_id:8 bytes trace_state:str flags:varint
 //                 dropped_attributes:varint count:varint attribute*
 //
-// The leading byte is the format version. Readers check every length and
+// The leading byte is the format version. Format 1, written before the key
+// dictionary, has `key:str` for every key; it is still read. Readers check every length and
 // count against the bytes left, so a damaged value is an error, never an
 // out-of-bounds read or a huge allocation.
 #pragma once
@@ -37,6 +39,11 @@
 #include "store/sqlite.h"
 
 namespace convtrace::store {
+
+// The key dictionary of format 2: codes 1..packed_key_count(); empty for any
+// other code. Append-only, since stored values refer to it.
+size_t packed_key_count();
+std::string_view packed_key(size_t code);
 
 // Appends the packed form to `out` (which is cleared first).
 void pack_attributes(const std::vector<Attribute>& attrs, std::string& out);

@@ -199,9 +199,14 @@ CREATE INDEX workflow_runs_cost ON workflow_runs(cost_pico DESC, first_start_ns,
 -- index at once, and each index changes with every batch of the run.
 CREATE INDEX workflow_runs_start ON workflow_runs(first_start_ns DESC, workflow_id);
 )sql"},
+    // The key dictionary of the packed columns (store/packed.h, format 2):
+    // nothing to convert, as with SQLite's version 5.
+    {5, R"sql(
+-- Packed attributes, events and links in format 2 from here on.
+)sql"},
 };
 
-constexpr int kLatest = 4;
+constexpr int kLatest = 5;
 static_assert(kLatest == kStoreSchemaVersion, "a PostgreSQL migration for every schema version");
 
 // Error of a failed result (or of the connection when there is none).

@@ -309,6 +309,14 @@ CREATE INDEX workflow_runs_cost ON workflow_runs(cost_pico DESC, first_start_ns,
 CREATE INDEX workflow_runs_start ON workflow_runs(first_start_ns DESC, workflow_id);
 )sql",
      convert_v3_to_v4, "DROP TABLE resource_attributes;"},
+    // 4 → 5: packed values written from now on give well-known keys as codes
+    // (packed.h, format 2). Nothing to convert, since format 1 is still read;
+    // the version says that a release that knows only format 1 cannot read
+    // this file.
+    {R"sql(
+-- Packed attributes, events and links in format 2 from here on.
+)sql",
+     nullptr, nullptr},
 };
 
 constexpr int kMigrationCount = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

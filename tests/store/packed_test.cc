@@ -94,6 +94,75 @@ TEST(Packed, AttributesOfEveryTypeRoundTrip) {
   expect_same(out, in);
 }
 
+// Keys of the dictionary take one byte; others are spelled out after a 0.
+TEST(Packed, DictionaryKeysAreCodesAndOthersAreSpelled) {
+  std::vector<Attribute> in = {
+      {std::string(attr::kRequestModel), std::string("gpt-4o")},
+      {"app.tenant", std::string("t1")},
+      {std::string(attr::kInputTokens), int64_t{12}},
+      // A key that only starts like one of the dictionary's.
+      {std::string(attr::kRequestModel) + "x", true},
+  };
+  std::string packed;
+  store::pack_attributes(in, packed);
+  size_t model = 0;
+  while (store::packed_key(model) != attr::kRequestModel) ASSERT_LT(++model, 200u);
+  std::string want("\x02\x04", 2);
+  want += static_cast<char>(model);
+  want += std::string("\x01\x06gpt-4o", 8);
+  want += std::string(
+      "\x00\x0a"
+      "app.tenant"
+      "\x01\x02t1",
+      16);
+  EXPECT_EQ(packed.substr(0, want.size()), want);
+  std::vector<Attribute> out;
+  Error e = store::unpack_attributes(packed, &out);
+  ASSERT_FALSE(e) << e.message;
+  expect_same(out, in);
+}
+
+// Values written before the dictionary (format 1: every key spelled) still
+// read, and what reads back the same packs in the current format.
+TEST(Packed, FormatOneStillReads) {
+  const std::string v1("\x01\x02\x14gen_ai.request.model\x01\x06gpt-4o\x01k\x03\x04", 35);
+  std::vector<Attribute> out;
+  Error e = store::unpack_attributes(v1, &out);
+  ASSERT_FALSE(e) << e.message;
+  expect_same(out, {{std::string(attr::kRequestModel), std::string("gpt-4o")}, {"k", int64_t{2}}});
+  std::vector<SpanEvent> events;
+  e = store::unpack_events(std::string("\x01\x01\x09"
+                                       "exception\x05\x00\x01\x01k\x02\x01",
+                                       19),
+                           &events);
+  ASSERT_FALSE(e) << e.message;
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].name, "exception");
+  EXPECT_EQ(events[0].time_unix_nano, 5u);
+  expect_same(events[0].attributes, {{"k", true}});
+}
+
+// Stored values refer to the dictionary by position: an entry changed,
+// removed or moved would make existing files read differently. Only new keys
+// appended at the end (and this test's figures updated) are allowed.
+TEST(Packed, KeyDictionaryIsAppendOnly) {
+  uint64_t hash = 14695981039346656037ULL;  // FNV-1a over "key\0" for each code
+  std::vector<std::string_view> seen;
+  for (size_t code = 1; code <= store::packed_key_count(); ++code) {
+    std::string_view key = store::packed_key(code);
+    ASSERT_FALSE(key.empty()) << code;
+    for (std::string_view k : seen) ASSERT_NE(k, key) << "twice: " << key;
+    seen.push_back(key);
+    for (char c : key) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    hash = hash * 1099511628211ULL;
+  }
+  EXPECT_TRUE(store::packed_key(0).empty());
+  EXPECT_TRUE(store::packed_key(store::packed_key_count() + 1).empty());
+  EXPECT_EQ(store::packed_key(1), attr::kOperationName);
+  EXPECT_EQ(store::packed_key_count(), 115u);
+  EXPECT_EQ(hash, 17194315415267929341ULL);
+}
+
 TEST(Packed, EventsAndLinksRoundTrip) {
   SpanEvent ev;
   ev.name = "exception";
@@ -167,7 +236,9 @@ TEST(Packed, DamagedValuesAreErrors) {
     const char* says;
   };
   const Case cases[] = {
-      {std::string("\x02\x00", 2), "unknown format 2"},
+      {std::string("\x03\x00", 3), "unknown format 3"},
+      {std::string("\x02\x01\x7f\x01\x00", 5), "unknown key code 127"},
+      {std::string("\x02\x01\x00\x05k", 5), "string length 5 exceeds"},
       {std::string("\x01\x01\x01k\x09", 5), "unknown value type 9"},
       {std::string("\x01\x01\x01k\x02\x07", 6), "bool value 7"},
       {std::string("\x01\xff\xff\xff\xff\x0f", 6), "count 4294967295 exceeds"},
