@@ -15,9 +15,14 @@ int nibble(char c) {
 }  // namespace
 
 void hex_append(const uint8_t* data, size_t size, std::string& out) {
+  // Grown once: a push_back per digit cost a capacity check each (the store
+  // writes three ids a span).
+  const size_t at = out.size();
+  out.resize(at + 2 * size);
+  char* p = &out[at];
   for (size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0xF]);
+    p[2 * i] = kDigits[data[i] >> 4];
+    p[2 * i + 1] = kDigits[data[i] & 0xF];
   }
 }
 
