@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <string>
 
 #include "store/schema.h"
@@ -91,19 +92,44 @@ void SqliteBackend::bind(Stmt& st, const Value* values, size_t n) {
 
 Expected<int64_t> SqliteBackend::insert_rows(std::string_view table, std::string_view columns,
                                              size_t count, const Params& values) {
-  std::string sql = "INSERT INTO " + std::string(table) + "(" + std::string(columns) + ") VALUES (";
-  for (size_t c = 0; c < count; ++c) sql += c ? ", ?" : "?";
-  sql += ") ON CONFLICT DO NOTHING";
-  auto st = statement(sql);
-  if (!st) return st.error();
-  Stmt& stmt = **st;
+  // Several rows a statement: each run of one opens its cursors on the table
+  // and every index, whatever it inserts. 16 rows a statement took a fifth
+  // off the instructions of a 512-span batch (bench/RESULTS.md, B7); 64 did
+  // no better.
+  if (count == 0) return int64_t{0};
+  const size_t per_statement = std::max<size_t>(1, std::min<size_t>(16, max_params() / count));
+  auto sql_for = [&](size_t rows) {
+    std::string sql =
+        "INSERT INTO " + std::string(table) + "(" + std::string(columns) + ") VALUES ";
+    for (size_t r = 0; r < rows; ++r) {
+      sql += r ? ", (" : "(";
+      for (size_t c = 0; c < count; ++c) sql += c ? ", ?" : "?";
+      sql += ')';
+    }
+    sql += " ON CONFLICT DO NOTHING";
+    return sql;
+  };
+  const size_t rows = values.size() / count;
+  size_t done = 0;
   int64_t inserted = 0;
-  for (size_t at = 0; at + count <= values.size(); at += count) {
-    bind(stmt, values.data() + at, count);
-    int rc = stmt.step();
-    stmt.reset();
-    if (rc != SQLITE_DONE) return sqlite_error(db_->raw(), rc, "cannot insert a row");
-    inserted += sqlite3_changes(db_->raw());
+  auto run = [&](size_t group) -> Error {
+    auto st = statement(sql_for(group));
+    if (!st) return st.error();
+    Stmt& stmt = **st;
+    for (; rows - done >= group; done += group) {
+      bind(stmt, values.data() + done * count, group * count);
+      int rc = stmt.step();
+      stmt.reset();
+      if (rc != SQLITE_DONE) return sqlite_error(db_->raw(), rc, "cannot insert a row");
+      inserted += sqlite3_changes(db_->raw());
+    }
+    return Error{};
+  };
+  if (per_statement > 1 && rows >= per_statement) {
+    if (Error e = run(per_statement)) return e;
+  }
+  if (done < rows) {
+    if (Error e = run(1)) return e;
   }
   return inserted;
 }

@@ -517,6 +517,42 @@ TEST_P(Backends, ConcurrentInsertsShareTransactions) {
   }
 }
 
+// A batch larger than one insert statement's rows (SQLite writes 16 a
+// statement), some of them stored before, in the middle and across the
+// statements' boundaries: each span is stored once, and the roll-ups agree
+// with a store that got every span once.
+TEST_P(Backends, ALargeBatchPartlyStoredBeforeKeepsEachSpanOnce) {
+  std::vector<SpanData> spans = testing::synthetic_spans(70);
+  ASSERT_GT(spans.size(), 40u);
+  auto reference = open(location());
+  ASSERT_TRUE(reference);
+  ASSERT_FALSE(reference->insert(spans));
+  const int64_t all = *reference->span_count();
+  ASSERT_EQ(all, static_cast<int64_t>(spans.size()));
+
+  auto store = open(location());
+  ASSERT_TRUE(store);
+  ASSERT_FALSE(store->insert(std::vector<SpanData>(spans.begin() + 10, spans.begin() + 37)));
+  ASSERT_FALSE(store->insert(std::vector<SpanData>(spans.end() - 1, spans.end())));
+  EXPECT_EQ(*store->span_count(), 28);
+  ASSERT_FALSE(store->insert(spans));
+  EXPECT_EQ(*store->span_count(), all);
+  ASSERT_FALSE(store->insert(spans));
+  EXPECT_EQ(*store->span_count(), all);
+  ReportQuery by_model;
+  by_model.by = ReportGroup::model;
+  auto got = store->report(by_model);
+  auto want = reference->report(by_model);
+  ASSERT_TRUE(got && want);
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t i = 0; i < got->size(); ++i) {
+    EXPECT_EQ((*got)[i].group, (*want)[i].group);
+    EXPECT_EQ((*got)[i].cost_pico_usd, (*want)[i].cost_pico_usd);
+    EXPECT_EQ((*got)[i].llm_calls, (*want)[i].llm_calls);
+    EXPECT_EQ((*got)[i].spans, (*want)[i].spans);
+  }
+}
+
 TEST_P(Backends, PruningLeavesRollUpsEqualToTheSpansLeft) {
   auto store = open(location());
   ASSERT_TRUE(store);
