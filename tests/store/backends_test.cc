@@ -23,6 +23,23 @@ using testing::kMarch1;
 using testing::kSecond;
 using testing::TempDir;
 
+// The report of `got` grouped by `by` equals that of `want`, row by row.
+void expect_same_report(Store& got, Store& want, ReportGroup by) {
+  ReportQuery query;
+  query.by = by;
+  auto a = got.report(query);
+  auto b = want.report(query);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->size(), b->size());
+  for (size_t i = 0; i < a->size(); ++i) {
+    EXPECT_EQ((*a)[i].group, (*b)[i].group);
+    EXPECT_EQ((*a)[i].cost_pico_usd, (*b)[i].cost_pico_usd);
+    EXPECT_EQ((*a)[i].llm_calls, (*b)[i].llm_calls);
+    EXPECT_EQ((*a)[i].spans, (*b)[i].spans);
+    EXPECT_EQ((*a)[i].conversations, (*b)[i].conversations);
+  }
+}
+
 class Backends : public ::testing::TestWithParam<std::string> {
  protected:
   std::string location() { return fresh_location(GetParam(), dir_); }
@@ -503,18 +520,7 @@ TEST_P(Backends, ConcurrentInsertsShareTransactions) {
   auto reference = open(location());
   ASSERT_TRUE(reference);
   ASSERT_FALSE(reference->insert(spans));
-  ReportQuery by_user;
-  by_user.by = ReportGroup::user;
-  auto got = store->report(by_user);
-  auto want = reference->report(by_user);
-  ASSERT_TRUE(got && want);
-  ASSERT_EQ(got->size(), want->size());
-  for (size_t i = 0; i < got->size(); ++i) {
-    EXPECT_EQ((*got)[i].group, (*want)[i].group);
-    EXPECT_EQ((*got)[i].cost_pico_usd, (*want)[i].cost_pico_usd);
-    EXPECT_EQ((*got)[i].llm_calls, (*want)[i].llm_calls);
-    EXPECT_EQ((*got)[i].conversations, (*want)[i].conversations);
-  }
+  expect_same_report(*store, *reference, ReportGroup::user);
 }
 
 // A batch larger than one insert statement's rows (SQLite writes 16 a
@@ -539,18 +545,7 @@ TEST_P(Backends, ALargeBatchPartlyStoredBeforeKeepsEachSpanOnce) {
   EXPECT_EQ(*store->span_count(), all);
   ASSERT_FALSE(store->insert(spans));
   EXPECT_EQ(*store->span_count(), all);
-  ReportQuery by_model;
-  by_model.by = ReportGroup::model;
-  auto got = store->report(by_model);
-  auto want = reference->report(by_model);
-  ASSERT_TRUE(got && want);
-  ASSERT_EQ(got->size(), want->size());
-  for (size_t i = 0; i < got->size(); ++i) {
-    EXPECT_EQ((*got)[i].group, (*want)[i].group);
-    EXPECT_EQ((*got)[i].cost_pico_usd, (*want)[i].cost_pico_usd);
-    EXPECT_EQ((*got)[i].llm_calls, (*want)[i].llm_calls);
-    EXPECT_EQ((*got)[i].spans, (*want)[i].spans);
-  }
+  expect_same_report(*store, *reference, ReportGroup::model);
 }
 
 TEST_P(Backends, PruningLeavesRollUpsEqualToTheSpansLeft) {
