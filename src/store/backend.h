@@ -11,10 +11,9 @@
 //     rewrites them to $1, $2, …);
 //   - row locks (lock_clause): PostgreSQL writers lock the summary rows they
 //     will rewrite; SQLite has one writer at a time anyway;
-//   - bulk loading (insert_rows): prepared statements of 16 rows on SQLite
-//     (each run of a statement has a set-up cost of its own), statements of
-//     up to 128 rows on PostgreSQL (a round
-//     trip per row would cost more than the row);
+//   - bulk loading (insert_rows): statements of 16 rows on SQLite (each run
+//     of a statement has a set-up cost of its own), of up to 128 rows on
+//     PostgreSQL (a round trip per row would cost more than the row);
 //   - where spans live (prepare_days, delete_spans_before): PostgreSQL keeps
 //     one partition per day and drops whole partitions; SQLite deletes rows;
 //   - the schema's DDL and its migrations (each backend's own file), under

@@ -20,12 +20,13 @@ namespace {
 constexpr uint8_t kFormatKeysSpelled = 0x01;
 constexpr uint8_t kFormat = 0x02;
 
-// The keys format 2 writes as a code (index + 1, a varint: one byte for the
-// first 127; 0 means the key is spelled out after it). Two thirds of a GenAI span's packed
-// attributes were key text, and the row's size is what an insert pays for in SQLite's pages and the
-// WAL. The order is part of what files hold: append new keys at the end and never reorder, remove
-// or rename an entry (packed_test.cc pins the table). Deprecated and dialect keys are here too:
-// spans from other SDKs are stored as they came.
+// The keys format 2 writes as a code: index + 1, a varint (one byte for the
+// first 127); 0 means the key is spelled out after it. Two thirds of a GenAI
+// span's packed attributes were key text, and a row's size is what an insert
+// pays for in SQLite's pages and the WAL. The order is part of what files
+// hold: append new keys at the end, never reorder, remove or rename an entry
+// (packed_test.cc pins the table). Deprecated and dialect keys are here too,
+// since spans from other SDKs are stored as they came.
 constexpr std::string_view kKeyDictionary[] = {
     attr::kOperationName,
     attr::kProviderName,
@@ -147,23 +148,31 @@ constexpr size_t kDictionarySize = sizeof(kKeyDictionary) / sizeof(kKeyDictionar
 
 // The dictionary's codes by key length, so that a key is compared only with
 // the few entries of its own length, by its last eight bytes first (keys of
-// one length often share a prefix, rarely an ending).
+// one length often share a prefix, rarely an ending). Plain arrays: nothing
+// to destroy at exit, when a store's writer may still be packing.
 class KeyCodes {
  public:
   KeyCodes() {
+    size_t count[kMaxLength + 1] = {};
+    for (std::string_view k : kKeyDictionary) {
+      if (k.size() < kMaxLength) ++count[k.size()];
+    }
+    for (size_t n = 0; n < kMaxLength; ++n) start_[n + 1] = start_[n] + count[n];
+    size_t next[kMaxLength] = {};
     for (size_t i = 0; i < kDictionarySize; ++i) {
       std::string_view k = kKeyDictionary[i];
-      if (k.size() < kMaxLength) {
-        by_length_[k.size()].push_back(Entry{tail(k), static_cast<uint32_t>(i + 1)});
-      }
+      if (k.size() >= kMaxLength) continue;
+      entries_[start_[k.size()] + next[k.size()]++] = Entry{tail(k), static_cast<uint32_t>(i + 1)};
     }
   }
   // The key's code, or 0 when it is not in the dictionary.
   uint32_t find(std::string_view key) const {
-    if (key.size() >= kMaxLength) return 0;
+    const size_t n = key.size();
+    if (n >= kMaxLength) return 0;
     const uint64_t t = tail(key);
-    const size_t head = key.size() > 8 ? key.size() - 8 : 0;
-    for (const Entry& e : by_length_[key.size()]) {
+    const size_t head = n > 8 ? n - 8 : 0;
+    for (size_t i = start_[n]; i < start_[n + 1]; ++i) {
+      const Entry& e = entries_[i];
       if (e.tail == t && std::memcmp(kKeyDictionary[e.code - 1].data(), key.data(), head) == 0) {
         return e.code;
       }
@@ -172,18 +181,19 @@ class KeyCodes {
   }
 
  private:
+  static constexpr size_t kMaxLength = 64;
   struct Entry {
-    uint64_t tail;
-    uint32_t code;
+    uint64_t tail = 0;
+    uint32_t code = 0;
   };
   static uint64_t tail(std::string_view k) {
     uint64_t t = 0;
     size_t n = k.size() < 8 ? k.size() : 8;
-    std::memcpy(&t, k.data() + k.size() - n, n);
+    if (n) std::memcpy(&t, k.data() + k.size() - n, n);
     return t;
   }
-  static constexpr size_t kMaxLength = 64;
-  std::vector<Entry> by_length_[kMaxLength];
+  Entry entries_[kDictionarySize];
+  size_t start_[kMaxLength + 1] = {};
 };
 
 const KeyCodes& key_codes() {
@@ -201,7 +211,7 @@ void put_str(std::string& out, std::string_view s) {
 // The attribute list is written in two passes: an upper bound of its size
 // (varints at their longest), then the bytes through a pointer into a string
 // grown once. Appending piece by piece cost a capacity check and a call per
-// piece, about a tenth of a GenAI span's insert.
+// piece: the list took two thirds more instructions (bench/RESULTS.md, B7).
 constexpr size_t kMaxVarint = 10;
 
 size_t value_bound(const AttributeValue& value) {
