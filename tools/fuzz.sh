@@ -28,6 +28,7 @@ for target in "${targets[@]}"; do
     fuzz_env_config) seeds=(fuzz/seeds/env_config) ;;
     fuzz_http_request) seeds=(fuzz/seeds/http_request) ;;
     fuzz_unix_time) seeds=(fuzz/seeds/unix_time) ;;
+    fuzz_store_packed) seeds=(fuzz/seeds/store_packed) ;;
   esac
   echo "--- $name (${seconds}s)"
   "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
