@@ -404,11 +404,9 @@ class Reader {
     if (format_ == kFormatKeysSpelled) return str();
     uint64_t code = varint();
     if (code == 0) return str();
-    if (code > kDictionarySize) {
-      fail("unknown key code " + std::to_string(code));
-      return {};
-    }
-    return std::string(kKeyDictionary[code - 1]);
+    std::string_view key = packed_key(code);
+    if (key.empty()) fail("unknown key code " + std::to_string(code));
+    return std::string(key);
   }
   void fail(std::string message) {
     if (ok()) error_ = std::move(message) + " at byte " + std::to_string(pos_);

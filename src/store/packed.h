@@ -25,9 +25,9 @@
 //                 dropped_attributes:varint count:varint attribute*
 //
 // The leading byte is the format version. Format 1, written before the key
-// dictionary, has `key:str` for every key; it is still read. Readers check every length and
-// count against the bytes left, so a damaged value is an error, never an
-// out-of-bounds read or a huge allocation.
+// dictionary, has `key:str` for every key; it is still read. Readers check
+// every length and count against the bytes left, so a damaged value is an
+// error, never an out-of-bounds read or a huge allocation.
 #pragma once
 
 #include <string>

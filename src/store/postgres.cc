@@ -380,7 +380,8 @@ class PgBackend : public Backend {
   // Multi-row statements of up to 128 rows (and within the parameter limit).
   Expected<int64_t> insert_rows(std::string_view table, std::string_view columns, size_t count,
                                 const Params& values) override {
-    const size_t rows = count ? values.size() / count : 0;
+    if (count == 0) return int64_t{0};
+    const size_t rows = values.size() / count;
     const size_t max = std::max<size_t>(1, std::min<size_t>(128, max_params() / count));
     int64_t inserted = 0;
     Error e = for_chunks(rows, max, [&](size_t at, size_t n) -> Error {

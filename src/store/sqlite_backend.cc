@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "store/rollup.h"
 #include "store/schema.h"
 
 namespace convtrace::store {
@@ -97,40 +98,26 @@ Expected<int64_t> SqliteBackend::insert_rows(std::string_view table, std::string
   // off the instructions of a 512-span batch (bench/RESULTS.md, B7); 64 did
   // no better.
   if (count == 0) return int64_t{0};
-  const size_t per_statement = std::max<size_t>(1, std::min<size_t>(16, max_params() / count));
-  auto sql_for = [&](size_t rows) {
-    std::string sql =
-        "INSERT INTO " + std::string(table) + "(" + std::string(columns) + ") VALUES ";
-    for (size_t r = 0; r < rows; ++r) {
-      sql += r ? ", (" : "(";
-      for (size_t c = 0; c < count; ++c) sql += c ? ", ?" : "?";
-      sql += ')';
-    }
-    sql += " ON CONFLICT DO NOTHING";
-    return sql;
-  };
-  const size_t rows = values.size() / count;
-  size_t done = 0;
+  const size_t max = std::max<size_t>(1, std::min<size_t>(16, max_params() / count));
   int64_t inserted = 0;
-  auto run = [&](size_t group) -> Error {
-    auto st = statement(sql_for(group));
-    if (!st) return st.error();
-    Stmt& stmt = **st;
-    for (; rows - done >= group; done += group) {
-      bind(stmt, values.data() + done * count, group * count);
-      int rc = stmt.step();
-      stmt.reset();
-      if (rc != SQLITE_DONE) return sqlite_error(db_->raw(), rc, "cannot insert a row");
-      inserted += sqlite3_changes(db_->raw());
+  size_t prepared_rows = 0;  // the rows of `stmt`, which chunks of one size share
+  Stmt* stmt = nullptr;
+  Error e = for_chunks(values.size() / count, max, [&](size_t at, size_t n) -> Error {
+    if (n != prepared_rows) {
+      auto st = statement("INSERT INTO " + std::string(table) + "(" + std::string(columns) +
+                          ") VALUES " + placeholders(n, count) + " ON CONFLICT DO NOTHING");
+      if (!st) return st.error();
+      stmt = *st;
+      prepared_rows = n;
     }
+    bind(*stmt, values.data() + at * count, n * count);
+    int rc = stmt->step();
+    stmt->reset();
+    if (rc != SQLITE_DONE) return sqlite_error(db_->raw(), rc, "cannot insert a row");
+    inserted += sqlite3_changes(db_->raw());
     return Error{};
-  };
-  if (per_statement > 1 && rows >= per_statement) {
-    if (Error e = run(per_statement)) return e;
-  }
-  if (done < rows) {
-    if (Error e = run(1)) return e;
-  }
+  });
+  if (e) return e;
   return inserted;
 }
 
