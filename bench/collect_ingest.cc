@@ -15,6 +15,13 @@
 // PostgreSQL database, or one SQLite file) take the requests, the clients
 // spread over them; the figure is spans committed per second by all of them
 // (the database server's CPU is not in the CPU figure).
+//
+// --traffic: `one` (B8's default) puts every span in one conversation, one
+// workflow run and one user; `team` (B14's default) gives each request about
+// 100 conversations, 256 runs and up to 100 of 20,000 users, as a team's
+// traffic would, so concurrent collectors do not all rewrite one
+// conversation's summary. Trace ids carry a number of their own per run, so
+// runs into the same database store new spans.
 #include <httplib.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -28,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -47,39 +55,99 @@ double process_cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-// An encoded request whose trace ids can be renewed in place: the offsets of
-// the 16 trace-id bytes of each span in the body.
+// An encoded request whose ids can be renewed in place: the offsets of the
+// 16 trace-id bytes of each span in the body and, for team traffic, of the
+// digits of its conversation, run and user ids.
 struct RequestTemplate {
   std::string body;
   std::vector<size_t> trace_id_offsets;
+  struct Digits {
+    size_t conversation = 0, run = 0, user = 0;
+  };
+  std::vector<Digits> digits;  // empty for traffic `one`
 };
 
-RequestTemplate make_template() {
+constexpr size_t kIdDigits = 12;
+constexpr uint64_t kTeamUsers = 20000;
+
+std::string padded(uint64_t v) {
+  std::string d(kIdDigits, '0');
+  for (size_t i = kIdDigits; i-- > 0; v /= 10) d[i] = static_cast<char>('0' + v % 10);
+  return d;
+}
+
+void set_text(std::vector<Attribute>& attrs, std::string_view key, std::string value) {
+  for (Attribute& a : attrs) {
+    if (a.key == key) a.value = std::move(value);
+  }
+}
+
+size_t find_or_exit(const std::string& body, const std::string& needle, size_t from) {
+  size_t at = body.find(needle, from);
+  if (at == std::string::npos) {
+    std::fprintf(stderr, "bench: an id of a span was not found in the encoded request\n");
+    std::exit(2);
+  }
+  return at;
+}
+
+RequestTemplate make_template(bool team) {
   Batch batch = make_batch(true);
-  // Bytes 0..7 become the request number, bytes 8..9 the span's index: unique
-  // across requests and within one.
+  // Bytes 0..7 become the request number, bytes 8..9 the span's index, bytes
+  // 10..15 this run's number: unique across requests, within one, and across
+  // runs into one database.
+  uint64_t run_number = static_cast<uint64_t>(
+      std::chrono::system_clock::now().time_since_epoch().count() ^ (uint64_t(getpid()) << 40));
   for (size_t i = 0; i < batch.spans.size(); ++i) {
-    uint8_t* id = batch.spans[i].trace_id.bytes.data();
+    SpanData& span = batch.spans[i];
+    uint8_t* id = span.trace_id.bytes.data();
     for (size_t b = 0; b < 8; ++b) id[b] = 0;
     id[8] = static_cast<uint8_t>(i);
     id[9] = static_cast<uint8_t>(i >> 8);
+    for (size_t b = 10; b < 16; ++b) id[b] = static_cast<uint8_t>(run_number >> (8 * (b - 10)));
+    if (team) {
+      // Placeholders unique to the span, rewritten for each request.
+      set_text(span.attributes, attr::kConversationId, "conv_" + padded(i));
+      set_text(span.attributes, attr::kWorkflowId, "run_" + padded(i));
+      set_text(span.attributes, attr::kUserId, "user_" + padded(i));
+    }
   }
   RequestTemplate t;
   t.body = otlp::encode_trace_request(batch.view());
   size_t from = 0;
-  for (const SpanData& s : batch.spans) {
+  for (size_t i = 0; i < batch.spans.size(); ++i) {
     // Span.trace_id is field 1, length-delimited: tag 0x0a, length 0x10.
     std::string needle = "\x0a\x10";
-    needle.append(reinterpret_cast<const char*>(s.trace_id.bytes.data()), 16);
-    size_t at = t.body.find(needle, from);
-    if (at == std::string::npos) {
-      std::fprintf(stderr, "bench: trace id of span not found in the encoded request\n");
-      std::exit(2);
-    }
+    needle.append(reinterpret_cast<const char*>(batch.spans[i].trace_id.bytes.data()), 16);
+    size_t at = find_or_exit(t.body, needle, from);
     t.trace_id_offsets.push_back(at + 2);
     from = at + needle.size();
+    if (team) {
+      RequestTemplate::Digits d;
+      d.conversation = find_or_exit(t.body, "conv_" + padded(i), from) + 5;
+      d.run = find_or_exit(t.body, "run_" + padded(i), from) + 4;
+      d.user = find_or_exit(t.body, "user_" + padded(i), from) + 5;
+      t.digits.push_back(d);
+    }
   }
   return t;
+}
+
+// Writes request `n`'s ids into `body`.
+void renew(const RequestTemplate& t, uint64_t n, std::string& body) {
+  for (size_t i = 0; i < t.trace_id_offsets.size(); ++i) {
+    size_t at = t.trace_id_offsets[i];
+    for (size_t b = 0; b < 8; ++b) body[at + b] = static_cast<char>(n >> (8 * b));
+  }
+  for (size_t i = 0; i < t.digits.size(); ++i) {
+    // About five spans a conversation, two a run, a user per conversation.
+    const uint64_t conversation = n * (kBatch / 5 + 1) + i / 5;
+    const uint64_t user = (conversation * 0x9E3779B97F4A7C15ULL >> 20) % kTeamUsers;
+    const RequestTemplate::Digits& d = t.digits[i];
+    body.replace(d.conversation, kIdDigits, padded(conversation));
+    body.replace(d.run, kIdDigits, padded(n * (kBatch / 2) + i / 2));
+    body.replace(d.user, kIdDigits, padded(user));
+  }
 }
 
 struct Load {
@@ -90,8 +158,8 @@ struct Load {
 // Posts requests from `clients` keep-alive connections spread over `ports`
 // until `max_spans` or `max_seconds`.
 Load drive(const std::vector<int>& ports, uint64_t max_spans, uint64_t max_seconds,
-           unsigned clients) {
-  const RequestTemplate tmpl = make_template();
+           unsigned clients, bool team) {
+  const RequestTemplate tmpl = make_template(team);
   std::atomic<uint64_t> next_request{0}, posted_spans{0}, failures{0};
   const uint64_t max_requests = (max_spans + kBatch - 1) / kBatch;
   auto start = std::chrono::steady_clock::now();
@@ -106,9 +174,7 @@ Load drive(const std::vector<int>& ports, uint64_t max_spans, uint64_t max_secon
       while (std::chrono::steady_clock::now() < deadline) {
         uint64_t n = next_request.fetch_add(1) + 1;
         if (n > max_requests) break;
-        for (size_t at : tmpl.trace_id_offsets) {
-          for (size_t b = 0; b < 8; ++b) body[at + b] = static_cast<char>(n >> (8 * b));
-        }
+        renew(tmpl, n, body);
         auto res = client.Post("/v1/traces", body, "application/x-protobuf");
         if (!res || res->status != 200) {
           ++failures;
@@ -152,7 +218,7 @@ std::pair<pid_t, int> spawn_collect(const std::string& cli, const std::string& d
 }
 
 int run_collectors(uint64_t max_spans, uint64_t max_seconds, unsigned clients,
-                   const std::string& db, unsigned collectors, const std::string& cli) {
+                   const std::string& db, unsigned collectors, const std::string& cli, bool team) {
   int64_t before = 0;
   {
     auto store = Store::open(db);
@@ -173,7 +239,7 @@ int run_collectors(uint64_t max_spans, uint64_t max_seconds, unsigned clients,
     pids.push_back(pid);
     ports.push_back(port);
   }
-  Load load = drive(ports, max_spans, max_seconds, std::max(clients, collectors));
+  Load load = drive(ports, max_spans, max_seconds, std::max(clients, collectors), team);
   for (pid_t pid : pids) kill(pid, SIGTERM);
   for (pid_t pid : pids) waitpid(pid, nullptr, 0);
   rusage children{};
@@ -183,16 +249,17 @@ int run_collectors(uint64_t max_spans, uint64_t max_seconds, unsigned clients,
   auto store = Store::open(db);
   int64_t committed = store ? *(*store)->span_count() - before : -1;
   std::printf(
-      "B14 collectors=%u store=%s clients=%u spans=%lld seconds=%.3f spans_per_s=%.0f "
+      "B14 collectors=%u store=%s traffic=%s clients=%u spans=%lld seconds=%.3f spans_per_s=%.0f "
       "failures=%llu collectors_cpu_per_span_us=%.2f\n",
       collectors, store ? std::string((*store)->backend_name()).c_str() : "?",
-      std::max(clients, collectors), static_cast<long long>(committed), load.seconds,
-      static_cast<double>(committed) / load.seconds, static_cast<unsigned long long>(load.failures),
+      team ? "team" : "one", std::max(clients, collectors), static_cast<long long>(committed),
+      load.seconds, static_cast<double>(committed) / load.seconds,
+      static_cast<unsigned long long>(load.failures),
       committed > 0 ? cpu * 1e6 / static_cast<double>(committed) : 0.0);
   return committed == static_cast<int64_t>(load.posted_spans) ? 0 : 1;
 }
 
-int run(uint64_t max_spans, uint64_t max_seconds, unsigned clients) {
+int run(uint64_t max_spans, uint64_t max_seconds, unsigned clients, bool team) {
   char pattern[] = "/tmp/convtrace-bench-XXXXXX";
   char* dir = mkdtemp(pattern);
   if (!dir) {
@@ -216,9 +283,9 @@ int run(uint64_t max_spans, uint64_t max_seconds, unsigned clients) {
       return 2;
     }
     int port = (*server)->port();
-    const RequestTemplate tmpl = make_template();
+    const RequestTemplate tmpl = make_template(team);
     double cpu_start = process_cpu_seconds();
-    Load load = drive({port}, max_spans, max_seconds, clients);
+    Load load = drive({port}, max_spans, max_seconds, clients, team);
     double seconds = load.seconds;
     double cpu = process_cpu_seconds() - cpu_start;
     uint64_t failures = load.failures;
@@ -228,9 +295,10 @@ int run(uint64_t max_spans, uint64_t max_seconds, unsigned clients) {
     int64_t committed = stored ? *stored : -1;
     if (committed != static_cast<int64_t>(load.posted_spans)) rc = 1;
     std::printf(
-        "B8 clients=%u spans=%lld seconds=%.3f spans_per_s=%.0f requests=%llu rejected=%llu "
+        "B8 traffic=%s clients=%u spans=%lld seconds=%.3f spans_per_s=%.0f requests=%llu "
+        "rejected=%llu "
         "failures=%llu request_bytes=%zu process_cpu_s=%.3f cpu_per_span_us=%.2f\n",
-        clients, static_cast<long long>(committed), seconds,
+        team ? "team" : "one", clients, static_cast<long long>(committed), seconds,
         static_cast<double>(committed) / seconds, static_cast<unsigned long long>(stats.requests),
         static_cast<unsigned long long>(stats.rejected), static_cast<unsigned long long>(failures),
         tmpl.body.size(), cpu, committed > 0 ? cpu * 1e6 / static_cast<double>(committed) : 0.0);
@@ -253,6 +321,13 @@ int main(int argc, char** argv) {
   auto clients = static_cast<unsigned>(convtrace::bench::flag_value(argc, argv, "--clients", 4));
   auto collectors =
       static_cast<unsigned>(convtrace::bench::flag_value(argc, argv, "--collectors", 0));
+  std::string traffic =
+      convtrace::bench::flag_text(argc, argv, "--traffic", collectors > 0 ? "team" : "one");
+  if (traffic != "one" && traffic != "team") {
+    std::fprintf(stderr, "bench: --traffic is one or team, not %s\n", traffic.c_str());
+    return 2;
+  }
+  const bool team = traffic == "team";
   if (collectors > 0) {
     std::string db = convtrace::bench::flag_text(argc, argv, "--db", "");
     std::string cli = convtrace::bench::flag_text(argc, argv, "--cli", CONVTRACE_CLI);
@@ -260,7 +335,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "bench: --collectors needs --db\n");
       return 2;
     }
-    return convtrace::bench::run_collectors(spans, seconds, clients, db, collectors, cli);
+    return convtrace::bench::run_collectors(spans, seconds, clients, db, collectors, cli, team);
   }
-  return convtrace::bench::run(spans, seconds, clients == 0 ? 1 : clients);
+  return convtrace::bench::run(spans, seconds, clients == 0 ? 1 : clients, team);
 }
