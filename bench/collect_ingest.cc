@@ -18,10 +18,10 @@
 //
 // --traffic: `one` (B8's default) puts every span in one conversation, one
 // workflow run and one user; `team` (B14's default) gives each request about
-// 100 conversations, 256 runs and up to 100 of 20,000 users, as a team's
-// traffic would, so concurrent collectors do not all rewrite one
-// conversation's summary. Trace ids carry a number of their own per run, so
-// runs into the same database store new spans.
+// 100 conversations, 256 runs and up to 100 of 20,000 users, each request a
+// millisecond later than the one before, as a team's traffic would be, so
+// concurrent collectors do not all rewrite one conversation's summary. Trace ids carry a number of
+// their own per run, so runs into the same database store new spans.
 #include <httplib.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -63,6 +63,8 @@ struct RequestTemplate {
   std::vector<size_t> trace_id_offsets;
   struct Digits {
     size_t conversation = 0, run = 0, user = 0;
+    size_t start = 0, end = 0;  // the fixed64 start and end times
+    uint64_t start_ns = 0, end_ns = 0;
   };
   std::vector<Digits> digits;  // empty for traffic `one`
 };
@@ -89,6 +91,12 @@ size_t find_or_exit(const std::string& body, const std::string& needle, size_t f
     std::exit(2);
   }
   return at;
+}
+
+std::string fixed64(uint64_t v) {
+  std::string b(8, '\0');
+  for (size_t i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  return b;
 }
 
 RequestTemplate make_template(bool team) {
@@ -127,6 +135,13 @@ RequestTemplate make_template(bool team) {
       d.conversation = find_or_exit(t.body, "conv_" + padded(i), from) + 5;
       d.run = find_or_exit(t.body, "run_" + padded(i), from) + 4;
       d.user = find_or_exit(t.body, "user_" + padded(i), from) + 5;
+      // Span.start_time_unix_nano is field 7 and end_time_unix_nano field 8,
+      // both fixed64: tags 0x39 and 0x41, then the little-endian time.
+      const SpanData& span = batch.spans[i];
+      d.start_ns = span.start_unix_nano;
+      d.end_ns = span.end_unix_nano;
+      d.start = find_or_exit(t.body, "\x39" + fixed64(d.start_ns), from) + 1;
+      d.end = find_or_exit(t.body, "\x41" + fixed64(d.end_ns), from) + 1;
       t.digits.push_back(d);
     }
   }
@@ -147,6 +162,9 @@ void renew(const RequestTemplate& t, uint64_t n, std::string& body) {
     body.replace(d.conversation, kIdDigits, padded(conversation));
     body.replace(d.run, kIdDigits, padded(n * (kBatch / 2) + i / 2));
     body.replace(d.user, kIdDigits, padded(user));
+    // Time goes on: each request a millisecond after the one before.
+    body.replace(d.start, 8, fixed64(d.start_ns + n * 1'000'000));
+    body.replace(d.end, 8, fixed64(d.end_ns + n * 1'000'000));
   }
 }
 

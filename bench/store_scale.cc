@@ -15,6 +15,7 @@
 // generated before (same --spans) without generating it again. --batch: spans
 // per insert (one transaction each; default 512), for what a larger export
 // batch would give.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -181,6 +182,19 @@ uint64_t generate(Store& store, uint64_t spans_wanted, size_t batch_size) {
   return stored;
 }
 
+// This process's resident set now (VmRSS), in KiB; 0 when unknown.
+long current_rss_kib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  long kib = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
 double median_ms(int repeat, const std::function<void()>& fn) {
   std::vector<double> ms;
   for (int i = 0; i < repeat; ++i) {
@@ -316,6 +330,12 @@ int run(int argc, char** argv) {
                 ms <= q.target_ms ? "met, ≤ " : "**missed**, ≤ ", q.target_ms);
   }
   store->reset();
+  // A child's peak RSS starts from its parent's RSS at the fork: give back
+  // what generating the store took (large batches hold hundreds of MiB), so
+  // that the figures below are the commands' own.
+  malloc_trim(0);
+  std::fprintf(stderr, "bench: this process's RSS before running the commands: %.1f MiB\n",
+               static_cast<double>(current_rss_kib()) / 1024.0);
 
   std::vector<std::vector<std::string>> commands = {
       {"report", "--by", "user"},

@@ -194,6 +194,45 @@ TEST_P(Backends, KeepsEverySpanOnceAndGivesItBackWhole) {
                              testing::reference_report(spans, ReportGroup::user, {}), "user");
 }
 
+// Text holding the characters that text formats give a meaning of their own
+// (tab, newline, carriage return, backslash, and "\\N", COPY's NULL) comes
+// back as sent, in columns and in the packed attributes, and is found by
+// what it says.
+TEST_P(Backends, TextWithControlCharactersComesBackAsSent) {
+  auto store = open(location());
+  ASSERT_TRUE(store);
+  std::vector<SpanData> spans = testing::synthetic_spans(1);
+  SpanData& s = spans[0];
+  const std::string odd = "a\tb\nc\rd\\e \\N \\. \\x00";
+  s.name = "chat " + odd;
+  s.trace_state = "k=v\\";
+  s.status.code = StatusCode::error;
+  s.status.description = odd;
+  s.attributes.push_back({"odd", odd});
+  for (Attribute& a : s.attributes) {
+    if (a.key == attr::kConversationId) a.value = "conv\t" + odd;
+    if (a.key == attr::kUserId) a.value = "\\N";
+  }
+  insert(*store, spans);
+  auto back = store->load_trace(s.trace_id.hex());
+  ASSERT_TRUE(back) << back.error().message;
+  const SpanData* got = nullptr;
+  for (const SpanData& b : *back) {
+    if (b.span_id == s.span_id) got = &b;
+  }
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->name, s.name);
+  EXPECT_EQ(got->trace_state, s.trace_state);
+  EXPECT_EQ(got->status.description, odd);
+  ASSERT_NE(find_string(got->attributes, "odd"), nullptr);
+  EXPECT_EQ(*find_string(got->attributes, "odd"), odd);
+  auto conv = store->conversation("conv\t" + odd);
+  ASSERT_TRUE(conv) << conv.error().message;
+  EXPECT_EQ(conv->user_ids, std::vector<std::string>{"\\N"});
+  testing::expect_rows_equal(*store->report(ReportQuery{ReportGroup::user}),
+                             testing::reference_report(spans, ReportGroup::user, {}), "user");
+}
+
 TEST_P(Backends, ReportsEqualTheSpansTheySumUnderEveryFilter) {
   auto store = open(location());
   ASSERT_TRUE(store);
