@@ -283,24 +283,11 @@ Error Aggregator::load(const std::vector<Facts>& facts) {
   return load_runs({runs.begin(), runs.end()});
 }
 
-// Where writers lock the summaries they rewrite (PostgreSQL), a summary not
-// stored yet is created empty first, so that there is a row to lock: two
-// writers of one new conversation then take turns instead of both writing it.
-// With one writer at a time (SQLite) it is written once, at the end.
-Error Aggregator::create_rows(const char* table, const char* key, size_t n, const Params& ids) {
-  if (db_.lock_clause().empty()) return Error{};
-  std::string sql = std::string("INSERT INTO ") + table + "(" + key + ") VALUES " +
-                    placeholders(n, 1) + " ON CONFLICT(" + key + ") DO NOTHING";
-  auto r = db_.exec(sql, ids);
-  return r ? Error{} : r.error();
-}
-
 Error Aggregator::load_conversations(const std::vector<std::string>& ids) {
   size_t max = std::min<size_t>(256, db_.max_params());
   return for_chunks(ids.size(), max, [&](size_t at, size_t n) -> Error {
     Params p;
     for (size_t i = at; i < at + n; ++i) p.push_back(Value::text(ids[i]));
-    if (Error e = create_rows("conversations", "conversation_id", n, p)) return e;
     std::string sql = std::string("SELECT ") + kConversationColumns + kSumsColumns +
                       " FROM conversations WHERE conversation_id IN " + placeholders(1, n) +
                       std::string(db_.lock_clause());
@@ -315,6 +302,7 @@ Error Aggregator::load_conversations(const std::vector<std::string>& ids) {
       c.workflow_runs = r.int64(6);
       decode = decode_seen(r.blob(7), &c.seen.values);
       c.sums = read_sums(r, 8);
+      c.stored = true;
       conversations_[r.text(0)] = std::move(c);
       return !decode;
     });
@@ -329,7 +317,6 @@ Error Aggregator::load_runs(const std::vector<std::string>& ids) {
   return for_chunks(ids.size(), max, [&](size_t at, size_t n) -> Error {
     Params p;
     for (size_t i = at; i < at + n; ++i) p.push_back(Value::text(ids[i]));
-    if (Error e = create_rows("workflow_runs", "workflow_id", n, p)) return e;
     std::string sql = std::string("SELECT ") + kRunColumns + kRunSumsColumns +
                       " FROM workflow_runs WHERE workflow_id IN " + placeholders(1, n) +
                       std::string(db_.lock_clause());
@@ -347,6 +334,7 @@ Error Aggregator::load_runs(const std::vector<std::string>& ids) {
       run.wf_cost = r.opt_int64(9);
       decode = decode_seen(r.blob(10), &run.seen.values);
       run.sums = read_sums(r, 11);
+      run.stored = true;
       runs_[r.text(0)] = std::move(run);
       return !decode;
     });
@@ -545,68 +533,93 @@ Error Aggregator::write_rollups() {
                      });
 }
 
+// Summaries read by load() are rewritten in place. Those it did not find are
+// inserted, and must not be there by now: another writer that stored the
+// first spans of the same conversation or run meanwhile (it inserted the row
+// after this transaction looked) wins, and this transaction is done again
+// (raced()), when it finds that row and locks it.
+Error Aggregator::write_summaries(const char* table, const char* key, const std::string& columns,
+                                  size_t count, size_t rows, const RowIsStored& stored,
+                                  const BindRow& bind) {
+  const std::string rewrite =
+      " ON CONFLICT(" + std::string(key) + ") DO UPDATE SET " + set_excluded(columns);
+  const size_t max = std::max<size_t>(1, std::min<size_t>(64, db_.max_params() / count));
+  for (bool existing : {true, false}) {
+    std::vector<size_t> picked;
+    for (size_t i = 0; i < rows; ++i) {
+      if (stored(i) == existing) picked.push_back(i);
+    }
+    Error e = for_chunks(picked.size(), max, [&](size_t at, size_t n) -> Error {
+      Params p;
+      std::vector<std::string> blobs(n);
+      for (size_t i = at; i < at + n; ++i) bind(picked[i], p, blobs[i - at]);
+      std::string sql = std::string("INSERT INTO ") + table + "(" + columns + ") VALUES " +
+                        placeholders(n, count) +
+                        (existing ? rewrite : " ON CONFLICT(" + std::string(key) + ") DO NOTHING");
+      auto changed = db_.exec(sql, p);
+      if (!changed) return changed.error();
+      if (!existing && *changed != static_cast<int64_t>(n)) {
+        raced_ = true;
+        return Error{
+            Error::unavailable,
+            std::string("another writer stored the first spans of the same ") +
+                (std::string_view(table) == "conversations" ? "conversation" : "workflow run") +
+                " meanwhile; retry"};
+      }
+      return Error{};
+    });
+    if (e) return e;
+  }
+  return Error{};
+}
+
 Error Aggregator::write_conversations() {
   std::vector<std::pair<const std::string*, const Conversation*>> rows;
   for (const auto& [id, c] : conversations_) rows.emplace_back(&id, &c);
   static const std::string columns = std::string(kConversationColumns) + kSumsColumns;
-  static const std::string set = set_excluded(columns);
-  size_t max = std::max<size_t>(1, std::min<size_t>(64, db_.max_params() / kConversationCount));
-  return for_chunks(rows.size(), max, [&](size_t at, size_t n) -> Error {
-    Params p;
-    std::vector<std::string> seen(n);
-    for (size_t i = at; i < at + n; ++i) {
-      const Conversation& c = *rows[i].second;
-      seen[i - at] = encode_seen(c.seen.values);
-      p.push_back(Value::text(*rows[i].first));
-      p.push_back(Value::text(c.user_id));
-      p.push_back(Value::of(static_cast<int64_t>(c.first_start)));
-      p.push_back(Value::of(static_cast<int64_t>(c.last_start)));
-      p.push_back(Value::of(static_cast<int64_t>(c.last_end)));
-      p.push_back(Value::of(c.turns));
-      p.push_back(Value::of(c.workflow_runs));
-      p.push_back(Value::blob(seen[i - at]));
-      push_sums(p, c.sums);
-    }
-    std::string sql = "INSERT INTO conversations(" + columns + ") VALUES " +
-                      placeholders(n, kConversationCount) +
-                      " ON CONFLICT(conversation_id) DO UPDATE SET " + set;
-    auto r = db_.exec(sql, p);
-    return r ? Error{} : r.error();
-  });
+  return write_summaries(
+      "conversations", "conversation_id", columns, kConversationCount, rows.size(),
+      [&](size_t i) { return rows[i].second->stored; },
+      [&](size_t i, Params& p, std::string& seen) {
+        const Conversation& c = *rows[i].second;
+        seen = encode_seen(c.seen.values);
+        p.push_back(Value::text(*rows[i].first));
+        p.push_back(Value::text(c.user_id));
+        p.push_back(Value::of(static_cast<int64_t>(c.first_start)));
+        p.push_back(Value::of(static_cast<int64_t>(c.last_start)));
+        p.push_back(Value::of(static_cast<int64_t>(c.last_end)));
+        p.push_back(Value::of(c.turns));
+        p.push_back(Value::of(c.workflow_runs));
+        p.push_back(Value::blob(seen));
+        push_sums(p, c.sums);
+      });
 }
 
 Error Aggregator::write_runs() {
   std::vector<std::pair<const std::string*, const Run*>> rows;
   for (const auto& [id, r] : runs_) rows.emplace_back(&id, &r);
   static const std::string columns = std::string(kRunColumns) + kRunSumsColumns;
-  static const std::string set = set_excluded(columns);
-  size_t max = std::max<size_t>(1, std::min<size_t>(64, db_.max_params() / kRunCount));
-  return for_chunks(rows.size(), max, [&](size_t at, size_t n) -> Error {
-    Params p;
-    std::vector<std::string> seen(n);
-    for (size_t i = at; i < at + n; ++i) {
-      const Run& r = *rows[i].second;
-      seen[i - at] = encode_seen(r.seen.values);
-      p.push_back(Value::text(*rows[i].first));
-      p.push_back(Value::text(r.workflow_type));
-      p.push_back(Value::text(r.conversation_id));
-      p.push_back(Value::text(r.user_id));
-      p.push_back(Value::text(r.trace_id));
-      p.push_back(Value::of(static_cast<int64_t>(r.first_start)));
-      p.push_back(Value::of(static_cast<int64_t>(r.last_start)));
-      p.push_back(Value::of(static_cast<int64_t>(r.last_end)));
-      // A run costs its workflow span's total when one was recorded, else
-      // the sum of its calls.
-      p.push_back(Value::of(r.wf_cost.value_or(r.sums.cost_pico)));
-      p.push_back(Value::of(r.wf_cost));
-      p.push_back(Value::blob(seen[i - at]));
-      push_sums(p, r.sums);
-    }
-    std::string sql = "INSERT INTO workflow_runs(" + columns + ") VALUES " +
-                      placeholders(n, kRunCount) + " ON CONFLICT(workflow_id) DO UPDATE SET " + set;
-    auto res = db_.exec(sql, p);
-    return res ? Error{} : res.error();
-  });
+  return write_summaries(
+      "workflow_runs", "workflow_id", columns, kRunCount, rows.size(),
+      [&](size_t i) { return rows[i].second->stored; },
+      [&](size_t i, Params& p, std::string& seen) {
+        const Run& r = *rows[i].second;
+        seen = encode_seen(r.seen.values);
+        p.push_back(Value::text(*rows[i].first));
+        p.push_back(Value::text(r.workflow_type));
+        p.push_back(Value::text(r.conversation_id));
+        p.push_back(Value::text(r.user_id));
+        p.push_back(Value::text(r.trace_id));
+        p.push_back(Value::of(static_cast<int64_t>(r.first_start)));
+        p.push_back(Value::of(static_cast<int64_t>(r.last_start)));
+        p.push_back(Value::of(static_cast<int64_t>(r.last_end)));
+        // A run costs its workflow span's total when one was recorded, else
+        // the sum of its calls.
+        p.push_back(Value::of(r.wf_cost.value_or(r.sums.cost_pico)));
+        p.push_back(Value::of(r.wf_cost));
+        p.push_back(Value::blob(seen));
+        push_sums(p, r.sums);
+      });
 }
 
 Error rebuild_summaries(Backend& db, const std::vector<std::string>& conversations,

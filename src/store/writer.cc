@@ -395,7 +395,9 @@ Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
 
   // Optimistic: the spans are taken to be new. When some were stored already
   // (a retried request, or another collector got there first), the
-  // transaction is rolled back and done again without them.
+  // transaction is rolled back and done again without them; likewise when
+  // another collector stored the first spans of a conversation or run this
+  // batch starts (store/rollup.h).
   constexpr int kAttempts = 4;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     bool raced = false;
@@ -422,7 +424,9 @@ Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
         raced = true;
         return Error{Error::unavailable, "spans were stored by another writer meanwhile"};
       }
-      return agg.write();
+      Error written = agg.write();
+      raced = agg.raced();
+      return written;
     });
     if (raced) continue;
     if (e) return e;
@@ -430,7 +434,8 @@ Error Store::Impl::insert_locked(const SpanData* const* spans, size_t n) {
     for (auto& [key, id] : new_scopes) scope_ids.emplace(key, id);
     return Error{};
   }
-  return Error{Error::unavailable, "spans kept being stored by another writer; retry"};
+  return Error{Error::unavailable,
+               "other writers kept storing the same spans or conversations meanwhile; retry"};
 }
 
 }  // namespace convtrace

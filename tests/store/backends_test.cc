@@ -195,7 +195,7 @@ TEST_P(Backends, KeepsEverySpanOnceAndGivesItBackWhole) {
 }
 
 // Text holding the characters that text formats give a meaning of their own
-// (tab, newline, carriage return, backslash, and "\\N", COPY's NULL) comes
+// (tab, newline, carriage return, backslash, and "\N", COPY's NULL) comes
 // back as sent, in columns and in the packed attributes, and is found by
 // what it says.
 TEST_P(Backends, TextWithControlCharactersComesBackAsSent) {
@@ -660,6 +660,69 @@ TEST_P(Backends, ConcurrentWritersOfTheSameSpansCountEachOnce) {
     testing::expect_rows_equal(*got, testing::reference_report(spans, by, {}), "concurrent");
   }
   expect_conversations(*store, spans);
+}
+
+// Each conversation's and run's spans dealt out to four writers at once, as
+// a load balancer spreads one conversation's requests over collectors: the
+// writers race to store the first spans of the same new conversations and
+// runs, and the summaries and marks come out as if one writer stored it all.
+TEST_P(Backends, WritersStartingTheSameNewConversationsAtOnceCountThemOnce) {
+  std::string where = location();
+  { ASSERT_TRUE(open(where)); }
+  std::vector<SpanData> spans = testing::synthetic_spans(60);
+  constexpr size_t kWriters = 4;
+  std::atomic<int> failures{0};
+  std::atomic<size_t> ready{0};
+  auto writer = [&](size_t w) {
+    auto s = Store::open(where);
+    if (!s) {
+      ++failures;
+      return;
+    }
+    std::vector<SpanData> mine;
+    for (size_t i = w; i < spans.size(); i += kWriters) mine.push_back(spans[i]);
+    ++ready;
+    while (ready.load() < kWriters) std::this_thread::yield();
+    for (size_t at = 0; at < mine.size(); at += 5) {
+      std::vector<SpanData> part(mine.begin() + static_cast<long>(at),
+                                 mine.begin() + static_cast<long>(std::min(mine.size(), at + 5)));
+      Error e;
+      for (int attempt = 0; attempt < 20; ++attempt) {
+        e = (*s)->insert(part);
+        if (!e || e.code != Error::unavailable) break;
+      }
+      if (e) ++failures;
+    }
+  };
+  std::vector<std::thread> writers;
+  for (size_t w = 0; w < kWriters; ++w) writers.emplace_back(writer, w);
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto store = open(where);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->span_count(), static_cast<int64_t>(spans.size()));
+  for (ReportGroup by :
+       {ReportGroup::user, ReportGroup::model, ReportGroup::workflow_type, ReportGroup::day}) {
+    auto got = store->report(ReportQuery{by});
+    ASSERT_TRUE(got);
+    testing::expect_rows_equal(*got, testing::reference_report(spans, by, {}), "dealt out");
+  }
+  expect_conversations(*store, spans);
+  auto reference = open(location());
+  ASSERT_TRUE(reference);
+  ASSERT_FALSE(reference->insert(spans));
+  auto runs = store->workflows(WorkflowQuery{});
+  auto want = reference->workflows(WorkflowQuery{});
+  ASSERT_TRUE(runs && want);
+  ASSERT_EQ(runs->size(), want->size());
+  for (size_t i = 0; i < runs->size(); ++i) {
+    EXPECT_EQ((*runs)[i].workflow_id, (*want)[i].workflow_id);
+    EXPECT_EQ((*runs)[i].cost_pico_usd, (*want)[i].cost_pico_usd);
+    EXPECT_EQ((*runs)[i].llm_calls, (*want)[i].llm_calls);
+    EXPECT_EQ((*runs)[i].start_unix_nano, (*want)[i].start_unix_nano);
+    EXPECT_EQ((*runs)[i].end_unix_nano, (*want)[i].end_unix_nano);
+    EXPECT_EQ((*runs)[i].user_id, (*want)[i].user_id);
+  }
 }
 
 TEST_P(Backends, SeveralProcessesOpeningANewStoreMigrateItOnce) {
