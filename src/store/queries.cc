@@ -62,13 +62,19 @@ void add_page(Sql& sql, const Page& page) {
 // --- Reports -----------------------------------------------------------------
 
 // How a report reads a time range: whole days from the roll-ups, the partial
-// days at its edges from the spans (by their start-time index).
+// days at its edges from the spans (by their start-time index). An edge that
+// covers more than half its day is read as the whole day from the roll-ups
+// minus the spans of the rest of it, so that no edge reads more than half a
+// day of spans: every number a report shows is a sum over spans (see
+// store/rollup.h), so the difference is exact.
 struct TimeSplit {
+  using Range = std::pair<int64_t, std::optional<int64_t>>;
   bool rollup = true;
   std::optional<int64_t> day_lo, day_hi;  // rollup days [lo, hi)
   // [from, to) in ns; no `to`: to the end of time (a span may start at
   // INT64_MAX nanoseconds, the last instant the store holds).
-  std::vector<std::pair<int64_t, std::optional<int64_t>>> span_ranges;
+  std::vector<Range> span_ranges;
+  std::vector<Range> minus_ranges;  // spans to subtract from the roll-ups
 };
 
 TimeSplit split_time(const StoreFilter& f) {
@@ -89,8 +95,22 @@ TimeSplit split_time(const StoreFilter& f) {
     t.span_ranges.emplace_back(*s, u);
     return t;
   }
-  if (s && *s < *t.day_lo * D) t.span_ranges.emplace_back(*s, *t.day_lo * D);
-  if (u && *u > *t.day_hi * D) t.span_ranges.emplace_back(*t.day_hi * D, *u);
+  if (s && *s < *t.day_lo * D) {
+    if (*t.day_lo * D - *s > D / 2) {
+      --*t.day_lo;
+      t.minus_ranges.emplace_back(*t.day_lo * D, *s);
+    } else {
+      t.span_ranges.emplace_back(*s, *t.day_lo * D);
+    }
+  }
+  if (u && *u > *t.day_hi * D) {
+    if (*u - *t.day_hi * D > D / 2 && *t.day_hi < kLastDay) {
+      ++*t.day_hi;
+      t.minus_ranges.emplace_back(*u, *t.day_hi * D);
+    } else {
+      t.span_ranges.emplace_back(*t.day_hi * D, *u);
+    }
+  }
   return t;
 }
 
@@ -191,6 +211,7 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
     // Every span in the range.
     t.rollup = false;
     t.span_ranges.clear();
+    t.minus_ranges.clear();
     if (f.since_unix_nano || f.until_unix_nano) {
       std::optional<int64_t> to;
       if (f.until_unix_nano) to = clamp_ns(*f.until_unix_nano);
@@ -229,40 +250,61 @@ Sql report_sql(std::optional<ReportGroup> by, const StoreFilter& f, std::optiona
       any = true;
     }
   }
-  bool all_spans = !g.rollup && t.span_ranges.empty();
-  if (!t.span_ranges.empty() || all_spans || !any) {
-    if (any) sql << " UNION ALL ";
+  // The spans of `ranges` (none: every span, or none at all), each counted
+  // with `sign`.
+  auto spans_select = [&](const char* sign, const std::vector<TimeSplit::Range>& ranges, bool all) {
     std::string span_convs =
         g.rollup ? "CASE WHEN (firsts & " + std::to_string(g.conv_bit) + ") <> 0 THEN 1 ELSE 0 END"
                  : "CASE WHEN conversation_id IS NULL THEN 0 ELSE 1 END";
-    sql << "SELECT " << g.spans
-        << " AS g, 1 AS spans, CASE WHEN input_tokens IS NOT NULL OR output_tokens IS NOT NULL "
-           "OR cost_pico IS NOT NULL THEN 1 ELSE 0 END AS llm_calls, CASE WHEN cost_pico IS NULL "
-           "AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL) THEN 1 ELSE 0 END AS "
-           "unpriced_calls, COALESCE(cost_pico, 0) AS cost_pico, COALESCE(input_tokens, 0) AS "
-           "input_tokens, COALESCE(output_tokens, 0) AS output_tokens, "
-           "COALESCE(cache_read_tokens, 0) AS cache_read_tokens, COALESCE(cache_write_tokens, 0) "
-           "AS cache_write_tokens, COALESCE(reasoning_tokens, 0) AS reasoning_tokens, CASE WHEN "
-           "status_code = 2 THEN 1 ELSE 0 END AS errors, CASE WHEN catalog_cost_pico IS NULL THEN "
-           "0 ELSE 1 END AS cost_disagreements, "
-        << span_convs << " AS convs, CASE WHEN (firsts & " << std::to_string(g.run_bit)
-        << ") <> 0 THEN 1 ELSE 0 END AS runs FROM spans WHERE ";
-    if (t.span_ranges.empty()) {
+    auto col = [&](const std::string& expr, const char* name) {
+      sql << ", " << sign << "(" << expr << ") AS " << name;
+    };
+    sql << "SELECT " << g.spans << " AS g";
+    col("1", "spans");
+    col("CASE WHEN input_tokens IS NOT NULL OR output_tokens IS NOT NULL OR cost_pico IS NOT "
+        "NULL THEN 1 ELSE 0 END",
+        "llm_calls");
+    col("CASE WHEN cost_pico IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT "
+        "NULL) THEN 1 ELSE 0 END",
+        "unpriced_calls");
+    col("COALESCE(cost_pico, 0)", "cost_pico");
+    col("COALESCE(input_tokens, 0)", "input_tokens");
+    col("COALESCE(output_tokens, 0)", "output_tokens");
+    col("COALESCE(cache_read_tokens, 0)", "cache_read_tokens");
+    col("COALESCE(cache_write_tokens, 0)", "cache_write_tokens");
+    col("COALESCE(reasoning_tokens, 0)", "reasoning_tokens");
+    col("CASE WHEN status_code = 2 THEN 1 ELSE 0 END", "errors");
+    col("CASE WHEN catalog_cost_pico IS NULL THEN 0 ELSE 1 END", "cost_disagreements");
+    col(span_convs, "convs");
+    col("CASE WHEN (firsts & " + std::to_string(g.run_bit) + ") <> 0 THEN 1 ELSE 0 END", "runs");
+    sql << " FROM spans WHERE ";
+    if (ranges.empty()) {
       // Every span (a conversation report) — or none (an empty range of days).
-      sql << (all_spans ? "1 = 1" : "1 = 0");
+      sql << (all ? "1 = 1" : "1 = 0");
     } else {
       sql << "(";
-      for (size_t i = 0; i < t.span_ranges.size(); ++i) {
-        sql << (i ? " OR " : "") << "(start_ns >= " << Value::of(t.span_ranges[i].first);
-        if (t.span_ranges[i].second)
-          sql << " AND start_ns < " << Value::of(*t.span_ranges[i].second);
+      for (size_t i = 0; i < ranges.size(); ++i) {
+        sql << (i ? " OR " : "") << "(start_ns >= " << Value::of(ranges[i].first);
+        if (ranges[i].second) sql << " AND start_ns < " << Value::of(*ranges[i].second);
         sql << ")";
       }
       sql << ")";
     }
     and_dimensions(sql, f);
+  };
+  bool all_spans = !g.rollup && t.span_ranges.empty();
+  if (!t.span_ranges.empty() || all_spans || !any) {
+    if (any) sql << " UNION ALL ";
+    spans_select("", t.span_ranges, all_spans);
+    any = true;
   }
-  sql << ") AS t GROUP BY g";
+  if (!t.minus_ranges.empty()) {
+    sql << " UNION ALL ";
+    spans_select("-", t.minus_ranges, false);
+  }
+  // A group whose spans in the range are none (all of its day's spans were
+  // subtracted again) is no group of the report.
+  sql << ") AS t GROUP BY g HAVING SUM(spans) > 0";
   ReportSort key = sort.value_or(by == ReportGroup::day ? ReportSort::group : ReportSort::cost);
   bool desc = descending.value_or(key != ReportSort::group);
   sql << " ORDER BY " << sort_column(key) << (desc ? " DESC" : " ASC");

@@ -83,6 +83,13 @@ class Backends : public ::testing::TestWithParam<std::string> {
     edges.since_unix_nano = kMarch1 + kDay / 2 + 17 * kSecond;
     edges.until_unix_nano = kMarch1 + 2 * kDay + 5 * 3600 * kSecond;
     filters.emplace_back("partial days", edges);
+    StoreFilter long_edges;  // edges of more than half a day: whole days minus the rest
+    long_edges.since_unix_nano = kMarch1 + 2 * 3600 * kSecond + 11;
+    long_edges.until_unix_nano = kMarch1 + 2 * kDay + 20 * 3600 * kSecond;
+    filters.emplace_back("edges of more than half a day", long_edges);
+    StoreFilter long_edges_user = long_edges;
+    long_edges_user.user_id = "globex";
+    filters.emplace_back("edges of more than half a day, user", long_edges_user);
     StoreFilter hours;  // within one day: spans alone
     hours.since_unix_nano = kMarch1 + kDay + 3600 * kSecond;
     hours.until_unix_nano = kMarch1 + kDay + 9 * 3600 * kSecond;
