@@ -23,6 +23,42 @@ using testing::kMarch1;
 using testing::kSecond;
 using testing::TempDir;
 
+// Inserts `spans` in batches of `batch`, each tried again while other writers
+// hold it off (unavailable), as a client would; the batches that failed.
+int insert_retrying(Store& store, const std::vector<SpanData>& spans, size_t batch) {
+  int failed = 0;
+  for (size_t at = 0; at < spans.size(); at += batch) {
+    std::vector<SpanData> part(
+        spans.begin() + static_cast<long>(at),
+        spans.begin() + static_cast<long>(std::min(spans.size(), at + batch)));
+    Error e;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      e = store.insert(part);
+      if (!e || e.code != Error::unavailable) break;
+    }
+    if (e) ++failed;
+  }
+  return failed;
+}
+
+// The workflow runs of `got` equal those of `want`, run by run.
+void expect_same_runs(Store& got, Store& want) {
+  auto a = got.workflows(WorkflowQuery{});
+  auto b = want.workflows(WorkflowQuery{});
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->size(), b->size());
+  for (size_t i = 0; i < a->size(); ++i) {
+    const WorkflowRun& x = (*a)[i];
+    const WorkflowRun& y = (*b)[i];
+    EXPECT_EQ(x.workflow_id, y.workflow_id);
+    EXPECT_EQ(x.cost_pico_usd, y.cost_pico_usd);
+    EXPECT_EQ(x.llm_calls, y.llm_calls);
+    EXPECT_EQ(x.start_unix_nano, y.start_unix_nano);
+    EXPECT_EQ(x.end_unix_nano, y.end_unix_nano);
+    EXPECT_EQ(x.user_id, y.user_id) << x.workflow_id;
+  }
+}
+
 // The report of `got` grouped by `by` equals that of `want`, row by row.
 void expect_same_report(Store& got, Store& want, ReportGroup by) {
   ReportQuery query;
@@ -641,17 +677,7 @@ TEST_P(Backends, ConcurrentWritersOfTheSameSpansCountEachOnce) {
       ++failures;
       return;
     }
-    for (size_t at = 0; at < spans.size(); at += batch) {
-      std::vector<SpanData> part(
-          spans.begin() + static_cast<long>(at),
-          spans.begin() + static_cast<long>(std::min(spans.size(), at + batch)));
-      Error e;
-      for (int attempt = 0; attempt < 20; ++attempt) {
-        e = (*s)->insert(part);
-        if (!e || e.code != Error::unavailable) break;
-      }
-      if (e) ++failures;
-    }
+    failures += insert_retrying(**s, spans, batch);
   };
   std::thread a(writer, 20), b(writer, 33);
   a.join();
@@ -690,16 +716,7 @@ TEST_P(Backends, WritersStartingTheSameNewConversationsAtOnceCountThemOnce) {
     for (size_t i = w; i < spans.size(); i += kWriters) mine.push_back(spans[i]);
     ++ready;
     while (ready.load() < kWriters) std::this_thread::yield();
-    for (size_t at = 0; at < mine.size(); at += 5) {
-      std::vector<SpanData> part(mine.begin() + static_cast<long>(at),
-                                 mine.begin() + static_cast<long>(std::min(mine.size(), at + 5)));
-      Error e;
-      for (int attempt = 0; attempt < 20; ++attempt) {
-        e = (*s)->insert(part);
-        if (!e || e.code != Error::unavailable) break;
-      }
-      if (e) ++failures;
-    }
+    failures += insert_retrying(**s, mine, 5);
   };
   std::vector<std::thread> writers;
   for (size_t w = 0; w < kWriters; ++w) writers.emplace_back(writer, w);
@@ -718,18 +735,7 @@ TEST_P(Backends, WritersStartingTheSameNewConversationsAtOnceCountThemOnce) {
   auto reference = open(location());
   ASSERT_TRUE(reference);
   ASSERT_FALSE(reference->insert(spans));
-  auto runs = store->workflows(WorkflowQuery{});
-  auto want = reference->workflows(WorkflowQuery{});
-  ASSERT_TRUE(runs && want);
-  ASSERT_EQ(runs->size(), want->size());
-  for (size_t i = 0; i < runs->size(); ++i) {
-    EXPECT_EQ((*runs)[i].workflow_id, (*want)[i].workflow_id);
-    EXPECT_EQ((*runs)[i].cost_pico_usd, (*want)[i].cost_pico_usd);
-    EXPECT_EQ((*runs)[i].llm_calls, (*want)[i].llm_calls);
-    EXPECT_EQ((*runs)[i].start_unix_nano, (*want)[i].start_unix_nano);
-    EXPECT_EQ((*runs)[i].end_unix_nano, (*want)[i].end_unix_nano);
-    EXPECT_EQ((*runs)[i].user_id, (*want)[i].user_id);
-  }
+  expect_same_runs(*store, *reference);
 }
 
 TEST_P(Backends, SeveralProcessesOpeningANewStoreMigrateItOnce) {
