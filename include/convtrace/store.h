@@ -379,8 +379,9 @@ class Store {
 
   // Cost and tokens grouped by `query.by`, in `query.sort` order. Reads the
   // roll-ups (and, for the partial days at the edges of a time range, the
-  // spans of those hours); `conversation` reads every span in the range — for
-  // a list of conversations at any store size, see conversations().
+  // spans of at most half a day each: of those hours, or of the rest of a day
+  // taken whole); `conversation` reads every span in the range — for a list
+  // of conversations at any store size, see conversations().
   Expected<std::vector<ReportRow>> report(const ReportQuery& query) const;
   Error report(const ReportQuery& query, const RowSink<ReportRow>& row) const;
   // The sums of report() over every group at once (group: nullopt); its
