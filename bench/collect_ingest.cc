@@ -20,8 +20,9 @@
 // workflow run and one user; `team` (B14's default) gives each request about
 // 100 conversations, 256 runs and up to 100 of 20,000 users, each request a
 // millisecond later than the one before, as a team's traffic would be, so
-// concurrent collectors do not all rewrite one conversation's summary. Trace ids carry a number of
-// their own per run, so runs into the same database store new spans.
+// concurrent collectors do not all rewrite one conversation's summary. Trace
+// ids carry a number of their own per run, so runs into the same database
+// store new spans.
 #include <httplib.h>
 #include <signal.h>
 #include <sys/resource.h>
