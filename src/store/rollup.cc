@@ -533,16 +533,22 @@ Error Aggregator::write_rollups() {
                      });
 }
 
+Aggregator::Summary::Summary(const char* table, const char* key, const std::string& columns,
+                             size_t count, const char* what)
+    : insert(std::string("INSERT INTO ") + table + "(" + columns + ") VALUES "),
+      rewrite(" ON CONFLICT(" + std::string(key) + ") DO UPDATE SET " + set_excluded(columns)),
+      keep_stored(" ON CONFLICT(" + std::string(key) + ") DO NOTHING"),
+      what(what),
+      count(count) {}
+
 // Summaries read by load() are rewritten in place. Those it did not find are
 // inserted, and must not be there by now: another writer that stored the
 // first spans of the same conversation or run meanwhile (it inserted the row
 // after this transaction looked) wins, and this transaction is done again
 // (raced()), when it finds that row and locks it.
-Error Aggregator::write_summaries(const char* table, const char* key, const std::string& columns,
-                                  size_t count, size_t rows, const RowIsStored& stored,
+Error Aggregator::write_summaries(const Summary& table, size_t rows, const RowIsStored& stored,
                                   const BindRow& bind) {
-  const std::string rewrite =
-      " ON CONFLICT(" + std::string(key) + ") DO UPDATE SET " + set_excluded(columns);
+  const size_t count = table.count;
   const size_t max = std::max<size_t>(1, std::min<size_t>(64, db_.max_params() / count));
   for (bool existing : {true, false}) {
     std::vector<size_t> picked;
@@ -553,18 +559,14 @@ Error Aggregator::write_summaries(const char* table, const char* key, const std:
       Params p;
       std::vector<std::string> blobs(n);
       for (size_t i = at; i < at + n; ++i) bind(picked[i], p, blobs[i - at]);
-      std::string sql = std::string("INSERT INTO ") + table + "(" + columns + ") VALUES " +
-                        placeholders(n, count) +
-                        (existing ? rewrite : " ON CONFLICT(" + std::string(key) + ") DO NOTHING");
+      std::string sql =
+          table.insert + placeholders(n, count) + (existing ? table.rewrite : table.keep_stored);
       auto changed = db_.exec(sql, p);
       if (!changed) return changed.error();
       if (!existing && *changed != static_cast<int64_t>(n)) {
         raced_ = true;
-        return Error{
-            Error::unavailable,
-            std::string("another writer stored the first spans of the same ") +
-                (std::string_view(table) == "conversations" ? "conversation" : "workflow run") +
-                " meanwhile; retry"};
+        return Error{Error::unavailable, "another writer stored the first spans of the same " +
+                                             table.what + " meanwhile; retry"};
       }
       return Error{};
     });
@@ -576,10 +578,11 @@ Error Aggregator::write_summaries(const char* table, const char* key, const std:
 Error Aggregator::write_conversations() {
   std::vector<std::pair<const std::string*, const Conversation*>> rows;
   for (const auto& [id, c] : conversations_) rows.emplace_back(&id, &c);
-  static const std::string columns = std::string(kConversationColumns) + kSumsColumns;
+  static const Summary table("conversations", "conversation_id",
+                             std::string(kConversationColumns) + kSumsColumns, kConversationCount,
+                             "conversation");
   return write_summaries(
-      "conversations", "conversation_id", columns, kConversationCount, rows.size(),
-      [&](size_t i) { return rows[i].second->stored; },
+      table, rows.size(), [&](size_t i) { return rows[i].second->stored; },
       [&](size_t i, Params& p, std::string& seen) {
         const Conversation& c = *rows[i].second;
         seen = encode_seen(c.seen.values);
@@ -598,10 +601,10 @@ Error Aggregator::write_conversations() {
 Error Aggregator::write_runs() {
   std::vector<std::pair<const std::string*, const Run*>> rows;
   for (const auto& [id, r] : runs_) rows.emplace_back(&id, &r);
-  static const std::string columns = std::string(kRunColumns) + kRunSumsColumns;
+  static const Summary table("workflow_runs", "workflow_id",
+                             std::string(kRunColumns) + kRunSumsColumns, kRunCount, "workflow run");
   return write_summaries(
-      "workflow_runs", "workflow_id", columns, kRunCount, rows.size(),
-      [&](size_t i) { return rows[i].second->stored; },
+      table, rows.size(), [&](size_t i) { return rows[i].second->stored; },
       [&](size_t i, Params& p, std::string& seen) {
         const Run& r = *rows[i].second;
         seen = encode_seen(r.seen.values);

@@ -186,11 +186,20 @@ class Aggregator {
     bool operator<(const NarrowKey& o) const;
   };
 
+  // A summary table's statements, made once: "INSERT INTO t(columns) VALUES "
+  // and the endings for stored rows (rewritten) and new ones (kept if there).
+  struct Summary {
+    Summary(const char* table, const char* key, const std::string& columns, size_t count,
+            const char* what);
+    std::string insert, rewrite, keep_stored;
+    std::string what;  // in messages: "conversation", "workflow run"
+    size_t count;      // columns
+  };
   using RowIsStored = std::function<bool(size_t)>;
   // Appends row i's values to the parameters; `blob` holds what they view.
   using BindRow = std::function<void(size_t, Params&, std::string& blob)>;
-  Error write_summaries(const char* table, const char* key, const std::string& columns,
-                        size_t count, size_t rows, const RowIsStored& stored, const BindRow& bind);
+  Error write_summaries(const Summary& table, size_t rows, const RowIsStored& stored,
+                        const BindRow& bind);
   Error load_conversations(const std::vector<std::string>& ids);
   Error load_runs(const std::vector<std::string>& ids);
   Error write_rollups();
